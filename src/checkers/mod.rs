@@ -1,0 +1,124 @@
+//! The checkers: one module per rule, each with its documentation beside it.
+//!
+//! Every checker reads the [`SemanticModel`] of the module; none walks the tree again.
+
+pub mod ng001_syntax_error;
+pub mod ng101_unlocked_global_rmw;
+pub mod ng102_unlocked_container_rmw;
+pub mod ng103_check_then_act;
+pub mod ng104_racy_lazy_init;
+pub mod ng105_shared_module_state;
+pub mod ng106_shared_class_state;
+pub mod ng107_inconsistent_locking;
+pub mod ng108_shared_lock_default;
+
+use std::collections::HashSet;
+
+use ruff_text_size::TextRange;
+
+use crate::diagnostic::{Diagnostic, Severity};
+use crate::registry::{Rule, RuleSet};
+use crate::semantic::{FunctionId, SemanticModel, StateAccess};
+
+/// What every checker gets: the model, and the writes a more specific rule already reported.
+pub struct Context<'m, 'a> {
+    pub model: &'m SemanticModel<'a>,
+    /// Indices of accesses already reported by a statement-level rule.
+    pub claimed: HashSet<usize>,
+}
+
+impl<'m, 'a> Context<'m, 'a> {
+    /// The writes a statement-level rule may report: in a function that is not under a
+    /// `__main__` guard, and not already reported by a more specific rule.
+    pub fn candidate_accesses(&self) -> Vec<(usize, &'m StateAccess<'a>)> {
+        let model: &'m SemanticModel<'a> = self.model;
+        model
+            .accesses
+            .iter()
+            .enumerate()
+            .filter(|(index, access)| {
+                !self.claimed.contains(index) && !model.function(access.function).in_main_guard
+            })
+            .collect()
+    }
+
+    /// Severity and the "reached from …" note for a finding in `function`.
+    pub fn reach(&self, function: FunctionId) -> (Severity, String) {
+        match self.model.reached_from(function) {
+            Some(entry) => (
+                Severity::Error,
+                format!(" (reached from {})", entry.describe(self.model)),
+            ),
+            None => (Severity::Warning, String::new()),
+        }
+    }
+
+    /// The most severe reach among several functions, with the note of the first reached one.
+    pub fn reach_any(&self, functions: impl IntoIterator<Item = FunctionId>) -> (Severity, String) {
+        let mut functions: Vec<FunctionId> = functions.into_iter().collect();
+        functions.sort_unstable();
+        functions
+            .into_iter()
+            .map(|function| self.reach(function))
+            .find(|(severity, _)| *severity == Severity::Error)
+            .unwrap_or((Severity::Warning, String::new()))
+    }
+
+    /// Source text for a message: the first line, shortened.
+    pub fn snippet(&self, range: TextRange) -> String {
+        snippet(self.model.text(range))
+    }
+
+    pub fn line(&self, range: TextRange) -> usize {
+        self.model.line_of(range.start())
+    }
+}
+
+/// The first line of a piece of code, shortened to a readable length.
+pub fn snippet(text: &str) -> String {
+    let first = text.lines().next().unwrap_or("").trim();
+    let multi_line = text.trim().contains('\n');
+    let mut out: String = first.chars().take(60).collect();
+    if multi_line || first.chars().count() > 60 {
+        out.push('…');
+    }
+    out
+}
+
+/// Runs every enabled rule over a parsed module.
+///
+/// One statement is reported once, by the most specific rule: a check-then-act or lazy
+/// initialisation (NG103, NG104) before an unprotected write (NG107), and an unprotected write
+/// before a plain read-modify-write (NG101, NG102).
+pub fn check_module(model: &SemanticModel<'_>, rules: &RuleSet) -> Vec<Diagnostic> {
+    let mut diagnostics = Vec::new();
+    let mut context = Context {
+        model,
+        claimed: HashSet::new(),
+    };
+    if rules.contains(Rule::CheckThenAct) {
+        ng103_check_then_act::check(&mut context, &mut diagnostics);
+    }
+    if rules.contains(Rule::RacyLazyInit) {
+        ng104_racy_lazy_init::check(&mut context, &mut diagnostics);
+    }
+    if rules.contains(Rule::InconsistentLocking) {
+        ng107_inconsistent_locking::check(&mut context, &mut diagnostics);
+    }
+    if rules.contains(Rule::UnlockedGlobalRmw) {
+        ng101_unlocked_global_rmw::check(&mut context, &mut diagnostics);
+    }
+    if rules.contains(Rule::UnlockedContainerRmw) {
+        ng102_unlocked_container_rmw::check(&mut context, &mut diagnostics);
+    }
+    if rules.contains(Rule::SharedModuleState) {
+        ng105_shared_module_state::check(&context, &mut diagnostics);
+    }
+    if rules.contains(Rule::SharedClassState) {
+        ng106_shared_class_state::check(&context, &mut diagnostics);
+    }
+    if rules.contains(Rule::SharedLockDefault) {
+        ng108_shared_lock_default::check(&context, &mut diagnostics);
+    }
+    diagnostics
+}

@@ -1,0 +1,51 @@
+//! NG101 unlocked-global-rmw: `global x; x += 1` (or a thread-shared `nonlocal`) outside a lock.
+
+use crate::diagnostic::Diagnostic;
+use crate::registry::Rule;
+use crate::semantic::{AccessKind, AccessTarget, StateKey};
+
+use super::Context;
+
+pub const DOCUMENTATION: &str = include_str!("../../rules/NG101.md");
+
+pub fn check(context: &mut Context<'_, '_>, diagnostics: &mut Vec<Diagnostic>) {
+    let model = context.model;
+    for (index, access) in context.candidate_accesses() {
+        if !access.read_modify_write
+            || access.target != AccessTarget::Whole
+            || matches!(
+                access.kind,
+                AccessKind::Delete | AccessKind::MutatingCall(_)
+            )
+            || !model.access_locks(access).is_empty()
+        {
+            continue;
+        }
+        let (scope, name) = match access.key {
+            StateKey::Global(name) => ("module global", name),
+            // A closure's `nonlocal` counter is shared only once the closure runs on threads.
+            StateKey::Nonlocal(_, name) if model.reached_from(access.function).is_some() => {
+                ("closure variable", name)
+            }
+            _ => continue,
+        };
+        context.claimed.insert(index);
+        let (severity, reached) = context.reach(access.function);
+        let statement = context.snippet(access.stmt);
+        diagnostics.push(
+            Diagnostic::new(
+                Rule::UnlockedGlobalRmw,
+                format!(
+                    "`{statement}` reads and writes the {scope} `{name}` without a lock; \
+                     concurrent calls can lose updates on free-threaded Python{reached}"
+                ),
+                access.stmt,
+            )
+            .with_severity(severity)
+            .with_label(format!("read-modify-write of `{name}`"))
+            .with_help(format!(
+                "hold a lock around the update, e.g. `with _{name}_lock:`, using one lock for every write of `{name}`"
+            )),
+        );
+    }
+}

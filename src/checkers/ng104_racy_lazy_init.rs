@@ -1,0 +1,56 @@
+//! NG104 racy-lazy-init: `global X; if X is None: X = …` (or a class-level singleton) outside
+//! a lock.
+
+use std::collections::HashSet;
+
+use crate::diagnostic::Diagnostic;
+use crate::registry::Rule;
+use crate::semantic::{AccessKind, AccessTarget, GuardKind, StateKey};
+
+use super::Context;
+
+pub const DOCUMENTATION: &str = include_str!("../../rules/NG104.md");
+
+pub fn check(context: &mut Context<'_, '_>, diagnostics: &mut Vec<Diagnostic>) {
+    let model = context.model;
+    let mut reported = HashSet::new();
+    for (index, access) in context.candidate_accesses() {
+        let Some(guard) = &access.guard else { continue };
+        if guard.kind != GuardKind::NoneCheck
+            || access.kind != AccessKind::Assign
+            || access.target != AccessTarget::Whole
+            || model.check_and_act_locked(access)
+        {
+            continue;
+        }
+        let state = match access.key {
+            StateKey::Global(name) => format!("the module global `{name}`"),
+            StateKey::ClassAttr(class, attr) => {
+                format!("the class attribute `{}.{attr}`", model.class(class).name)
+            }
+            _ => continue,
+        };
+        context.claimed.insert(index);
+        if !reported.insert(guard.check) {
+            continue;
+        }
+        let (severity, reached) = context.reach(access.function);
+        let check = context.snippet(guard.check);
+        let act_line = context.line(access.range);
+        diagnostics.push(
+            Diagnostic::new(
+                Rule::RacyLazyInit,
+                format!(
+                    "lazy initialization of {state} is not atomic: `{check}` and the assignment at line {act_line} \
+                     run without a lock, so two threads can both initialize it on free-threaded Python{reached}"
+                ),
+                guard.check,
+            )
+            .with_severity(severity)
+            .with_label("checked without a lock")
+            .with_help(
+                "use double-checked locking (re-check under a module lock before assigning), or `functools.cache` on a factory",
+            ),
+        );
+    }
+}

@@ -1,0 +1,96 @@
+//! NG105 shared-module-state: a module-level mutable container mutated from functions with no
+//! lock anywhere; reported once, at its definition.
+
+use crate::diagnostic::Diagnostic;
+use crate::registry::Rule;
+use crate::semantic::{AccessKind, AccessTarget, ContainerKind, StateAccess, StateKey, ValueKind};
+
+use super::Context;
+
+pub const DOCUMENTATION: &str = include_str!("../../rules/NG105.md");
+
+/// Whether a write changes the container's contents (as opposed to rebinding the name).
+fn mutates_contents(access: &StateAccess<'_>) -> bool {
+    matches!(access.kind, AccessKind::MutatingCall(_)) || access.target != AccessTarget::Whole
+}
+
+pub fn check(context: &Context<'_, '_>, diagnostics: &mut Vec<Diagnostic>) {
+    let model = context.model;
+    let mut bindings: Vec<(&&str, _)> = model.bindings.iter().collect();
+    bindings.sort_by_key(|(_, binding)| binding.range.start());
+    for (&name, binding) in bindings {
+        let ValueKind::Container(container) = binding.kind else {
+            continue;
+        };
+        if model.in_main_guard(binding.range.start()) {
+            continue;
+        }
+        let mutations: Vec<&StateAccess<'_>> = model
+            .accesses
+            .iter()
+            .filter(|access| {
+                access.key == StateKey::Global(name)
+                    && mutates_contents(access)
+                    && !model.function(access.function).in_main_guard
+            })
+            .collect();
+        if mutations.is_empty() {
+            continue;
+        }
+        // With some mutations locked, NG107 reports the others precisely.
+        if mutations
+            .iter()
+            .any(|access| !model.access_locks(access).is_empty())
+        {
+            continue;
+        }
+        // `deque.append`/`popleft` and friends are documented as atomic.
+        if container == ContainerKind::Deque
+            && mutations.iter().all(|access| {
+                matches!(access.kind, AccessKind::MutatingCall(method)
+                    if crate::semantic::is_atomic_deque_method(method))
+            })
+        {
+            continue;
+        }
+        let (severity, reached) = context.reach_any(mutations.iter().map(|access| access.function));
+        let sites = describe_sites(context, &mutations);
+        diagnostics.push(
+            Diagnostic::new(
+                Rule::SharedModuleState,
+                format!(
+                    "module-level {} `{name}` is mutated from functions without a lock ({sites}); \
+                     every thread shares it on free-threaded Python{reached}",
+                    container.describe()
+                ),
+                binding.range,
+            )
+            .with_severity(severity)
+            .with_label(format!("shared {}", container.describe()))
+            .with_help(
+                "guard every mutation with one lock, or use `threading.local`, `contextvars.ContextVar`, \
+                 `queue.Queue`, or data built once at import",
+            ),
+        );
+    }
+}
+
+/// "`register` line 10, `reset` line 20 and 3 more".
+pub fn describe_sites(context: &Context<'_, '_>, accesses: &[&StateAccess<'_>]) -> String {
+    const SHOWN: usize = 3;
+    let mut parts: Vec<String> = accesses
+        .iter()
+        .take(SHOWN)
+        .map(|access| {
+            format!(
+                "`{}` line {}",
+                context.model.function(access.function).qualname,
+                context.line(access.range)
+            )
+        })
+        .collect();
+    if accesses.len() > SHOWN {
+        parts.push(format!("{} more", accesses.len() - SHOWN));
+    }
+    parts.join(", ")
+}

@@ -1,0 +1,105 @@
+//! NG106 shared-class-state: a mutable class attribute mutated through `self.`/`cls.`, so every
+//! instance (and every thread) shares it; reported at the definition.
+
+use crate::diagnostic::Diagnostic;
+use crate::registry::Rule;
+use crate::semantic::{AccessKind, AccessTarget, ClassId, StateAccess, StateKey, ValueKind};
+
+use super::Context;
+use super::ng105_shared_module_state::describe_sites;
+
+pub const DOCUMENTATION: &str = include_str!("../../rules/NG106.md");
+
+/// Methods that run when a class is created, at import time.
+fn runs_at_class_creation(name: &str) -> bool {
+    matches!(
+        name,
+        "__init_subclass__" | "__set_name__" | "__class_getitem__"
+    )
+}
+
+pub fn check(context: &Context<'_, '_>, diagnostics: &mut Vec<Diagnostic>) {
+    let model = context.model;
+    for (class_id, class) in model.classes.iter().enumerate() {
+        for attribute in &class.attributes {
+            let ValueKind::Container(container) = attribute.kind else {
+                continue;
+            };
+            if class.instance_attributes.contains_key(attribute.name) {
+                continue;
+            }
+            // Annotated fields of dataclasses and of model frameworks (a class with bases) are
+            // per-instance defaults, not shared class state.
+            if attribute.annotated
+                && !attribute.class_var
+                && (class.is_dataclass || !class.bases.is_empty())
+            {
+                continue;
+            }
+            let mutations: Vec<&StateAccess<'_>> = model
+                .accesses
+                .iter()
+                .filter(|access| {
+                    let (StateKey::InstanceAttr(owner, attr) | StateKey::ClassAttr(owner, attr)) =
+                        access.key
+                    else {
+                        return false;
+                    };
+                    attr == attribute.name
+                        && defines(context, owner, attr, class_id)
+                        && (matches!(access.kind, AccessKind::MutatingCall(_))
+                            || matches!(access.target, AccessTarget::Item(_)))
+                        && !runs_at_class_creation(model.function(access.function).name)
+                        && !model.function(access.function).in_main_guard
+                })
+                .collect();
+            if mutations.is_empty()
+                || mutations
+                    .iter()
+                    .any(|access| !model.access_locks(access).is_empty())
+            {
+                continue;
+            }
+            let (severity, reached) =
+                context.reach_any(mutations.iter().map(|access| access.function));
+            let sites = describe_sites(context, &mutations);
+            diagnostics.push(
+                Diagnostic::new(
+                    Rule::SharedClassState,
+                    format!(
+                        "class attribute `{}.{}` is a {} shared by every instance, and it is mutated \
+                         without a lock ({sites}); threads using different instances still share it on \
+                         free-threaded Python{reached}",
+                        class.name,
+                        attribute.name,
+                        container.describe()
+                    ),
+                    attribute.range,
+                )
+                .with_severity(severity)
+                .with_label("one object for every instance")
+                .with_help(format!(
+                    "create it per instance in `__init__` (`self.{} = …`) if that was the intent; otherwise guard it with a lock",
+                    attribute.name
+                )),
+            );
+        }
+    }
+}
+
+/// Whether the attribute reached through `owner` is the one defined on `class` (`owner` is the
+/// class itself or a subclass that does not redefine or shadow it).
+fn defines(context: &Context<'_, '_>, owner: ClassId, attr: &str, class: ClassId) -> bool {
+    if context
+        .model
+        .class(owner)
+        .instance_attributes
+        .contains_key(attr)
+    {
+        return false;
+    }
+    context
+        .model
+        .class_attribute(owner, attr)
+        .is_some_and(|(defining, _)| defining == class)
+}

@@ -1,0 +1,99 @@
+//! NG107 inconsistent-locking: state written under a lock in one place and without it in
+//! another (an "unprotected write").
+
+use std::collections::BTreeMap;
+
+use ruff_text_size::TextRange;
+
+use crate::diagnostic::Diagnostic;
+use crate::registry::Rule;
+use crate::semantic::{LockKey, SemanticModel, StateKey};
+
+use super::Context;
+
+pub const DOCUMENTATION: &str = include_str!("../../rules/NG107.md");
+
+/// A write without a lock to state that is elsewhere written while holding `lock`.
+#[derive(Debug, Clone)]
+pub struct UnprotectedWrite {
+    /// Index into the model's accesses.
+    pub access: usize,
+    pub lock: LockKey,
+    /// Where the state is written under the lock.
+    pub locked_write: TextRange,
+}
+
+/// Every unprotected write of the module. Writes during construction (`__init__`, …) of
+/// per-instance state are not counted: the object is not shared yet.
+pub fn unprotected_writes(model: &SemanticModel<'_>) -> Vec<UnprotectedWrite> {
+    let mut groups: BTreeMap<StateKey<'_>, Vec<usize>> = BTreeMap::new();
+    for (index, access) in model.accesses.iter().enumerate() {
+        let function = model.function(access.function);
+        if function.in_main_guard {
+            continue;
+        }
+        if matches!(access.key, StateKey::InstanceAttr(..)) && function.is_constructor() {
+            continue;
+        }
+        groups.entry(access.key).or_default().push(index);
+    }
+    let mut writes = Vec::new();
+    for indices in groups.values() {
+        let locked = indices.iter().find_map(|&index| {
+            let access = &model.accesses[index];
+            let locks = model.access_locks(access);
+            locks.first().map(|lock| (lock.clone(), access.range))
+        });
+        let Some((lock, locked_write)) = locked else {
+            continue;
+        };
+        for &index in indices {
+            if model.access_locks(&model.accesses[index]).is_empty() {
+                writes.push(UnprotectedWrite {
+                    access: index,
+                    lock: lock.clone(),
+                    locked_write,
+                });
+            }
+        }
+    }
+    writes.sort_by_key(|write| write.access);
+    writes
+}
+
+pub fn describe_state(model: &SemanticModel<'_>, key: StateKey<'_>) -> String {
+    match key {
+        StateKey::Global(name) => format!("the module global `{name}`"),
+        StateKey::Nonlocal(_, name) => format!("the closure variable `{name}`"),
+        StateKey::ClassAttr(class, attr) => format!("`{}.{attr}`", model.class(class).name),
+        StateKey::InstanceAttr(_, attr) => format!("`self.{attr}`"),
+    }
+}
+
+pub fn check(context: &mut Context<'_, '_>, diagnostics: &mut Vec<Diagnostic>) {
+    let model = context.model;
+    for write in unprotected_writes(model) {
+        if !context.claimed.insert(write.access) {
+            continue;
+        }
+        let access = &model.accesses[write.access];
+        let (severity, reached) = context.reach(access.function);
+        let statement = context.snippet(access.stmt);
+        let state = describe_state(model, access.key);
+        let lock_text = model.lock_text(&write.lock).unwrap_or(&write.lock);
+        let locked_line = context.line(write.locked_write);
+        diagnostics.push(
+            Diagnostic::new(
+                Rule::InconsistentLocking,
+                format!(
+                    "`{statement}` writes {state} without a lock, but line {locked_line} writes it while holding \
+                     `{lock_text}`; the unprotected write races with the locked ones on free-threaded Python{reached}"
+                ),
+                access.stmt,
+            )
+            .with_severity(severity)
+            .with_label(format!("not holding `{lock_text}`"))
+            .with_help(format!("wrap this write in `with {lock_text}:`")),
+        );
+    }
+}

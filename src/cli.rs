@@ -1,0 +1,311 @@
+//! The command line: `nogil-lint check` and `nogil-lint rule`.
+
+use std::io::{self, IsTerminal, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Args, Parser, Subcommand};
+use miette::{IntoDiagnostic, Result, WrapErr, miette};
+use rayon::prelude::*;
+
+use crate::discovery::{self, Discovered};
+use crate::linter::{self, FileReport, Settings};
+use crate::output::{self, OutputFormat, PrintOptions};
+use crate::registry::{Rule, RuleSelector, RuleSet};
+
+const CHECK_EXAMPLES: &str = "\
+Examples:
+  nogil-lint check src/                         check a tree
+  nogil-lint check --select NG1 src/            only the shared-state rules
+  nogil-lint check --ignore NG105,NG106 .       everything but two rules
+  nogil-lint check --output-format json src/    machine-readable output
+  cat app.py | nogil-lint check --stdin-filename app.py -
+
+Exit status: 0 no findings (or --exit-zero), 1 findings, 2 usage, configuration or I/O error.";
+
+/// Finds Python code that races, or stops scaling, on free-threaded CPython (3.13t, 3.14t).
+#[derive(Debug, Parser)]
+#[command(name = "nogil-lint", version, about, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check Python files and directories.
+    #[command(after_help = CHECK_EXAMPLES)]
+    Check(CheckArgs),
+    /// Show the documentation of a rule.
+    Rule(RuleArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Files or directories to check; `-` reads standard input.
+    #[arg(default_value = ".")]
+    pub paths: Vec<PathBuf>,
+    /// Rules to enable: codes or prefixes (`NG1` selects the group), comma-separated.
+    #[arg(long, value_delimiter = ',', value_name = "CODES")]
+    pub select: Option<Vec<String>>,
+    /// Rules to disable, after --select and --extend-select.
+    #[arg(long, value_delimiter = ',', value_name = "CODES")]
+    pub ignore: Vec<String>,
+    /// Rules to enable in addition to --select.
+    #[arg(long, value_delimiter = ',', value_name = "CODES")]
+    pub extend_select: Vec<String>,
+    /// How to print findings.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Full, env = "NOGIL_LINT_OUTPUT_FORMAT")]
+    pub output_format: OutputFormat,
+    /// Exit with 0 even when there are findings.
+    #[arg(long)]
+    pub exit_zero: bool,
+    /// Number of threads (default: one per CPU).
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
+    /// Print findings only, without the summary.
+    #[arg(long, short)]
+    pub quiet: bool,
+    /// The file name to report (and to pick the source type by) when reading standard input.
+    #[arg(long, value_name = "NAME")]
+    pub stdin_filename: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct RuleArgs {
+    /// The rule's code, e.g. NG101.
+    #[arg(required_unless_present = "all")]
+    pub code: Option<String>,
+    /// Every rule.
+    #[arg(long, conflicts_with = "code")]
+    pub all: bool,
+    /// `text` (Markdown) or `json`.
+    #[arg(long, value_enum, default_value_t = RuleFormat::Text)]
+    pub output_format: RuleFormat,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum RuleFormat {
+    Text,
+    Json,
+}
+
+/// Exit statuses of the output contract.
+pub const EXIT_CLEAN: u8 = 0;
+pub const EXIT_FINDINGS: u8 = 1;
+pub const EXIT_ERROR: u8 = 2;
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Check(args) => run_check(args),
+        Command::Rule(args) => run_rule(args),
+    };
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(report) => {
+            eprintln!("{report:?}");
+            ExitCode::from(EXIT_ERROR)
+        }
+    }
+}
+
+fn parse_selectors(values: &[String], flag: &str) -> Result<Vec<RuleSelector>> {
+    values
+        .iter()
+        .filter(|value| !value.trim().is_empty())
+        .map(|value| {
+            value
+                .parse::<RuleSelector>()
+                .map_err(|error| miette!("{error} (in {flag})"))
+        })
+        .collect()
+}
+
+/// The settings the command line asks for.
+pub fn settings_from_args(args: &CheckArgs) -> Result<Settings> {
+    let select = args
+        .select
+        .as_deref()
+        .map(|values| parse_selectors(values, "--select"))
+        .transpose()?;
+    let extend_select = parse_selectors(&args.extend_select, "--extend-select")?;
+    let ignore = parse_selectors(&args.ignore, "--ignore")?;
+    let rules = RuleSet::from_selectors(select.as_deref(), &extend_select, &ignore);
+    Ok(Settings { rules })
+}
+
+/// The name a file is reported under: the path as given, without a leading `./`.
+fn display_name(path: &Path) -> Arc<str> {
+    let text = path.to_string_lossy();
+    Arc::from(text.strip_prefix("./").unwrap_or(&text))
+}
+
+/// Reads and checks one file from disk. Only regular files are opened, so a FIFO or a device
+/// among the paths cannot block the run.
+pub fn check_path(path: &Path, settings: &Settings) -> FileReport {
+    let filename = display_name(path);
+    let bytes = match std::fs::metadata(path) {
+        Ok(metadata) if !metadata.is_file() => {
+            return FileReport::io_error(filename, "not a regular file".to_string());
+        }
+        Ok(_) => std::fs::read(path),
+        Err(error) => Err(error),
+    };
+    match bytes {
+        Ok(bytes) => linter::check_bytes(filename, path, bytes, settings),
+        Err(error) => FileReport::io_error(filename, error.to_string()),
+    }
+}
+
+fn run_check(args: CheckArgs) -> Result<u8> {
+    let settings = settings_from_args(&args)?;
+    let mut builder = rayon::ThreadPoolBuilder::new()
+        // Deeply nested code recurses deeply in the parser and the model.
+        .stack_size(256 * 1024 * 1024);
+    if let Some(threads) = args.threads {
+        if threads == 0 {
+            return Err(miette!("--threads must be at least 1"));
+        }
+        builder = builder.num_threads(threads);
+    }
+    let pool = builder
+        .build()
+        .into_diagnostic()
+        .wrap_err("cannot start the worker threads")?;
+
+    let read_stdin = args.paths.iter().any(|path| path.as_os_str() == "-");
+    let (reports, path_errors) =
+        pool.install(|| -> Result<(Vec<FileReport>, Vec<Discovered>)> {
+            if read_stdin {
+                let mut bytes = Vec::new();
+                io::stdin()
+                    .read_to_end(&mut bytes)
+                    .into_diagnostic()
+                    .wrap_err("cannot read standard input")?;
+                let name = args
+                    .stdin_filename
+                    .clone()
+                    .unwrap_or_else(|| PathBuf::from("-"));
+                let report = linter::check_bytes(display_name(&name), &name, bytes, &settings);
+                let others: Vec<PathBuf> = args
+                    .paths
+                    .iter()
+                    .filter(|path| path.as_os_str() != "-")
+                    .cloned()
+                    .collect();
+                let (files, errors) = discovery::discover(&others);
+                let mut reports = vec![report];
+                reports.extend(check_files(&files, &settings));
+                return Ok((reports, errors));
+            }
+            let (files, errors) = discovery::discover(&args.paths);
+            Ok((check_files(&files, &settings), errors))
+        })?;
+
+    for error in &path_errors {
+        if let Discovered::Error { path, message } = error {
+            eprintln!("error: {}: {message}", path.display());
+        }
+    }
+    for report in &reports {
+        if let Some(error) = &report.io_error {
+            eprintln!("error: failed to read {}: {error}", report.filename);
+        }
+    }
+
+    let color = args.output_format == OutputFormat::Full
+        && io::stdout().is_terminal()
+        && std::env::var_os("NO_COLOR").is_none_or(|value| value.is_empty());
+    let options = PrintOptions {
+        format: args.output_format,
+        color,
+        quiet: args.quiet,
+    };
+    let stdout = io::stdout();
+    let mut out = io::BufWriter::new(stdout.lock());
+    let printed = output::print(&reports, options, &mut out).and_then(|()| out.flush());
+    if let Err(error) = printed {
+        if error.kind() != io::ErrorKind::BrokenPipe {
+            return Err(error)
+                .into_diagnostic()
+                .wrap_err("cannot write the report");
+        }
+    }
+
+    let io_failed = !path_errors.is_empty() || reports.iter().any(|r| r.io_error.is_some());
+    let has_findings = reports.iter().any(|report| !report.messages.is_empty());
+    Ok(if io_failed {
+        EXIT_ERROR
+    } else if has_findings && !args.exit_zero {
+        EXIT_FINDINGS
+    } else {
+        EXIT_CLEAN
+    })
+}
+
+fn check_files(files: &[PathBuf], settings: &Settings) -> Vec<FileReport> {
+    files
+        .par_iter()
+        .map(|path| check_path(path, settings))
+        .collect()
+}
+
+fn run_rule(args: RuleArgs) -> Result<u8> {
+    let rules: Vec<Rule> = if args.all {
+        Rule::ALL.to_vec()
+    } else {
+        let code = args.code.unwrap_or_default();
+        match Rule::from_code(&code) {
+            Some(rule) => vec![rule],
+            None => {
+                let error = code
+                    .parse::<RuleSelector>()
+                    .err()
+                    .map(|error| error.to_string())
+                    .unwrap_or_else(|| format!("`{code}` is a prefix, not one rule's code"));
+                return Err(miette!("{error}"));
+            }
+        }
+    };
+    let stdout = io::stdout();
+    let mut out = stdout.lock();
+    let written = match args.output_format {
+        RuleFormat::Text => rules.iter().try_for_each(|rule| {
+            writeln!(out, "{}", rule.documentation().trim_end())?;
+            writeln!(out)
+        }),
+        RuleFormat::Json => {
+            let entries: Vec<serde_json::Value> = rules
+                .iter()
+                .map(|rule| {
+                    serde_json::json!({
+                        "code": rule.code(),
+                        "name": rule.name(),
+                        "summary": rule.summary(),
+                        "explanation": rule.documentation(),
+                        "fix": "none",
+                        "url": rule.url(),
+                    })
+                })
+                .collect();
+            let value = if args.all {
+                serde_json::Value::Array(entries)
+            } else {
+                entries.into_iter().next().unwrap_or_default()
+            };
+            writeln!(
+                out,
+                "{}",
+                serde_json::to_string_pretty(&value).unwrap_or_default()
+            )
+        }
+    };
+    match written {
+        Err(error) if error.kind() != io::ErrorKind::BrokenPipe => Err(error)
+            .into_diagnostic()
+            .wrap_err("cannot write the documentation"),
+        _ => Ok(EXIT_CLEAN),
+    }
+}

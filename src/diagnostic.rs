@@ -1,0 +1,101 @@
+//! Findings as the rules produce them and as every output format reads them.
+
+use ruff_text_size::TextRange;
+use serde::Serialize;
+
+use crate::registry::Rule;
+
+/// How serious a finding is. Findings reachable from a thread entry are errors: the race can
+/// happen as soon as the program runs on a free-threaded interpreter.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Warning,
+    Error,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Warning => "warning",
+            Severity::Error => "error",
+        }
+    }
+}
+
+/// Whether a fix may be applied without review.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FixApplicability {
+    /// Shown only; never applied automatically.
+    DisplayOnly,
+    /// Applied with `--unsafe-fixes`: correct in the common case, but may change behaviour.
+    Unsafe,
+    /// Applied with `--fix`.
+    Safe,
+}
+
+/// One replacement of a byte range of the source.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Edit {
+    pub range: TextRange,
+    pub content: String,
+}
+
+/// A suggested fix: non-overlapping edits, how safe they are, and a one-line message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Fix {
+    pub applicability: FixApplicability,
+    pub message: String,
+    pub edits: Vec<Edit>,
+}
+
+/// A finding produced by a rule, located by byte range in its file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Diagnostic {
+    pub rule: Rule,
+    pub message: String,
+    pub range: TextRange,
+    pub severity: Severity,
+    /// Short text for the label under the code frame.
+    pub label: Option<String>,
+    /// Advice shown as `help:` in the full report.
+    pub help: Option<String>,
+    pub fix: Option<Fix>,
+}
+
+impl Diagnostic {
+    pub fn new(rule: Rule, message: impl Into<String>, range: TextRange) -> Self {
+        Diagnostic {
+            rule,
+            message: message.into(),
+            range,
+            severity: Severity::Warning,
+            label: None,
+            help: None,
+            fix: None,
+        }
+    }
+
+    pub fn with_severity(mut self, severity: Severity) -> Self {
+        self.severity = severity;
+        self
+    }
+
+    pub fn with_label(mut self, label: impl Into<String>) -> Self {
+        self.label = Some(label.into());
+        self
+    }
+
+    pub fn with_help(mut self, help: impl Into<String>) -> Self {
+        self.help = Some(help.into());
+        self
+    }
+}
+
+/// A 1-based row and character column.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct Location {
+    pub row: usize,
+    pub column: usize,
+}

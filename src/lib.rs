@@ -1,0 +1,11 @@
+//! nogil-lint: finds the Python patterns that were "accidentally safe" under the GIL and race,
+//! or stop scaling, on free-threaded CPython (PEP 703).
+
+pub mod checkers;
+pub mod cli;
+pub mod diagnostic;
+pub mod discovery;
+pub mod linter;
+pub mod output;
+pub mod registry;
+pub mod semantic;

@@ -1,0 +1,103 @@
+//! The default format: a miette graphical report per finding, with the code frame, a label on
+//! the exact range and the help text.
+
+use std::fmt;
+use std::io::{self, Write};
+use std::sync::Arc;
+
+use miette::{
+    GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource, SourceCode, SourceSpan,
+};
+
+use crate::diagnostic::Severity;
+use crate::linter::{FileReport, Message};
+
+struct Finding<'r> {
+    message: &'r Message,
+    source: &'r NamedSource<Arc<str>>,
+}
+
+impl fmt::Debug for Finding<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Finding")
+            .field("code", &self.message.diagnostic.rule.code())
+            .finish()
+    }
+}
+
+impl fmt::Display for Finding<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message.diagnostic.message)
+    }
+}
+
+impl std::error::Error for Finding<'_> {}
+
+impl miette::Diagnostic for Finding<'_> {
+    fn code<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
+        let rule = self.message.diagnostic.rule;
+        Some(Box::new(format!("{} ({})", rule.code(), rule.name())))
+    }
+
+    fn severity(&self) -> Option<miette::Severity> {
+        Some(match self.message.diagnostic.severity {
+            Severity::Error => miette::Severity::Error,
+            Severity::Warning => miette::Severity::Warning,
+        })
+    }
+
+    fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
+        self.message
+            .diagnostic
+            .help
+            .as_ref()
+            .map(|help| Box::new(help) as Box<dyn fmt::Display>)
+    }
+
+    fn source_code(&self) -> Option<&dyn SourceCode> {
+        Some(self.source)
+    }
+
+    fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
+        let range = self.message.diagnostic.range;
+        let source_len = self.source.inner().len();
+        let start = usize::from(range.start()).min(source_len);
+        let len = usize::from(range.len()).min(source_len - start);
+        let span = SourceSpan::new(start.into(), len);
+        Some(Box::new(std::iter::once(LabeledSpan::new_with_span(
+            self.message.diagnostic.label.clone(),
+            span,
+        ))))
+    }
+}
+
+pub fn print(reports: &[FileReport], color: bool, out: &mut dyn Write) -> io::Result<()> {
+    let theme = if color {
+        GraphicalTheme::unicode()
+    } else {
+        GraphicalTheme::unicode_nocolor()
+    };
+    let handler = GraphicalReportHandler::new_themed(theme)
+        .with_width(100)
+        .with_links(false);
+    for report in reports {
+        if report.messages.is_empty() {
+            continue;
+        }
+        let text: Arc<str> = report.source.clone().unwrap_or_else(|| Arc::from(""));
+        let source = NamedSource::new(report.filename.as_ref(), text);
+        for message in &report.messages {
+            let finding = Finding {
+                message,
+                source: &source,
+            };
+            let mut rendered = String::new();
+            handler
+                .render_report(&mut rendered, &finding)
+                .map_err(io::Error::other)?;
+            writeln!(out, "{}", rendered.trim_end())?;
+            writeln!(out)?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,391 @@
+//! The semantic model of one module, computed once and read by every rule.
+//!
+//! It answers the questions the shared-state rules ask: which names are module state and what
+//! they are bound to, which scopes declare `global`/`nonlocal`, which objects are locks, which
+//! regions hold which lock, which functions run on threads, and every write to shared state
+//! together with the locks held and the check that guards it. Rules only read these facts; they
+//! never walk the tree again.
+
+mod builder;
+mod values;
+
+use std::collections::HashMap;
+
+use ruff_python_ast::ModModule;
+use ruff_text_size::{TextRange, TextSize};
+
+pub use values::{ContainerKind, PoolKind, ValueKind, is_atomic_deque_method};
+
+pub type FunctionId = usize;
+pub type ClassId = usize;
+pub type EntryId = usize;
+
+/// The canonical text of a lock: `_lock` (module), `self._lock` (per instance),
+/// `Cache._lock` (a class attribute, however it is reached), or the expression's text.
+pub type LockKey = String;
+
+/// A module-level name and what it is bound to.
+#[derive(Debug, Clone)]
+pub struct ModuleBinding {
+    pub kind: ValueKind,
+    /// The name in the binding statement.
+    pub range: TextRange,
+    /// The whole binding statement.
+    pub stmt_range: TextRange,
+}
+
+/// A function, method, or nested function (a closure when it has a parent).
+#[derive(Debug)]
+pub struct Function<'a> {
+    pub name: &'a str,
+    /// `Class.method`, `outer.<locals>.inner`, or the name.
+    pub qualname: String,
+    pub range: TextRange,
+    pub name_range: TextRange,
+    pub class: Option<ClassId>,
+    pub parent: Option<FunctionId>,
+    pub globals: Vec<&'a str>,
+    pub nonlocals: Vec<&'a str>,
+    pub locals: Vec<&'a str>,
+    pub decorated: bool,
+    /// Referenced as a value (passed, stored, returned), so it may be called from anywhere.
+    pub escapes: bool,
+    /// Defined under `if __name__ == "__main__":`.
+    pub in_main_guard: bool,
+}
+
+impl Function<'_> {
+    pub fn declares_global(&self, name: &str) -> bool {
+        self.globals.contains(&name)
+    }
+
+    pub fn is_local(&self, name: &str) -> bool {
+        self.locals.contains(&name)
+    }
+
+    /// Construction runs before the object is shared with another thread.
+    pub fn is_constructor(&self) -> bool {
+        matches!(
+            self.name,
+            "__init__" | "__new__" | "__post_init__" | "setUp" | "setUpClass" | "__init_subclass__"
+        )
+    }
+}
+
+/// An attribute assigned in a class body.
+#[derive(Debug, Clone)]
+pub struct ClassAttribute<'a> {
+    pub name: &'a str,
+    pub kind: ValueKind,
+    pub range: TextRange,
+    pub stmt_range: TextRange,
+    pub annotated: bool,
+    /// Annotated as `ClassVar[...]`.
+    pub class_var: bool,
+    /// A dataclass `field(default=…)` whose default is a lock.
+    pub field_default_lock: bool,
+}
+
+#[derive(Debug)]
+pub struct Class<'a> {
+    pub name: &'a str,
+    pub range: TextRange,
+    pub name_range: TextRange,
+    /// Base classes as written (qualified when imported).
+    pub bases: Vec<String>,
+    pub is_dataclass: bool,
+    pub is_thread_subclass: bool,
+    pub attributes: Vec<ClassAttribute<'a>>,
+    pub methods: Vec<FunctionId>,
+    /// Attributes assigned through `self.<name> = …` in any method, with the value kind of the
+    /// first such assignment.
+    pub instance_attributes: HashMap<&'a str, ValueKind>,
+}
+
+impl<'a> Class<'a> {
+    pub fn attribute(&self, name: &str) -> Option<&ClassAttribute<'a>> {
+        self.attributes.iter().find(|attr| attr.name == name)
+    }
+}
+
+/// A region of code that holds a lock: the body of `with lock:`, or the statements between
+/// `lock.acquire()` and `lock.release()`.
+#[derive(Debug, Clone)]
+pub struct LockRegion {
+    pub lock: LockKey,
+    /// The lock expression as written, for messages and fixes.
+    pub lock_text: String,
+    pub range: TextRange,
+    pub function: Option<FunctionId>,
+}
+
+/// How a thread starts running a function.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ThreadEntryKind {
+    Thread,
+    Timer,
+    StartNewThread,
+    ExecutorSubmit,
+    PoolMethod,
+    Initializer,
+    ToThread,
+    RunInExecutor,
+    RunOverride,
+}
+
+/// A place where a function is handed to a thread.
+#[derive(Debug, Clone)]
+pub struct ThreadEntry {
+    pub kind: ThreadEntryKind,
+    /// The call that starts the thread (or the `run` override's name).
+    pub range: TextRange,
+    pub targets: Vec<FunctionId>,
+}
+
+/// What shared state an access touches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum StateKey<'a> {
+    /// A module-level name (rebound through `global`, or mutated in place).
+    Global(&'a str),
+    /// A variable of an enclosing function, rebound through `nonlocal`.
+    Nonlocal(FunctionId, &'a str),
+    /// A class attribute reached through `cls.`, or the class name (shared by all instances).
+    ClassAttr(ClassId, &'a str),
+    /// `self.<attr>` in a method of the class.
+    InstanceAttr(ClassId, &'a str),
+}
+
+/// Which part of the state is written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AccessTarget<'a> {
+    /// The state itself (`x = …`, `x += …`, `self.n = …`).
+    Whole,
+    /// An item, with the source text of the key (`D[k]`).
+    Item(String),
+    /// An attribute of the state (`obj.n`).
+    Attr(&'a str),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AccessKind<'a> {
+    /// `=` (or an annotated assignment with a value).
+    Assign,
+    AugAssign,
+    Delete,
+    /// A call of a method that mutates a container in place (`append`, `update`, …).
+    MutatingCall(&'a str),
+}
+
+/// The check in an `if`/`try` that guards a write (check-then-act).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GuardKind {
+    /// `if k not in D:`
+    NotIn,
+    /// `if D.get(k) is None:` / `if not D.get(k):`
+    GetIsNone,
+    /// `try: D[k] except KeyError:`
+    TryKeyError,
+    /// `if X is None:` / `if not X:`
+    NoneCheck,
+}
+
+#[derive(Debug, Clone)]
+pub struct Guard {
+    pub kind: GuardKind,
+    /// The test (or the `try` body's lookup).
+    pub check: TextRange,
+    /// The whole `if` or `try` statement.
+    pub stmt: TextRange,
+    /// Locks held where the check runs (without the ones the function inherits).
+    pub locks: Vec<LockKey>,
+}
+
+/// A write to shared state inside a function.
+#[derive(Debug, Clone)]
+pub struct StateAccess<'a> {
+    pub key: StateKey<'a>,
+    pub target: AccessTarget<'a>,
+    pub kind: AccessKind<'a>,
+    /// Reads the same target it writes (`x += 1`, `x = x + 1`, `D[k] = D.get(k, 0) + 1`).
+    pub read_modify_write: bool,
+    /// The written expression (target or call).
+    pub range: TextRange,
+    /// The simple statement containing the write.
+    pub stmt: TextRange,
+    pub function: FunctionId,
+    /// Locks held at the write inside its own function.
+    pub locks: Vec<LockKey>,
+    /// The innermost check on the same state that this write depends on.
+    pub guard: Option<Guard>,
+}
+
+/// A call from one function (or module-level code) to a function of this module.
+#[derive(Debug, Clone)]
+pub struct CallSite {
+    pub caller: Option<FunctionId>,
+    pub callee: FunctionId,
+    pub locks: Vec<LockKey>,
+}
+
+/// A lock created once and shared where a per-instance or per-call lock was likely meant.
+#[derive(Debug, Clone)]
+pub struct ParameterLockDefault {
+    pub function: FunctionId,
+    pub parameter: String,
+    pub range: TextRange,
+}
+
+#[derive(Debug)]
+pub struct SemanticModel<'a> {
+    pub source: &'a str,
+    /// Local name → qualified name, for every import in the module.
+    pub imports: HashMap<&'a str, String>,
+    /// Module-level bindings; a name bound several times keeps its most telling binding.
+    pub bindings: HashMap<&'a str, ModuleBinding>,
+    pub functions: Vec<Function<'a>>,
+    pub classes: Vec<Class<'a>>,
+    pub lock_regions: Vec<LockRegion>,
+    pub thread_entries: Vec<ThreadEntry>,
+    pub accesses: Vec<StateAccess<'a>>,
+    pub call_sites: Vec<CallSite>,
+    pub parameter_lock_defaults: Vec<ParameterLockDefault>,
+    /// The bodies of `if __name__ == "__main__":` blocks.
+    pub main_guards: Vec<TextRange>,
+    /// For each function, the entry that reaches it (the earliest in the file).
+    reached_from: Vec<Option<EntryId>>,
+    /// For each function, the locks held at every one of its call sites.
+    inherited_locks: Vec<Vec<LockKey>>,
+}
+
+impl<'a> SemanticModel<'a> {
+    pub fn build(module: &'a ModModule, source: &'a str) -> Self {
+        builder::build(module, source)
+    }
+
+    pub fn function(&self, id: FunctionId) -> &Function<'a> {
+        &self.functions[id]
+    }
+
+    pub fn class(&self, id: ClassId) -> &Class<'a> {
+        &self.classes[id]
+    }
+
+    /// The thread entry that reaches `function`, if any.
+    pub fn reached_from(&self, function: FunctionId) -> Option<&ThreadEntry> {
+        self.reached_from
+            .get(function)
+            .copied()
+            .flatten()
+            .map(|entry| &self.thread_entries[entry])
+    }
+
+    /// Locks held by every caller of `function` (the "only called with the lock held" case).
+    pub fn inherited_locks(&self, function: FunctionId) -> &[LockKey] {
+        &self.inherited_locks[function]
+    }
+
+    /// Every lock held at a point of `function`: lexically, or inherited from all callers.
+    pub fn locks_held(&self, function: FunctionId, direct: &[LockKey]) -> Vec<LockKey> {
+        let mut locks = direct.to_vec();
+        for lock in self.inherited_locks(function) {
+            if !locks.contains(lock) {
+                locks.push(lock.clone());
+            }
+        }
+        locks
+    }
+
+    /// The locks held at a write.
+    pub fn access_locks(&self, access: &StateAccess<'a>) -> Vec<LockKey> {
+        self.locks_held(access.function, &access.locks)
+    }
+
+    /// Whether the write and the check it depends on both hold a common lock.
+    pub fn check_and_act_locked(&self, access: &StateAccess<'a>) -> bool {
+        let write_locks = self.access_locks(access);
+        match &access.guard {
+            Some(guard) => {
+                let check_locks = self.locks_held(access.function, &guard.locks);
+                write_locks.iter().any(|lock| check_locks.contains(lock))
+            }
+            None => !write_locks.is_empty(),
+        }
+    }
+
+    /// The text a lock is written as, for a region holding `lock`.
+    pub fn lock_text(&self, lock: &str) -> Option<&str> {
+        self.lock_regions
+            .iter()
+            .find(|region| region.lock == lock)
+            .map(|region| region.lock_text.as_str())
+    }
+
+    pub fn in_main_guard(&self, offset: TextSize) -> bool {
+        self.main_guards.iter().any(|range| range.contains(offset))
+    }
+
+    /// The class that defines `attr` for class `class`, following base classes of this module.
+    pub fn class_attribute(
+        &self,
+        class: ClassId,
+        attr: &str,
+    ) -> Option<(ClassId, &ClassAttribute<'a>)> {
+        let mut current = Some(class);
+        let mut seen = 0;
+        while let Some(id) = current {
+            let cls = &self.classes[id];
+            if let Some(attribute) = cls.attribute(attr) {
+                return Some((id, attribute));
+            }
+            seen += 1;
+            if seen > 16 {
+                break;
+            }
+            current = cls
+                .bases
+                .iter()
+                .find_map(|base| self.classes.iter().position(|c| c.name == base));
+        }
+        None
+    }
+
+    /// The 1-based line of an offset.
+    pub fn line_of(&self, offset: TextSize) -> usize {
+        let offset = usize::from(offset).min(self.source.len());
+        self.source.as_bytes()[..offset]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count()
+            + 1
+    }
+
+    /// Source text of a range.
+    pub fn text(&self, range: TextRange) -> &'a str {
+        &self.source[range]
+    }
+}
+
+impl ThreadEntry {
+    /// "the thread started at line 19", for messages.
+    pub fn describe(&self, model: &SemanticModel<'_>) -> String {
+        let line = model.line_of(self.range.start());
+        match self.kind {
+            ThreadEntryKind::Thread | ThreadEntryKind::StartNewThread => {
+                format!("the thread started at line {line}")
+            }
+            ThreadEntryKind::Timer => format!("the timer thread started at line {line}"),
+            ThreadEntryKind::ExecutorSubmit
+            | ThreadEntryKind::PoolMethod
+            | ThreadEntryKind::RunInExecutor => {
+                format!("the thread-pool task submitted at line {line}")
+            }
+            ThreadEntryKind::Initializer => {
+                format!("the thread-pool initializer set at line {line}")
+            }
+            ThreadEntryKind::ToThread => format!("the `asyncio.to_thread` call at line {line}"),
+            ThreadEntryKind::RunOverride => {
+                format!("the `Thread.run` override at line {line}")
+            }
+        }
+    }
+}
