@@ -226,12 +226,12 @@ fn run_check(args: CheckArgs) -> Result<u8> {
     let stdout = io::stdout();
     let mut out = io::BufWriter::new(stdout.lock());
     let printed = output::print(&reports, options, &mut out).and_then(|()| out.flush());
-    if let Err(error) = printed {
-        if error.kind() != io::ErrorKind::BrokenPipe {
-            return Err(error)
-                .into_diagnostic()
-                .wrap_err("cannot write the report");
-        }
+    if let Err(error) = printed
+        && error.kind() != io::ErrorKind::BrokenPipe
+    {
+        return Err(error)
+            .into_diagnostic()
+            .wrap_err("cannot write the report");
     }
 
     let io_failed = !path_errors.is_empty() || reports.iter().any(|r| r.io_error.is_some());

@@ -3,7 +3,7 @@
 
 use crate::diagnostic::Diagnostic;
 use crate::registry::Rule;
-use crate::semantic::{AccessKind, AccessTarget, StateKey};
+use crate::semantic::{AccessKind, AccessTarget, ClassId, StateKey, ValueKind};
 
 use super::Context;
 
@@ -43,6 +43,18 @@ pub fn check(context: &mut Context<'_, '_>, diagnostics: &mut Vec<Diagnostic>) {
                     model.class(class).name
                 ),
             ),
+            // `self.counts[k] += 1` where `counts` is a class attribute no instance shadows.
+            (StateKey::InstanceAttr(class, attr), AccessTarget::Item(_))
+                if shared_class_container(context, class, attr) =>
+            {
+                (
+                    "an item of the class attribute",
+                    format!(
+                        "`{}.{attr}`, shared by every instance,",
+                        model.class(class).name
+                    ),
+                )
+            }
             _ => continue,
         };
         context.claimed.insert(index);
@@ -62,4 +74,13 @@ pub fn check(context: &mut Context<'_, '_>, diagnostics: &mut Vec<Diagnostic>) {
             .with_help("hold one lock around every read-modify-write of this state"),
         );
     }
+}
+
+/// A container defined in the class body (or a base) and never replaced through `self`.
+fn shared_class_container(context: &Context<'_, '_>, class: ClassId, attr: &str) -> bool {
+    let model = context.model;
+    !model.class(class).instance_attributes.contains_key(attr)
+        && model
+            .class_attribute(class, attr)
+            .is_some_and(|(_, attribute)| matches!(attribute.kind, ValueKind::Container(_)))
 }

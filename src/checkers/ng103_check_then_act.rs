@@ -27,11 +27,12 @@ pub fn check(context: &mut Context<'_, '_>, diagnostics: &mut Vec<Diagnostic>) {
         let AccessTarget::Item(item) = &access.target else {
             continue;
         };
-        let state = match access.key {
-            StateKey::Global(name) => format!("the module-level `{name}`"),
-            StateKey::ClassAttr(class, attr) => {
-                format!("the class attribute `{}.{attr}`", model.class(class).name)
-            }
+        let (state, written) = match access.key {
+            StateKey::Global(name) => (format!("the module-level `{name}`"), name.to_string()),
+            StateKey::ClassAttr(class, attr) => (
+                format!("the class attribute `{}.{attr}`", model.class(class).name),
+                format!("{}.{attr}", model.class(class).name),
+            ),
             _ => continue,
         };
         context.claimed.insert(index);
@@ -42,14 +43,14 @@ pub fn check(context: &mut Context<'_, '_>, diagnostics: &mut Vec<Diagnostic>) {
         let check = context.snippet(guard.check);
         let act_line = context.line(access.range);
         let check_text = match guard.kind {
-            GuardKind::TryKeyError => format!("`{check}` (caught `KeyError`)"),
+            GuardKind::TryKeyError => format!("the lookup `{check}` (its `KeyError` caught)"),
             _ => format!("`{check}`"),
         };
         diagnostics.push(
             Diagnostic::new(
                 Rule::CheckThenAct,
                 format!(
-                    "{check_text} checks {state} and line {act_line} then sets `[{item}]` without a lock; \
+                    "{check_text} checks {state} and line {act_line} then sets `{written}[{item}]` without a lock; \
                      two threads can both see the key missing and both set it on free-threaded Python{reached}"
                 ),
                 guard.check,

@@ -44,6 +44,13 @@ pub fn check(context: &Context<'_, '_>, diagnostics: &mut Vec<Diagnostic>) {
         {
             continue;
         }
+        // `setdefault` is one atomic insert-if-missing: the recommended fix for check-then-act.
+        if mutations
+            .iter()
+            .all(|access| access.kind == AccessKind::MutatingCall("setdefault"))
+        {
+            continue;
+        }
         // `deque.append`/`popleft` and friends are documented as atomic.
         if container == ContainerKind::Deque
             && mutations.iter().all(|access| {
@@ -75,22 +82,36 @@ pub fn check(context: &Context<'_, '_>, diagnostics: &mut Vec<Diagnostic>) {
     }
 }
 
-/// "`register` line 10, `reset` line 20 and 3 more".
+/// "`register` line 10, `reset` lines 20, 24, 2 more functions".
 pub fn describe_sites(context: &Context<'_, '_>, accesses: &[&StateAccess<'_>]) -> String {
     const SHOWN: usize = 3;
-    let mut parts: Vec<String> = accesses
+    let mut by_function: Vec<(&str, Vec<usize>)> = Vec::new();
+    for access in accesses {
+        let name = context.model.function(access.function).qualname.as_str();
+        let line = context.line(access.range);
+        match by_function
+            .iter_mut()
+            .find(|(function, _)| *function == name)
+        {
+            Some((_, lines)) => {
+                if !lines.contains(&line) {
+                    lines.push(line);
+                }
+            }
+            None => by_function.push((name, vec![line])),
+        }
+    }
+    let mut parts: Vec<String> = by_function
         .iter()
         .take(SHOWN)
-        .map(|access| {
-            format!(
-                "`{}` line {}",
-                context.model.function(access.function).qualname,
-                context.line(access.range)
-            )
+        .map(|(function, lines)| {
+            let lines: Vec<String> = lines.iter().map(ToString::to_string).collect();
+            let word = if lines.len() == 1 { "line" } else { "lines" };
+            format!("`{function}` {word} {}", lines.join(", "))
         })
         .collect();
-    if accesses.len() > SHOWN {
-        parts.push(format!("{} more", accesses.len() - SHOWN));
+    if by_function.len() > SHOWN {
+        parts.push(format!("{} more functions", by_function.len() - SHOWN));
     }
     parts.join(", ")
 }

@@ -63,25 +63,43 @@ pub fn check(context: &Context<'_, '_>, diagnostics: &mut Vec<Diagnostic>) {
             let (severity, reached) =
                 context.reach_any(mutations.iter().map(|access| access.function));
             let sites = describe_sites(context, &mutations);
-            diagnostics.push(
-                Diagnostic::new(
-                    Rule::SharedClassState,
+            // Mutated through `self.`: per-instance state was probably meant. Only through
+            // `cls.`/the class name: class-level state on purpose, which needs a lock.
+            let through_instances = mutations
+                .iter()
+                .any(|access| matches!(access.key, StateKey::InstanceAttr(..)));
+            let (message, help) = if through_instances {
+                (
                     format!(
-                        "class attribute `{}.{}` is a {} shared by every instance, and it is mutated \
-                         without a lock ({sites}); threads using different instances still share it on \
-                         free-threaded Python{reached}",
+                        "class attribute `{}.{}` is a {} shared by every instance, and methods mutate it \
+                         through `self` without a lock ({sites}); threads using different instances still \
+                         share it on free-threaded Python{reached}",
                         class.name,
                         attribute.name,
                         container.describe()
                     ),
-                    attribute.range,
+                    format!(
+                        "create it per instance in `__init__` (`self.{} = …`) if that was the intent; otherwise guard it with a lock",
+                        attribute.name
+                    ),
                 )
-                .with_severity(severity)
-                .with_label("one object for every instance")
-                .with_help(format!(
-                    "create it per instance in `__init__` (`self.{} = …`) if that was the intent; otherwise guard it with a lock",
-                    attribute.name
-                )),
+            } else {
+                (
+                    format!(
+                        "class-level {} `{}.{}` is mutated without a lock ({sites}); every thread shares it \
+                         on free-threaded Python{reached}",
+                        container.describe(),
+                        class.name,
+                        attribute.name
+                    ),
+                    "guard every mutation with one class-level lock".to_string(),
+                )
+            };
+            diagnostics.push(
+                Diagnostic::new(Rule::SharedClassState, message, attribute.range)
+                    .with_severity(severity)
+                    .with_label("one object for every instance")
+                    .with_help(help),
             );
         }
     }

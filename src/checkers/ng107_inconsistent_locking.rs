@@ -7,7 +7,7 @@ use ruff_text_size::TextRange;
 
 use crate::diagnostic::Diagnostic;
 use crate::registry::Rule;
-use crate::semantic::{LockKey, SemanticModel, StateKey};
+use crate::semantic::{AccessKind, AccessTarget, LockKey, SemanticModel, StateAccess, StateKey};
 
 use super::Context;
 
@@ -61,9 +61,12 @@ pub fn unprotected_writes(model: &SemanticModel<'_>) -> Vec<UnprotectedWrite> {
     writes
 }
 
-pub fn describe_state(model: &SemanticModel<'_>, key: StateKey<'_>) -> String {
-    match key {
-        StateKey::Global(name) => format!("the module global `{name}`"),
+pub fn describe_state(model: &SemanticModel<'_>, access: &StateAccess<'_>) -> String {
+    let rebinds =
+        access.target == AccessTarget::Whole && !matches!(access.kind, AccessKind::MutatingCall(_));
+    match access.key {
+        StateKey::Global(name) if rebinds => format!("the module global `{name}`"),
+        StateKey::Global(name) => format!("the module-level `{name}`"),
         StateKey::Nonlocal(_, name) => format!("the closure variable `{name}`"),
         StateKey::ClassAttr(class, attr) => format!("`{}.{attr}`", model.class(class).name),
         StateKey::InstanceAttr(_, attr) => format!("`self.{attr}`"),
@@ -79,7 +82,7 @@ pub fn check(context: &mut Context<'_, '_>, diagnostics: &mut Vec<Diagnostic>) {
         let access = &model.accesses[write.access];
         let (severity, reached) = context.reach(access.function);
         let statement = context.snippet(access.stmt);
-        let state = describe_state(model, access.key);
+        let state = describe_state(model, access);
         let lock_text = model.lock_text(&write.lock).unwrap_or(&write.lock);
         let locked_line = context.line(write.locked_write);
         diagnostics.push(

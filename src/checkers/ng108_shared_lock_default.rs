@@ -17,6 +17,14 @@ pub fn check(context: &Context<'_, '_>, diagnostics: &mut Vec<Diagnostic>) {
             if !is_lock || class.instance_attributes.contains_key(attribute.name) {
                 continue;
             }
+            // A class-wide semaphore is a deliberate cap on concurrency, not a mutex.
+            if attribute
+                .factory
+                .as_deref()
+                .is_some_and(|factory| factory.ends_with("Semaphore"))
+            {
+                continue;
+            }
             let dataclass_field = class.is_dataclass && attribute.annotated && !attribute.class_var;
             let key = format!("{}.{}", class.name, attribute.name);
             // What the lock guards: a class-level lock that guards class-level or module state
@@ -30,6 +38,19 @@ pub fn check(context: &Context<'_, '_>, diagnostics: &mut Vec<Diagnostic>) {
                 && guarded
                     .iter()
                     .all(|access| matches!(access.key, StateKey::InstanceAttr(..)));
+            let guarded_attribute = guarded.iter().find_map(|access| match access.key {
+                StateKey::InstanceAttr(_, attr) => Some(attr),
+                _ => None,
+            });
+            let factory = attribute
+                .value_range
+                .filter(|_| !attribute.field_default_lock)
+                .map(|range| model.text(range).to_string())
+                .unwrap_or_else(|| "threading.Lock()".to_string());
+            let factory_callee = factory
+                .strip_suffix("()")
+                .unwrap_or("threading.Lock")
+                .to_string();
             if !dataclass_field && !guards_only_instances {
                 continue;
             }
@@ -43,17 +64,20 @@ pub fn check(context: &Context<'_, '_>, diagnostics: &mut Vec<Diagnostic>) {
                 )
             } else {
                 format!(
-                    "`{}.{}` is one lock for the whole class, but it guards per-instance state (`self.…`); \
+                    "`{}.{}` is one lock for the whole class, but it guards per-instance state (`self.{}`); \
                      every instance contends on it on free-threaded Python{reached}",
-                    class.name, attribute.name
+                    class.name,
+                    attribute.name,
+                    guarded_attribute.unwrap_or("…")
                 )
             };
             let help = if dataclass_field {
-                "use `field(default_factory=threading.Lock)` so each instance gets its own lock"
-                    .to_string()
+                format!(
+                    "use `field(default_factory={factory_callee})` so each instance gets its own lock"
+                )
             } else {
                 format!(
-                    "create the lock per instance in `__init__` (`self.{} = threading.Lock()`)",
+                    "create the lock per instance in `__init__` (`self.{} = {factory}`)",
                     attribute.name
                 )
             };
@@ -73,7 +97,8 @@ pub fn check(context: &Context<'_, '_>, diagnostics: &mut Vec<Diagnostic>) {
                 Rule::SharedLockDefault,
                 format!(
                     "the default of parameter `{}` of `{}` is one lock created when the function is defined \
-                     and shared by every call{reached}",
+                     and shared by every call, so callers that omit it serialize on one lock on free-threaded \
+                     Python{reached}",
                     default.parameter, function.qualname
                 ),
                 default.range,

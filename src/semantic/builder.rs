@@ -465,6 +465,7 @@ impl<'a> Builder<'a> {
             match stmt {
                 Stmt::Assign(ast::StmtAssign { targets, value, .. }) => {
                     let kind = self.classify(value);
+                    let factory = self.call_factory(value);
                     for target in targets {
                         if let Expr::Name(name) = target {
                             self.classes[class].attributes.push(ClassAttribute {
@@ -475,6 +476,8 @@ impl<'a> Builder<'a> {
                                 annotated: false,
                                 class_var: false,
                                 field_default_lock: false,
+                                value_range: Some(value.range()),
+                                factory: factory.clone(),
                             });
                         }
                     }
@@ -495,6 +498,7 @@ impl<'a> Builder<'a> {
                         .as_deref()
                         .is_some_and(|value| self.is_field_with_lock_default(value));
                     let class_var = is_class_var(annotation);
+                    let factory = value.as_deref().and_then(|value| self.call_factory(value));
                     self.classes[class].attributes.push(ClassAttribute {
                         name: name.id.as_str(),
                         kind,
@@ -503,6 +507,8 @@ impl<'a> Builder<'a> {
                         annotated: true,
                         class_var,
                         field_default_lock,
+                        value_range: value.as_deref().map(Ranged::range),
+                        factory,
                     });
                 }
                 Stmt::FunctionDef(def) => {
@@ -544,6 +550,28 @@ impl<'a> Builder<'a> {
         }
     }
 
+    /// The qualified callee of a call (`threading.RLock` for `th.RLock()`), looking through
+    /// `field(default=…)`.
+    fn call_factory(&self, value: &Expr) -> Option<String> {
+        let Expr::Call(call) = value else {
+            return None;
+        };
+        let qualified = self.qualified_name(&call.func)?;
+        if matches!(
+            qualified.as_str(),
+            "dataclasses.field" | "attr.ib" | "attrs.field" | "attr.field"
+        ) {
+            let default = call.arguments.keywords.iter().find(|keyword| {
+                keyword
+                    .arg
+                    .as_ref()
+                    .is_some_and(|arg| arg.as_str() == "default")
+            })?;
+            return self.call_factory(&default.value);
+        }
+        Some(qualified)
+    }
+
     /// `field(default=threading.Lock())`: one lock for every instance.
     fn is_field_with_lock_default(&self, value: &Expr) -> bool {
         let Expr::Call(call) = value else {
@@ -575,11 +603,11 @@ impl<'a> Builder<'a> {
                 Stmt::AugAssign(ast::StmtAugAssign { target, .. }) => (vec![&**target], None),
                 Stmt::With(ast::StmtWith { items, .. }) => {
                     for item in items {
-                        if let Some(target) = item.optional_vars.as_deref() {
-                            if let Some(attr) = self_attribute(target, self_name) {
-                                let kind = self.classify(&item.context_expr);
-                                self.note_instance_attribute(class, attr, kind);
-                            }
+                        if let Some(target) = item.optional_vars.as_deref()
+                            && let Some(attr) = self_attribute(target, self_name)
+                        {
+                            let kind = self.classify(&item.context_expr);
+                            self.note_instance_attribute(class, attr, kind);
                         }
                     }
                     return;
@@ -709,13 +737,13 @@ impl<'a> Builder<'a> {
                     return None;
                 };
                 let base = base.id.as_str();
-                if let Some((receiver_name, receiver, class)) = self.current_receiver() {
-                    if base == receiver_name {
-                        return Some(match receiver {
-                            Receiver::Instance => StateKey::InstanceAttr(class, attr.as_str()),
-                            Receiver::Class => StateKey::ClassAttr(class, attr.as_str()),
-                        });
-                    }
+                if let Some((receiver_name, receiver, class)) = self.current_receiver()
+                    && base == receiver_name
+                {
+                    return Some(match receiver {
+                        Receiver::Instance => StateKey::InstanceAttr(class, attr.as_str()),
+                        Receiver::Class => StateKey::ClassAttr(class, attr.as_str()),
+                    });
                 }
                 if self.current_function().is_some() && self.is_enclosing_local(base) {
                     return None;
@@ -752,10 +780,10 @@ impl<'a> Builder<'a> {
         match expr {
             Expr::Name(ast::ExprName { id, .. }) => {
                 let name = id.as_str();
-                if let Some(function) = self.current_function() {
-                    if self.local_locks.contains(&(function, name)) {
-                        return Some(name.to_string());
-                    }
+                if let Some(function) = self.current_function()
+                    && self.local_locks.contains(&(function, name))
+                {
+                    return Some(name.to_string());
                 }
                 let local = self.current_function().is_some() && self.is_enclosing_local(name);
                 match self.bindings.get(name) {
@@ -830,11 +858,11 @@ impl<'a> Builder<'a> {
         // Locks taken with `lock.acquire()` in this suite and not yet released.
         let mut acquired: Vec<(LockKey, TextRange)> = Vec::new();
         for stmt in suite {
-            if let Some(lock) = self.lock_call(stmt, "release") {
-                if let Some(position) = acquired.iter().rposition(|(key, _)| *key == lock) {
-                    let (_, start) = acquired.remove(position);
-                    self.close_acquired_region(&lock, start, stmt.start());
-                }
+            if let Some(lock) = self.lock_call(stmt, "release")
+                && let Some(position) = acquired.iter().rposition(|(key, _)| *key == lock)
+            {
+                let (_, start) = acquired.remove(position);
+                self.close_acquired_region(&lock, start, stmt.start());
             }
             self.visit_stmt(stmt);
             if let Some(lock) = self.lock_call(stmt, "acquire") {
@@ -898,12 +926,11 @@ impl<'a> Builder<'a> {
     }
 
     fn lock_call_receiver_text(&self, stmt: &'a Stmt) -> String {
-        if let Stmt::Expr(ast::StmtExpr { value, .. }) = stmt {
-            if let Expr::Call(ast::ExprCall { func, .. }) = &**value {
-                if let Expr::Attribute(ast::ExprAttribute { value, .. }) = &**func {
-                    return self.text(value.range()).to_string();
-                }
-            }
+        if let Stmt::Expr(ast::StmtExpr { value, .. }) = stmt
+            && let Expr::Call(ast::ExprCall { func, .. }) = &**value
+            && let Expr::Attribute(ast::ExprAttribute { value, .. }) = &**func
+        {
+            return self.text(value.range()).to_string();
         }
         String::new()
     }
@@ -962,14 +989,14 @@ impl<'a> Builder<'a> {
             self.classes[class].methods.push(id);
         }
         for parameter in def.parameters.iter_non_variadic_params() {
-            if let Some(default) = parameter.default.as_deref() {
-                if self.classify(default) == ValueKind::Lock {
-                    self.parameter_lock_defaults.push(ParameterLockDefault {
-                        function: id,
-                        parameter: parameter.parameter.name.to_string(),
-                        range: default.range(),
-                    });
-                }
+            if let Some(default) = parameter.default.as_deref()
+                && self.classify(default) == ValueKind::Lock
+            {
+                self.parameter_lock_defaults.push(ParameterLockDefault {
+                    function: id,
+                    parameter: parameter.parameter.name.to_string(),
+                    range: default.range(),
+                });
             }
         }
 
@@ -1148,6 +1175,29 @@ impl<'a> Builder<'a> {
         if !is_mutating_method(method) {
             return;
         }
+        // `D[k].append(x)` on a defaultdict inserts `k` through `__missing__`: two threads can
+        // each create a fresh value and one of the appends is lost.
+        if let Expr::Subscript(ast::ExprSubscript {
+            value: container,
+            slice,
+            ..
+        }) = &**value
+        {
+            if let Some(key) = self.state_key_of(container)
+                && self.state_value_kind(key)
+                    == Some(ValueKind::Container(super::ContainerKind::DefaultDict))
+            {
+                let item = self.text(slice.range()).to_string();
+                self.push_access(
+                    key,
+                    AccessTarget::Item(item),
+                    AccessKind::MutatingCall(method),
+                    true,
+                    call.range(),
+                );
+            }
+            return;
+        }
         let Some(key) = self.state_key_of(value) else {
             return;
         };
@@ -1208,7 +1258,14 @@ impl<'a> Builder<'a> {
                             Some(self.text(left.range()).to_string()),
                         ))
                     }
-                    CmpOp::Is | CmpOp::Eq if right.is_none_literal_expr() => {
+                    CmpOp::Is | CmpOp::Eq
+                        if right.is_none_literal_expr() || left.is_none_literal_expr() =>
+                    {
+                        let left = if left.is_none_literal_expr() {
+                            right
+                        } else {
+                            &**left
+                        };
                         if let Some((key, item)) = self.get_call(left) {
                             return Some(make(GuardKind::GetIsNone, key, Some(item)));
                         }
@@ -1324,22 +1381,21 @@ impl<'a> Builder<'a> {
     // ---- thread entries ----------------------------------------------------------------------
 
     fn pool_kind(&self, receiver: &'a Expr) -> Option<PoolKind> {
-        if let Expr::Call(_) = receiver {
-            if let ValueKind::Pool(kind) = self.classify(receiver) {
-                return Some(kind);
-            }
+        if let Expr::Call(_) = receiver
+            && let ValueKind::Pool(kind) = self.classify(receiver)
+        {
+            return Some(kind);
         }
         if let Some(kind) = self.pool_names.get(self.text(receiver.range())) {
             return Some(*kind);
         }
-        if let Expr::Name(name) = receiver {
-            if let Some(ModuleBinding {
+        if let Expr::Name(name) = receiver
+            && let Some(ModuleBinding {
                 kind: ValueKind::Pool(kind),
                 ..
             }) = self.bindings.get(name.id.as_str())
-            {
-                return Some(*kind);
-            }
+        {
+            return Some(*kind);
         }
         None
     }
@@ -1681,18 +1737,14 @@ impl<'a> Visitor<'a> for Builder<'a> {
                         }
                     }
                     // `async with` takes asyncio locks, which do not exclude other threads.
-                    if !is_async {
-                        if let Some(key) = self.lock_key(&item.context_expr) {
-                            let text = self.text(item.context_expr.range()).to_string();
-                            let body_range = match (body.first(), body.last()) {
-                                (Some(first), Some(last)) => {
-                                    TextRange::new(first.start(), last.end())
-                                }
-                                _ => TextRange::empty(stmt.end()),
-                            };
-                            self.push_lock(key, &text, body_range);
-                            pushed += 1;
-                        }
+                    if !is_async && let Some(key) = self.lock_key(&item.context_expr) {
+                        let text = self.text(item.context_expr.range()).to_string();
+                        let body_range = match (body.first(), body.last()) {
+                            (Some(first), Some(last)) => TextRange::new(first.start(), last.end()),
+                            _ => TextRange::empty(stmt.end()),
+                        };
+                        self.push_lock(key, &text, body_range);
+                        pushed += 1;
                     }
                 }
                 self.walk_suite(body);
@@ -1781,12 +1833,12 @@ impl<'a> Visitor<'a> for Builder<'a> {
             }
             Expr::Attribute(ast::ExprAttribute { value, ctx, .. }) => {
                 let is_callee = self.callee_depth > 0;
-                if *ctx == ExprContext::Load && !is_callee {
-                    if let Expr::Name(base) = &**value {
-                        if matches!(base.id.as_str(), "self" | "cls") {
-                            self.pending_escapes.push(self.pending_ref(expr));
-                        }
-                    }
+                if *ctx == ExprContext::Load
+                    && !is_callee
+                    && let Expr::Name(base) = &**value
+                    && matches!(base.id.as_str(), "self" | "cls")
+                {
+                    self.pending_escapes.push(self.pending_ref(expr));
                 }
                 // The object of `obj.method` is not itself the callee.
                 let saved = std::mem::take(&mut self.callee_depth);
@@ -1876,9 +1928,6 @@ fn inherit_locks(
                 && !function.decorated
                 && !entry_targets.contains(&id)
                 && !sites_by_callee[id].is_empty()
-                && sites_by_callee[id]
-                    .iter()
-                    .any(|site| !site.locks.is_empty())
         })
         .collect();
     // `None` is "every lock" (not yet constrained).
@@ -2068,10 +2117,10 @@ fn scan_scope<'a>(def: &'a ast::StmtFunctionDef) -> Scope<'a> {
 }
 
 /// The name through which a method reaches its instance (or class, for classmethods).
-fn method_receiver<'a>(
-    def: &'a ast::StmtFunctionDef,
+fn method_receiver(
+    def: &ast::StmtFunctionDef,
     qualified: impl Fn(&Expr) -> Option<String>,
-) -> Option<(&'a str, Receiver)> {
+) -> Option<(&str, Receiver)> {
     let mut receiver = Receiver::Instance;
     for decorator in &def.decorator_list {
         match qualified(&decorator.expression).as_deref() {
@@ -2215,10 +2264,10 @@ impl<'a> Visitor<'a> for SubscriptLoadFinder<'a> {
     }
 
     fn visit_expr(&mut self, expr: &'a Expr) {
-        if let Expr::Subscript(subscript) = expr {
-            if subscript.ctx == ExprContext::Load {
-                self.found.push(subscript);
-            }
+        if let Expr::Subscript(subscript) = expr
+            && subscript.ctx == ExprContext::Load
+        {
+            self.found.push(subscript);
         }
         if !matches!(expr, Expr::Lambda(_)) {
             visitor::walk_expr(self, expr);

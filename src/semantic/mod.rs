@@ -84,6 +84,10 @@ pub struct ClassAttribute<'a> {
     pub class_var: bool,
     /// A dataclass `field(default=…)` whose default is a lock.
     pub field_default_lock: bool,
+    /// The assigned value.
+    pub value_range: Option<TextRange>,
+    /// The qualified name of the callee when the value is a call (`threading.RLock`).
+    pub factory: Option<String>,
 }
 
 #[derive(Debug)]

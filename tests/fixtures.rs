@@ -1,0 +1,114 @@
+//! Every rule fixture under `fixtures/rules/` marks each line that must be reported with
+//! `# expect: CODE[, CODE…]`; every other line must produce nothing.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use nogil_lint::linter::{Settings, check_bytes};
+
+fn rule_fixtures() -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir("fixtures/rules")
+        .expect("fixtures/rules exists")
+        .map(|entry| entry.expect("readable entry").path())
+        .filter(|path| path.extension().is_some_and(|ext| ext == "py"))
+        .collect();
+    files.sort();
+    files
+}
+
+fn expected(source: &str) -> BTreeSet<(usize, String)> {
+    let mut expected = BTreeSet::new();
+    for (index, line) in source.lines().enumerate() {
+        if let Some((_, codes)) = line.split_once("# expect:") {
+            for code in codes.split(',') {
+                expected.insert((index + 1, code.trim().to_string()));
+            }
+        }
+    }
+    expected
+}
+
+fn actual(path: &Path, source: &str) -> BTreeSet<(usize, String)> {
+    let report = check_bytes(
+        Arc::from(path.to_string_lossy().as_ref()),
+        path,
+        source.as_bytes().to_vec(),
+        &Settings::default(),
+    );
+    report
+        .messages
+        .iter()
+        .map(|message| {
+            (
+                message.start.row,
+                message.diagnostic.rule.code().to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn every_rule_has_a_fixture_with_positive_and_negative_cases() {
+    let files = rule_fixtures();
+    for rule in nogil_lint::registry::Rule::ALL {
+        if rule.code() == "NG001" {
+            continue;
+        }
+        let path = PathBuf::from(format!("fixtures/rules/{}.py", rule.code()));
+        assert!(files.contains(&path), "missing fixture {}", path.display());
+        let source = std::fs::read_to_string(&path).unwrap();
+        let marked = expected(&source);
+        assert!(
+            marked.iter().any(|(_, code)| code == rule.code()),
+            "{} marks no {} finding",
+            path.display(),
+            rule.code()
+        );
+        assert!(
+            source.lines().count() > marked.len() * 3,
+            "{} needs negative cases too",
+            path.display()
+        );
+    }
+}
+
+#[test]
+fn fixtures_report_exactly_the_marked_lines() {
+    let mut failures = Vec::new();
+    for path in rule_fixtures() {
+        let source = std::fs::read_to_string(&path).unwrap();
+        let expected = expected(&source);
+        let actual = actual(&path, &source);
+        let missing: Vec<_> = expected.difference(&actual).collect();
+        let unexpected: Vec<_> = actual.difference(&expected).collect();
+        if !missing.is_empty() || !unexpected.is_empty() {
+            failures.push(format!(
+                "{}:\n  missing: {missing:?}\n  unexpected: {unexpected:?}",
+                path.display()
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn output_is_identical_whatever_the_thread_count() {
+    let run = |threads: &str| {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_nogil-lint"))
+            .args([
+                "check",
+                "--output-format",
+                "json",
+                "--threads",
+                threads,
+                "fixtures/rules",
+            ])
+            .output()
+            .expect("runs");
+        output.stdout
+    };
+    let one = run("1");
+    assert!(!one.is_empty());
+    assert_eq!(one, run("4"));
+}
