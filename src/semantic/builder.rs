@@ -9,7 +9,9 @@
 //! 3. Resolution: call sites and thread targets are bound to functions, thread reachability is
 //!    propagated over the call graph, and functions called only with a lock held inherit it.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::VecDeque;
+
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use ruff_python_ast::visitor::{self, Visitor};
 use ruff_python_ast::{self as ast, CmpOp, Expr, ExprContext, ModModule, Stmt, UnaryOp};
@@ -82,6 +84,12 @@ struct Builder<'a> {
     functions: Vec<Function<'a>>,
     classes: Vec<Class<'a>>,
     class_by_offset: HashMap<u32, ClassId>,
+    class_index: HashMap<&'a str, ClassId>,
+    /// (enclosing function, name) → the plain function (not a method) defined there.
+    function_index: HashMap<(Option<FunctionId>, &'a str), FunctionId>,
+    /// Names of every `def` seen so far (module-level ones from the first scan), to skip
+    /// references that cannot denote a function of this module before resolving them.
+    function_names: HashSet<&'a str>,
     lock_regions: Vec<LockRegion>,
     accesses: Vec<StateAccess<'a>>,
     parameter_lock_defaults: Vec<ParameterLockDefault>,
@@ -110,17 +118,20 @@ impl<'a> Builder<'a> {
     fn new(source: &'a str) -> Self {
         Builder {
             source,
-            imports: HashMap::new(),
-            bindings: HashMap::new(),
+            imports: HashMap::default(),
+            bindings: HashMap::default(),
             functions: Vec::new(),
             classes: Vec::new(),
-            class_by_offset: HashMap::new(),
+            class_by_offset: HashMap::default(),
+            class_index: HashMap::default(),
+            function_index: HashMap::default(),
+            function_names: HashSet::default(),
             lock_regions: Vec::new(),
             accesses: Vec::new(),
             parameter_lock_defaults: Vec::new(),
             main_guards: Vec::new(),
-            pool_names: HashMap::new(),
-            local_locks: HashSet::new(),
+            pool_names: HashMap::default(),
+            local_locks: HashSet::default(),
             frames: Vec::new(),
             class_stack: Vec::new(),
             lock_stack: Vec::new(),
@@ -316,6 +327,7 @@ impl<'a> Builder<'a> {
                 self.scan_module_target(target, kind, stmt.range());
             }
             Stmt::FunctionDef(def) => {
+                self.function_names.insert(def.name.as_str());
                 self.bind(
                     def.name.as_str(),
                     ValueKind::Function,
@@ -417,9 +429,9 @@ impl<'a> Builder<'a> {
         let is_thread_subclass = bases.iter().any(|base| {
             base == "threading.Thread"
                 || self
-                    .classes
-                    .iter()
-                    .any(|class| class.name == base && class.is_thread_subclass)
+                    .class_index
+                    .get(base.as_str())
+                    .is_some_and(|&class| self.classes[class].is_thread_subclass)
         });
         let is_dataclass = def.decorator_list.iter().any(|decorator| {
             let expr = match &decorator.expression {
@@ -452,10 +464,11 @@ impl<'a> Builder<'a> {
             is_thread_subclass,
             attributes: Vec::new(),
             methods: Vec::new(),
-            instance_attributes: HashMap::new(),
+            instance_attributes: HashMap::default(),
         });
         self.class_by_offset
             .insert(u32::from(def.range.start()), id);
+        self.class_index.entry(def.name.as_str()).or_insert(id);
         self.scan_class_body(id, &def.body);
         id
     }
@@ -687,7 +700,7 @@ impl<'a> Builder<'a> {
     fn module_class(&self, name: &str) -> Option<ClassId> {
         match self.bindings.get(name) {
             Some(binding) if binding.kind == ValueKind::Class => {
-                self.classes.iter().position(|class| class.name == name)
+                self.class_index.get(name).copied()
             }
             _ => None,
         }
@@ -946,6 +959,7 @@ impl<'a> Builder<'a> {
             }
         }
 
+        self.function_names.insert(def.name.as_str());
         let parent = self.current_function();
         let class = match self.frames.last() {
             // A `def` directly in a class body is a method.
@@ -985,8 +999,11 @@ impl<'a> Builder<'a> {
             escapes: false,
             in_main_guard: self.in_main_guard,
         });
-        if let Some(class) = class {
-            self.classes[class].methods.push(id);
+        match class {
+            Some(class) => self.classes[class].methods.push(id),
+            None => {
+                self.function_index.insert((parent, def.name.as_str()), id);
+            }
         }
         for parameter in def.parameters.iter_non_variadic_params() {
             if let Some(default) = parameter.default.as_deref()
@@ -1044,9 +1061,29 @@ impl<'a> Builder<'a> {
     }
 
     fn record_call(&mut self, callee: &'a Expr) {
+        if !self.may_denote_function(callee) {
+            return;
+        }
         let reference = self.pending_ref(callee);
         let locks = self.locks_now();
         self.pending_calls.push(PendingCall { reference, locks });
+    }
+
+    /// Whether an expression can resolve to one of this module's functions: a module-level
+    /// `def`, a nested `def` (a local of an enclosing scope), or a method through `self`/`cls`
+    /// or a class of this module. Everything else is skipped before resolution.
+    fn may_denote_function(&self, expr: &Expr) -> bool {
+        match expr {
+            Expr::Name(ast::ExprName { id, .. }) => self.function_names.contains(id.as_str()),
+            Expr::Attribute(ast::ExprAttribute { value, .. }) => match &**value {
+                Expr::Name(base) => {
+                    let base = base.id.as_str();
+                    matches!(base, "self" | "cls") || self.class_index.contains_key(base)
+                }
+                _ => false,
+            },
+            _ => false,
+        }
     }
 
     fn pending_ref(&self, expr: &'a Expr) -> PendingRef<'a> {
@@ -1401,6 +1438,41 @@ impl<'a> Builder<'a> {
     }
 
     fn record_thread_entry(&mut self, call: &'a ast::ExprCall) {
+        // Most calls start no thread: decide by the callee's last name before resolving it.
+        let last_name = match &*call.func {
+            Expr::Name(name) => name.id.as_str(),
+            Expr::Attribute(attribute) => attribute.attr.as_str(),
+            _ => return,
+        };
+        let imported_alias =
+            matches!(&*call.func, Expr::Name(name) if self.imports.contains_key(name.id.as_str()));
+        let may_start_thread = imported_alias
+            || matches!(
+                last_name,
+                "Thread"
+                    | "Timer"
+                    | "start_new_thread"
+                    | "start_new"
+                    | "_start_new_thread"
+                    | "to_thread"
+                    | "ThreadPoolExecutor"
+                    | "ThreadPool"
+                    | "Pool"
+                    | "submit"
+                    | "run_in_executor"
+                    | "map"
+                    | "imap"
+                    | "imap_unordered"
+                    | "starmap"
+                    | "apply_async"
+                    | "apply"
+                    | "map_async"
+                    | "starmap_async"
+            )
+            || matches!(&*call.func, Expr::Name(name) if self.module_class(name.id.as_str()).is_some());
+        if !may_start_thread {
+            return;
+        }
         let arguments = &call.arguments;
         let keyword = |name: &str| {
             arguments
@@ -1518,21 +1590,16 @@ impl<'a> Builder<'a> {
                 let mut scope = reference.scope;
                 while let Some(function) = scope {
                     if self.functions[function].is_local(name) {
-                        return self.functions.iter().position(|f| {
-                            f.parent == Some(function) && f.class.is_none() && f.name == name
-                        });
+                        return self.function_index.get(&(Some(function), name)).copied();
                     }
                     scope = self.functions[function].parent;
                 }
-                self.functions
-                    .iter()
-                    .position(|f| f.parent.is_none() && f.class.is_none() && f.name == name)
-                    .filter(|_| {
-                        matches!(
-                            self.bindings.get(name).map(|b| b.kind),
-                            Some(ValueKind::Function)
-                        )
-                    })
+                self.function_index.get(&(None, name)).copied().filter(|_| {
+                    matches!(
+                        self.bindings.get(name).map(|b| b.kind),
+                        Some(ValueKind::Function)
+                    )
+                })
             }
             Expr::Attribute(ast::ExprAttribute { value, attr, .. }) => {
                 let Expr::Name(base) = &**value else {
@@ -1574,7 +1641,7 @@ impl<'a> Builder<'a> {
             current = self.classes[id]
                 .bases
                 .iter()
-                .find_map(|base| self.classes.iter().position(|c| c.name == base));
+                .find_map(|base| self.class_index.get(base.as_str()).copied());
         }
         None
     }
@@ -1635,7 +1702,7 @@ impl<'a> Builder<'a> {
         for function in escaped {
             self.functions[function].escapes = true;
         }
-        let mut entry_targets: HashSet<FunctionId> = HashSet::new();
+        let mut entry_targets: HashSet<FunctionId> = HashSet::default();
         for entry in &thread_entries {
             entry_targets.extend(entry.targets.iter().copied());
         }
@@ -1650,6 +1717,7 @@ impl<'a> Builder<'a> {
             bindings: self.bindings,
             functions: self.functions,
             classes: self.classes,
+            class_index: self.class_index,
             lock_regions: self.lock_regions,
             thread_entries,
             accesses: self.accesses,
@@ -1827,7 +1895,11 @@ impl<'a> Visitor<'a> for Builder<'a> {
                 self.visit_arguments(&call.arguments);
             }
             Expr::Name(ast::ExprName { ctx, .. }) => {
-                if *ctx == ExprContext::Load && self.callee_depth == 0 {
+                // Only a name that can denote one of this module's functions can make one escape.
+                if *ctx == ExprContext::Load
+                    && self.callee_depth == 0
+                    && self.may_denote_function(expr)
+                {
                     self.pending_escapes.push(self.pending_ref(expr));
                 }
             }

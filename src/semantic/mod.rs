@@ -9,7 +9,7 @@
 mod builder;
 mod values;
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 use ruff_python_ast::ModModule;
 use ruff_text_size::{TextRange, TextSize};
@@ -44,8 +44,10 @@ pub struct Function<'a> {
     pub name_range: TextRange,
     pub class: Option<ClassId>,
     pub parent: Option<FunctionId>,
+    /// Sorted, for binary search.
     pub globals: Vec<&'a str>,
     pub nonlocals: Vec<&'a str>,
+    /// Sorted, for binary search.
     pub locals: Vec<&'a str>,
     pub decorated: bool,
     /// Referenced as a value (passed, stored, returned), so it may be called from anywhere.
@@ -56,11 +58,11 @@ pub struct Function<'a> {
 
 impl Function<'_> {
     pub fn declares_global(&self, name: &str) -> bool {
-        self.globals.contains(&name)
+        self.globals.binary_search(&name).is_ok()
     }
 
     pub fn is_local(&self, name: &str) -> bool {
-        self.locals.contains(&name)
+        self.locals.binary_search(&name).is_ok()
     }
 
     /// Construction runs before the object is shared with another thread.
@@ -248,6 +250,8 @@ pub struct SemanticModel<'a> {
     pub bindings: HashMap<&'a str, ModuleBinding>,
     pub functions: Vec<Function<'a>>,
     pub classes: Vec<Class<'a>>,
+    /// Class name → the first class of that name.
+    pub class_index: HashMap<&'a str, ClassId>,
     pub lock_regions: Vec<LockRegion>,
     pub thread_entries: Vec<ThreadEntry>,
     pub accesses: Vec<StateAccess<'a>>,
@@ -348,7 +352,7 @@ impl<'a> SemanticModel<'a> {
             current = cls
                 .bases
                 .iter()
-                .find_map(|base| self.classes.iter().position(|c| c.name == base));
+                .find_map(|base| self.class_index.get(base.as_str()).copied());
         }
         None
     }
