@@ -37,12 +37,27 @@ pub fn check(context: &mut Context<'_, '_>, diagnostics: &mut Vec<Diagnostic>) {
         let (severity, reached) = context.reach(access.function);
         let check = context.snippet(guard.check);
         let act_line = context.line(access.range);
+        // Publishing the object and then filling it in lets other threads see it half-built.
+        let populated_after = model.accesses.iter().find(|later| {
+            later.key == access.key
+                && later.target != AccessTarget::Whole
+                && guard.stmt.contains_range(later.range)
+                && later.range.start() > access.range.end()
+        });
+        let consequence = match populated_after {
+            Some(later) => format!(
+                "two threads can both initialize it, and line {} fills it in after publishing it, so \
+                 another thread can use it half-built",
+                context.line(later.range)
+            ),
+            None => "two threads can both initialize it".to_string(),
+        };
         diagnostics.push(
             Diagnostic::new(
                 Rule::RacyLazyInit,
                 format!(
                     "lazy initialization of {state} is not atomic: `{check}` and the assignment at line {act_line} \
-                     run without a lock, so two threads can both initialize it on free-threaded Python{reached}"
+                     run without a lock, so {consequence} on free-threaded Python{reached}"
                 ),
                 guard.check,
             )

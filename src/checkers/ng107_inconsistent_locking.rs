@@ -32,7 +32,15 @@ pub fn unprotected_writes(model: &SemanticModel<'_>) -> Vec<UnprotectedWrite> {
         if function.in_main_guard {
             continue;
         }
-        if matches!(access.key, StateKey::InstanceAttr(..)) && function.is_constructor() {
+        if matches!(access.key, StateKey::InstanceAttr(..))
+            && model.is_construction(access.function)
+        {
+            continue;
+        }
+        // A closure's variables are shared only once the closure runs on threads.
+        if matches!(access.key, StateKey::Nonlocal(..))
+            && model.reached_from(access.function).is_none()
+        {
             continue;
         }
         groups.entry(access.key).or_default().push(index);

@@ -903,6 +903,42 @@ impl<'a> Builder<'a> {
         }
     }
 
+    /// Walks a suite, holding `lock` (if any) for its whole body.
+    fn walk_suite_holding(&mut self, suite: &'a [Stmt], lock: Option<(&LockKey, &str)>) {
+        match (lock, suite.first(), suite.last()) {
+            (Some((key, text)), Some(first), Some(last)) => {
+                self.push_lock(key.clone(), text, TextRange::new(first.start(), last.end()));
+                self.walk_suite(suite);
+                self.lock_stack.pop();
+            }
+            _ => self.walk_suite(suite),
+        }
+    }
+
+    /// `lock.acquire(…)` or `not lock.acquire(…)` as an `if` test: the lock, its text, and
+    /// whether the test is negated.
+    fn acquire_test(&self, test: &'a Expr) -> Option<(LockKey, String, bool)> {
+        let (call, negated) = match test {
+            Expr::UnaryOp(ast::ExprUnaryOp {
+                op: UnaryOp::Not,
+                operand,
+                ..
+            }) => (&**operand, true),
+            other => (other, false),
+        };
+        let Expr::Call(ast::ExprCall { func, .. }) = call else {
+            return None;
+        };
+        let Expr::Attribute(ast::ExprAttribute { value, attr, .. }) = &**func else {
+            return None;
+        };
+        if attr.as_str() != "acquire" {
+            return None;
+        }
+        let key = self.lock_key(value)?;
+        Some((key, self.text(value.range()).to_string(), negated))
+    }
+
     fn close_acquired_region(
         &mut self,
         lock: &LockKey,
@@ -1710,6 +1746,7 @@ impl<'a> Builder<'a> {
         let reached_from = propagate_reachability(function_count, &thread_entries, &call_sites);
         let inherited_locks =
             inherit_locks(&self.functions, &call_sites, &entry_targets, function_count);
+        let construction = construction_only(&self.functions, &call_sites, &entry_targets);
 
         SemanticModel {
             source: self.source,
@@ -1726,6 +1763,7 @@ impl<'a> Builder<'a> {
             main_guards: self.main_guards,
             reached_from,
             inherited_locks,
+            construction,
         }
     }
 }
@@ -1757,7 +1795,14 @@ impl<'a> Visitor<'a> for Builder<'a> {
                 if let Some(guard) = guard {
                     self.guard_stack.push(guard);
                 }
-                self.walk_suite(body);
+                // `if lock.acquire(False):` holds the lock in its body;
+                // `if not lock.acquire(False): … else:` holds it in the `else` branch.
+                let acquired = self.acquire_test(test);
+                let body_holds = acquired.as_ref().filter(|(_, _, negated)| !negated);
+                self.walk_suite_holding(
+                    body,
+                    body_holds.map(|(key, text, _)| (key, text.as_str())),
+                );
                 if pushed {
                     self.guard_stack.pop();
                 }
@@ -1766,7 +1811,13 @@ impl<'a> Visitor<'a> for Builder<'a> {
                     if let Some(test) = &clause.test {
                         self.visit_expr(test);
                     }
-                    self.walk_suite(&clause.body);
+                    let else_holds = acquired
+                        .as_ref()
+                        .filter(|(_, _, negated)| *negated && clause.test.is_none());
+                    self.walk_suite_holding(
+                        &clause.body,
+                        else_holds.map(|(key, text, _)| (key, text.as_str())),
+                    );
                 }
             }
             Stmt::While(ast::StmtWhile {
@@ -2049,6 +2100,43 @@ fn inherit_locks(
         .into_iter()
         .map(|locks| locks.unwrap_or_default())
         .collect()
+}
+
+/// Functions that run only while an object is being constructed: constructors, and helpers
+/// called only from them (`self._init()` in `__init__`). The object is not shared yet.
+fn construction_only(
+    functions: &[Function<'_>],
+    call_sites: &[CallSite],
+    entry_targets: &HashSet<FunctionId>,
+) -> Vec<bool> {
+    let mut construction: Vec<bool> = functions.iter().map(Function::is_constructor).collect();
+    let mut callers: Vec<Vec<Option<FunctionId>>> = vec![Vec::new(); functions.len()];
+    for site in call_sites {
+        callers[site.callee].push(site.caller);
+    }
+    let mut changed = true;
+    while changed {
+        changed = false;
+        for id in 0..functions.len() {
+            let function = &functions[id];
+            if construction[id]
+                || function.escapes
+                || function.decorated
+                || entry_targets.contains(&id)
+                || callers[id].is_empty()
+            {
+                continue;
+            }
+            if callers[id]
+                .iter()
+                .all(|caller| caller.is_some_and(|caller| caller != id && construction[caller]))
+            {
+                construction[id] = true;
+                changed = true;
+            }
+        }
+    }
+    construction
 }
 
 /// Calls every statement of a suite, descending into compound statements but not into nested

@@ -263,6 +263,8 @@ pub struct SemanticModel<'a> {
     reached_from: Vec<Option<EntryId>>,
     /// For each function, the locks held at every one of its call sites.
     inherited_locks: Vec<Vec<LockKey>>,
+    /// For each function, whether it runs only during construction of its object.
+    construction: Vec<bool>,
 }
 
 impl<'a> SemanticModel<'a> {
@@ -285,6 +287,12 @@ impl<'a> SemanticModel<'a> {
             .copied()
             .flatten()
             .map(|entry| &self.thread_entries[entry])
+    }
+
+    /// Whether `function` runs only while its object is constructed (a constructor, or a
+    /// helper called only from constructors).
+    pub fn is_construction(&self, function: FunctionId) -> bool {
+        self.construction[function]
     }
 
     /// Locks held by every caller of `function` (the "only called with the lock held" case).
