@@ -28,8 +28,8 @@ pub struct Context<'m, 'a> {
 }
 
 impl<'m, 'a> Context<'m, 'a> {
-    /// The writes a statement-level rule may report: in a function that is not under a
-    /// `__main__` guard, and not already reported by a more specific rule.
+    /// The writes a statement-level rule may report: in code that runs after import (not under a
+    /// `__main__` guard, not only called at import), not already reported by a more specific rule.
     pub fn candidate_accesses(&self) -> Vec<(usize, &'m StateAccess<'a>)> {
         let model: &'m SemanticModel<'a> = self.model;
         model
@@ -37,7 +37,7 @@ impl<'m, 'a> Context<'m, 'a> {
             .iter()
             .enumerate()
             .filter(|(index, access)| {
-                !self.claimed.contains(index) && !model.function(access.function).in_main_guard
+                !self.claimed.contains(index) && model.is_runtime_access(access)
             })
             .collect()
     }

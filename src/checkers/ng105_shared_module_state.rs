@@ -31,7 +31,7 @@ pub fn check(context: &Context<'_, '_>, diagnostics: &mut Vec<Diagnostic>) {
             .filter(|access| {
                 access.key == StateKey::Global(name)
                     && mutates_contents(access)
-                    && !model.function(access.function).in_main_guard
+                    && model.is_runtime_access(access)
             })
             .collect();
         if mutations.is_empty() {

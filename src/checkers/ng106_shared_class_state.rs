@@ -50,7 +50,7 @@ pub fn check(context: &Context<'_, '_>, diagnostics: &mut Vec<Diagnostic>) {
                         && (matches!(access.kind, AccessKind::MutatingCall(_))
                             || matches!(access.target, AccessTarget::Item(_)))
                         && !runs_at_class_creation(model.function(access.function).name)
-                        && !model.function(access.function).in_main_guard
+                        && model.is_runtime_access(access)
                 })
                 .collect();
             if mutations.is_empty()

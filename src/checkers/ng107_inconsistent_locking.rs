@@ -28,8 +28,7 @@ pub struct UnprotectedWrite {
 pub fn unprotected_writes(model: &SemanticModel<'_>) -> Vec<UnprotectedWrite> {
     let mut groups: BTreeMap<StateKey<'_>, Vec<usize>> = BTreeMap::new();
     for (index, access) in model.accesses.iter().enumerate() {
-        let function = model.function(access.function);
-        if function.in_main_guard {
+        if !model.is_runtime_access(access) {
             continue;
         }
         if matches!(access.key, StateKey::InstanceAttr(..))

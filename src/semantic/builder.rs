@@ -1747,6 +1747,7 @@ impl<'a> Builder<'a> {
         let inherited_locks =
             inherit_locks(&self.functions, &call_sites, &entry_targets, function_count);
         let construction = construction_only(&self.functions, &call_sites, &entry_targets);
+        let import_time = import_time_only(&self.functions, &call_sites, &entry_targets);
 
         SemanticModel {
             source: self.source,
@@ -1764,6 +1765,7 @@ impl<'a> Builder<'a> {
             reached_from,
             inherited_locks,
             construction,
+            import_time,
         }
     }
 }
@@ -2100,6 +2102,42 @@ fn inherit_locks(
         .into_iter()
         .map(|locks| locks.unwrap_or_default())
         .collect()
+}
+
+/// Functions called only from module-level code (directly or through other such functions):
+/// like module-level code they run once, while the module is imported (`def_op(...)` tables,
+/// registration helpers applied at import).
+fn import_time_only(
+    functions: &[Function<'_>],
+    call_sites: &[CallSite],
+    entry_targets: &HashSet<FunctionId>,
+) -> Vec<bool> {
+    let mut callers: Vec<Vec<Option<FunctionId>>> = vec![Vec::new(); functions.len()];
+    for site in call_sites {
+        callers[site.callee].push(site.caller);
+    }
+    let candidate: Vec<bool> = (0..functions.len())
+        .map(|id| !functions[id].escapes && !entry_targets.contains(&id) && !callers[id].is_empty())
+        .collect();
+    let mut import_time = vec![false; functions.len()];
+    let mut changed = true;
+    while changed {
+        changed = false;
+        for id in 0..functions.len() {
+            if import_time[id] || !candidate[id] {
+                continue;
+            }
+            let only_at_import = callers[id].iter().all(|caller| match caller {
+                None => true,
+                Some(caller) => *caller != id && import_time[*caller],
+            });
+            if only_at_import {
+                import_time[id] = true;
+                changed = true;
+            }
+        }
+    }
+    import_time
 }
 
 /// Functions that run only while an object is being constructed: constructors, and helpers

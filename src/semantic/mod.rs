@@ -265,6 +265,8 @@ pub struct SemanticModel<'a> {
     inherited_locks: Vec<Vec<LockKey>>,
     /// For each function, whether it runs only during construction of its object.
     construction: Vec<bool>,
+    /// For each function, whether it is called only from module-level code.
+    import_time: Vec<bool>,
 }
 
 impl<'a> SemanticModel<'a> {
@@ -287,6 +289,18 @@ impl<'a> SemanticModel<'a> {
             .copied()
             .flatten()
             .map(|entry| &self.thread_entries[entry])
+    }
+
+    /// Whether `function` runs only while the module is imported: every call site in the module
+    /// is module-level code (or another such function), so like module-level code it runs once.
+    pub fn is_import_time(&self, function: FunctionId) -> bool {
+        self.import_time[function]
+    }
+
+    /// Whether a write runs in code that may run concurrently: not at import, not under
+    /// `if __name__ == "__main__":`.
+    pub fn is_runtime_access(&self, access: &StateAccess<'a>) -> bool {
+        !self.import_time[access.function] && !self.functions[access.function].in_main_guard
     }
 
     /// Whether `function` runs only while its object is constructed (a constructor, or a
