@@ -9,8 +9,9 @@ use clap::{Args, Parser, Subcommand};
 use miette::{IntoDiagnostic, Result, WrapErr, miette};
 use rayon::prelude::*;
 
+use crate::diagnostic::FixApplicability;
 use crate::discovery::{self, Discovered};
-use crate::linter::{self, FileReport, Settings};
+use crate::linter::{self, FileReport, FixMode, Origin, Settings};
 use crate::output::{self, OutputFormat, PrintOptions};
 use crate::registry::{Rule, RuleSelector, RuleSet};
 
@@ -70,6 +71,36 @@ pub struct CheckArgs {
     /// The file name to report (and to pick the source type by) when reading standard input.
     #[arg(long, value_name = "NAME")]
     pub stdin_filename: Option<PathBuf>,
+    /// Apply safe fixes, then report what remains.
+    #[arg(long)]
+    pub fix: bool,
+    /// Also apply (or show) fixes that may change behaviour.
+    #[arg(long)]
+    pub unsafe_fixes: bool,
+    /// Print the fixes as a unified diff instead of applying them (exit 1 when there are any).
+    #[arg(long, conflicts_with_all = ["fix", "fix_only"])]
+    pub diff: bool,
+    /// Apply fixes without reporting the findings that remain.
+    #[arg(long)]
+    pub fix_only: bool,
+}
+
+impl CheckArgs {
+    /// What to do with fixes, from `--fix`, `--fix-only`, `--diff` and `--unsafe-fixes`.
+    pub fn fix_mode(&self) -> FixMode {
+        let threshold = if self.unsafe_fixes {
+            FixApplicability::Unsafe
+        } else {
+            FixApplicability::Safe
+        };
+        if self.diff {
+            FixMode::Diff(threshold)
+        } else if self.fix || self.fix_only {
+            FixMode::Apply(threshold)
+        } else {
+            FixMode::Report
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -145,6 +176,11 @@ fn display_name(path: &Path) -> Arc<str> {
 /// Reads and checks one file from disk. Only regular files are opened, so a FIFO or a device
 /// among the paths cannot block the run.
 pub fn check_path(path: &Path, settings: &Settings) -> FileReport {
+    check_path_with(path, settings, FixMode::Report)
+}
+
+/// Reads, fixes (as `mode` says) and checks one file from disk.
+pub fn check_path_with(path: &Path, settings: &Settings, mode: FixMode) -> FileReport {
     let filename = display_name(path);
     let bytes = match std::fs::metadata(path) {
         Ok(metadata) if !metadata.is_file() => {
@@ -154,7 +190,9 @@ pub fn check_path(path: &Path, settings: &Settings) -> FileReport {
         Err(error) => Err(error),
     };
     match bytes {
-        Ok(bytes) => linter::check_bytes(filename, path, bytes, settings),
+        Ok(bytes) => {
+            linter::check_and_fix(filename, path, Origin::File(path), bytes, settings, mode)
+        }
         Err(error) => FileReport::io_error(filename, error.to_string()),
     }
 }
@@ -176,6 +214,7 @@ fn run_check(args: CheckArgs) -> Result<u8> {
         .wrap_err("cannot start the worker threads")?;
 
     let read_stdin = args.paths.iter().any(|path| path.as_os_str() == "-");
+    let mode = args.fix_mode();
     let (reports, path_errors) =
         pool.install(|| -> Result<(Vec<FileReport>, Vec<Discovered>)> {
             if read_stdin {
@@ -188,7 +227,18 @@ fn run_check(args: CheckArgs) -> Result<u8> {
                     .stdin_filename
                     .clone()
                     .unwrap_or_else(|| PathBuf::from("-"));
-                let report = linter::check_bytes(display_name(&name), &name, bytes, &settings);
+                let stdin_mode = match mode {
+                    FixMode::Apply(threshold) => FixMode::ApplyToOutput(threshold),
+                    other => other,
+                };
+                let report = linter::check_and_fix(
+                    display_name(&name),
+                    &name,
+                    Origin::Stdin,
+                    bytes,
+                    &settings,
+                    stdin_mode,
+                );
                 let others: Vec<PathBuf> = args
                     .paths
                     .iter()
@@ -197,11 +247,11 @@ fn run_check(args: CheckArgs) -> Result<u8> {
                     .collect();
                 let (files, errors) = discovery::discover(&others);
                 let mut reports = vec![report];
-                reports.extend(check_files(&files, &settings));
+                reports.extend(check_files(&files, &settings, mode));
                 return Ok((reports, errors));
             }
             let (files, errors) = discovery::discover(&args.paths);
-            Ok((check_files(&files, &settings), errors))
+            Ok((check_files(&files, &settings, mode), errors))
         })?;
 
     for error in &path_errors {
@@ -215,17 +265,66 @@ fn run_check(args: CheckArgs) -> Result<u8> {
         }
     }
 
-    let color = args.output_format == OutputFormat::Full
-        && io::stdout().is_terminal()
-        && std::env::var_os("NO_COLOR").is_none_or(|value| value.is_empty());
-    let options = PrintOptions {
-        format: args.output_format,
-        color,
-        quiet: args.quiet,
-    };
+    let mut write_failed = false;
+    for report in &reports {
+        for error in &report.fix_errors {
+            eprintln!("warning: {}: {error}", report.filename);
+            write_failed |= error.starts_with("cannot write");
+        }
+    }
+
     let stdout = io::stdout();
     let mut out = io::BufWriter::new(stdout.lock());
-    let printed = output::print(&reports, options, &mut out).and_then(|()| out.flush());
+    let fixed: usize = reports
+        .iter()
+        .flat_map(|report| &report.fixed)
+        .map(|(_, count)| count)
+        .sum();
+    let printed = (|| -> io::Result<()> {
+        if let FixMode::Diff(_) = mode {
+            for report in &reports {
+                if let Some(diff) = &report.diff {
+                    write!(out, "{diff}")?;
+                }
+            }
+            if !args.quiet {
+                eprintln!("Would fix {}.", output::plural(fixed, "finding"));
+            }
+            return out.flush();
+        }
+        if read_stdin && matches!(mode, FixMode::Apply(_)) {
+            // Fixed text goes to standard output, as formatters do.
+            if let Some(report) = reports.first() {
+                match &report.fixed_source {
+                    Some(source) => write!(out, "{source}")?,
+                    None => {
+                        // Nothing changed: echo the input unchanged.
+                        if let Some(source) = &report.source {
+                            write!(out, "{source}")?;
+                        }
+                    }
+                }
+            }
+            return out.flush();
+        }
+        if args.fix_only {
+            if !args.quiet {
+                writeln!(out, "Fixed {}.", output::plural(fixed, "finding"))?;
+            }
+            return out.flush();
+        }
+        let color = args.output_format == OutputFormat::Full
+            && io::stdout().is_terminal()
+            && std::env::var_os("NO_COLOR").is_none_or(|value| value.is_empty());
+        let options = PrintOptions {
+            format: args.output_format,
+            color,
+            quiet: args.quiet,
+            unsafe_fixes: args.unsafe_fixes,
+        };
+        output::print(&reports, options, &mut out)?;
+        out.flush()
+    })();
     if let Err(error) = printed
         && error.kind() != io::ErrorKind::BrokenPipe
     {
@@ -234,10 +333,16 @@ fn run_check(args: CheckArgs) -> Result<u8> {
             .wrap_err("cannot write the report");
     }
 
-    let io_failed = !path_errors.is_empty() || reports.iter().any(|r| r.io_error.is_some());
+    let io_failed =
+        !path_errors.is_empty() || write_failed || reports.iter().any(|r| r.io_error.is_some());
     let has_findings = reports.iter().any(|report| !report.messages.is_empty());
+    let would_change = matches!(mode, FixMode::Diff(_)) && reports.iter().any(|r| r.diff.is_some());
     Ok(if io_failed {
         EXIT_ERROR
+    } else if would_change {
+        EXIT_FINDINGS
+    } else if matches!(mode, FixMode::Diff(_)) || args.fix_only {
+        EXIT_CLEAN
     } else if has_findings && !args.exit_zero {
         EXIT_FINDINGS
     } else {
@@ -245,10 +350,10 @@ fn run_check(args: CheckArgs) -> Result<u8> {
     })
 }
 
-fn check_files(files: &[PathBuf], settings: &Settings) -> Vec<FileReport> {
+fn check_files(files: &[PathBuf], settings: &Settings, mode: FixMode) -> Vec<FileReport> {
     files
         .par_iter()
-        .map(|path| check_path(path, settings))
+        .map(|path| check_path_with(path, settings, mode))
         .collect()
 }
 

@@ -91,6 +91,11 @@ impl Diagnostic {
         self.help = Some(help.into());
         self
     }
+
+    pub fn with_fix(mut self, fix: Option<Fix>) -> Self {
+        self.fix = fix;
+        self
+    }
 }
 
 /// A 1-based row and character column.

@@ -5,6 +5,7 @@ pub mod checkers;
 pub mod cli;
 pub mod diagnostic;
 pub mod discovery;
+pub mod fix;
 pub mod linter;
 pub mod output;
 pub mod registry;

@@ -9,7 +9,8 @@ use ruff_source_file::LineIndex;
 use ruff_text_size::TextSize;
 
 use crate::checkers::{self, ng001_syntax_error};
-use crate::diagnostic::{Diagnostic, Location};
+use crate::diagnostic::{Diagnostic, FixApplicability, Location};
+use crate::fix;
 use crate::registry::{Rule, RuleSet};
 use crate::semantic::SemanticModel;
 
@@ -57,6 +58,14 @@ pub struct FileReport {
     pub source: Option<Arc<str>>,
     /// The file could not be read at all (permission, not a regular file, …).
     pub io_error: Option<String>,
+    /// Fixes applied (or, with `--diff`, that would be), per rule.
+    pub fixed: Vec<(Rule, usize)>,
+    /// With `--diff`: the unified diff of the fixes.
+    pub diff: Option<String>,
+    /// The fixed text, for standard input (printed instead of written).
+    pub fixed_source: Option<String>,
+    /// Problems while fixing: refused fixes, no convergence, a failed write.
+    pub fix_errors: Vec<String>,
 }
 
 impl FileReport {
@@ -66,13 +75,52 @@ impl FileReport {
             messages: Vec::new(),
             source: None,
             io_error: Some(error),
+            fixed: Vec::new(),
+            diff: None,
+            fixed_source: None,
+            fix_errors: Vec::new(),
+        }
+    }
+}
+
+/// How a file's text was encoded, so a fixed file is written back the same way. A UTF-8 byte
+/// order mark stays in the text itself.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Encoding {
+    Utf8,
+    Latin1,
+    Utf16Le,
+    Utf16Be,
+}
+
+impl Encoding {
+    /// The bytes of `text` in this encoding, or `None` if it cannot represent the text.
+    pub fn encode(self, text: &str) -> Option<Vec<u8>> {
+        match self {
+            Encoding::Utf8 => Some(text.as_bytes().to_vec()),
+            Encoding::Latin1 => text
+                .chars()
+                .map(|c| u8::try_from(u32::from(c)).ok())
+                .collect(),
+            Encoding::Utf16Le => Some(
+                [0xFF, 0xFE]
+                    .into_iter()
+                    .chain(text.encode_utf16().flat_map(u16::to_le_bytes))
+                    .collect(),
+            ),
+            Encoding::Utf16Be => Some(
+                [0xFE, 0xFF]
+                    .into_iter()
+                    .chain(text.encode_utf16().flat_map(u16::to_be_bytes))
+                    .collect(),
+            ),
         }
     }
 }
 
 /// Text decoded from a file's bytes, or the reason it could not be.
 pub enum Decoded {
-    Text(String),
+    Text(String, Encoding),
     /// Not decodable: the lossy text (for the code frame) and the NG001 finding.
     Undecodable(String, Diagnostic),
 }
@@ -81,17 +129,17 @@ pub enum Decoded {
 /// PEP 263 coding line declares it.
 pub fn decode(bytes: Vec<u8>) -> Decoded {
     if let Some(rest) = bytes.strip_prefix(&[0xFF, 0xFE]) {
-        return decode_utf16(rest, u16::from_le_bytes);
+        return decode_utf16(rest, u16::from_le_bytes, Encoding::Utf16Le);
     }
     if let Some(rest) = bytes.strip_prefix(&[0xFE, 0xFF]) {
-        return decode_utf16(rest, u16::from_be_bytes);
+        return decode_utf16(rest, u16::from_be_bytes, Encoding::Utf16Be);
     }
     match String::from_utf8(bytes) {
-        Ok(text) => Decoded::Text(text),
+        Ok(text) => Decoded::Text(text, Encoding::Utf8),
         Err(error) => {
             let bytes = error.into_bytes();
             if declares_latin1(&bytes) {
-                return Decoded::Text(bytes.iter().map(|&b| b as char).collect());
+                return Decoded::Text(bytes.iter().map(|&b| b as char).collect(), Encoding::Latin1);
             }
             let valid_up_to = match std::str::from_utf8(&bytes) {
                 Err(error) => error.valid_up_to(),
@@ -112,13 +160,13 @@ pub fn decode(bytes: Vec<u8>) -> Decoded {
     }
 }
 
-fn decode_utf16(bytes: &[u8], word: fn([u8; 2]) -> u16) -> Decoded {
+fn decode_utf16(bytes: &[u8], word: fn([u8; 2]) -> u16, encoding: Encoding) -> Decoded {
     let units: Vec<u16> = bytes
         .chunks(2)
         .map(|pair| word([pair[0], *pair.get(1).unwrap_or(&0)]))
         .collect();
     match String::from_utf16(&units) {
-        Ok(text) => Decoded::Text(text),
+        Ok(text) => Decoded::Text(text, encoding),
         Err(_) => {
             let lossy = String::from_utf16_lossy(&units);
             let diagnostic = ng001_syntax_error::from_decode_error(
@@ -176,6 +224,25 @@ pub fn lint_source(source: &str, path: &Path, settings: &Settings) -> Vec<Diagno
     checkers::check_module(&model, &settings.rules)
 }
 
+/// What to do with fixes.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum FixMode {
+    /// Report findings (and their fixes) only.
+    Report,
+    /// Apply fixes at least this safe and write the file.
+    Apply(FixApplicability),
+    /// Compute fixes at least this safe and show them as a diff; write nothing.
+    Diff(FixApplicability),
+    /// Apply fixes to standard input and return the fixed text.
+    ApplyToOutput(FixApplicability),
+}
+
+/// Where a file's bytes came from, and where fixed text goes.
+pub enum Origin<'p> {
+    File(&'p Path),
+    Stdin,
+}
+
 /// Checks one file's contents and resolves every finding's position.
 pub fn check_bytes(
     filename: Arc<str>,
@@ -183,8 +250,83 @@ pub fn check_bytes(
     bytes: Vec<u8>,
     settings: &Settings,
 ) -> FileReport {
+    check_and_fix(
+        filename,
+        path,
+        Origin::Stdin,
+        bytes,
+        settings,
+        FixMode::Report,
+    )
+}
+
+/// Checks one file, applying fixes first when asked.
+pub fn check_and_fix(
+    filename: Arc<str>,
+    path: &Path,
+    origin: Origin<'_>,
+    bytes: Vec<u8>,
+    settings: &Settings,
+    mode: FixMode,
+) -> FileReport {
+    let mut fixed = Vec::new();
+    let mut diff = None;
+    let mut fixed_source = None;
+    let mut fix_errors = Vec::new();
     let (source, diagnostics) = match decode(bytes) {
-        Decoded::Text(text) => {
+        Decoded::Text(text, encoding) => {
+            let text = match mode {
+                FixMode::Report => text,
+                FixMode::Apply(threshold)
+                | FixMode::Diff(threshold)
+                | FixMode::ApplyToOutput(threshold) => {
+                    let outcome = fix::fix_source(&text, path, settings, threshold);
+                    for (rule, message) in &outcome.refused {
+                        fix_errors.push(format!(
+                            "{} fix refused: it would not parse ({message})",
+                            rule.code()
+                        ));
+                    }
+                    if !outcome.converged {
+                        fix_errors.push(format!(
+                            "fixes did not converge after {} passes",
+                            fix::MAX_PASSES
+                        ));
+                    }
+                    if outcome.source == text {
+                        text
+                    } else {
+                        fixed = outcome.applied.clone();
+                        match (mode, origin) {
+                            (FixMode::Diff(_), _) => {
+                                diff = Some(fix::unified_diff(&filename, &text, &outcome.source));
+                                text
+                            }
+                            (FixMode::ApplyToOutput(_), _) | (_, Origin::Stdin) => {
+                                fixed_source = Some(outcome.source.clone());
+                                outcome.source
+                            }
+                            (_, Origin::File(file)) => match encoding
+                                .encode(&outcome.source)
+                                .ok_or_else(|| {
+                                    format!("the fixed text cannot be written as {encoding:?}")
+                                })
+                                .and_then(|bytes| {
+                                    fix::write_atomically(file, &bytes)
+                                        .map_err(|error| error.to_string())
+                                }) {
+                                Ok(()) => outcome.source,
+                                Err(error) => {
+                                    fixed.clear();
+                                    fix_errors
+                                        .push(format!("cannot write the fixed file: {error}"));
+                                    text
+                                }
+                            },
+                        }
+                    }
+                }
+            };
             let diagnostics = lint_source(&text, path, settings);
             (text, diagnostics)
         }
@@ -203,6 +345,10 @@ pub fn check_bytes(
         source: (!messages.is_empty()).then(|| Arc::from(source)),
         messages,
         io_error: None,
+        fixed,
+        diff,
+        fixed_source,
+        fix_errors,
     }
 }
 
@@ -269,10 +415,10 @@ mod tests {
     #[test]
     fn decodes_bom_and_latin1() {
         assert!(
-            matches!(decode(b"\xEF\xBB\xBFx = 1\n".to_vec()), Decoded::Text(t) if t.ends_with("x = 1\n"))
+            matches!(decode(b"\xEF\xBB\xBFx = 1\n".to_vec()), Decoded::Text(t, Encoding::Utf8) if t.ends_with("x = 1\n"))
         );
         assert!(
-            matches!(decode(b"# -*- coding: latin-1 -*-\ns = '\xE9'\n".to_vec()), Decoded::Text(t) if t.contains('\u{e9}'))
+            matches!(decode(b"# -*- coding: latin-1 -*-\ns = '\xE9'\n".to_vec()), Decoded::Text(t, Encoding::Latin1) if t.contains('\u{e9}'))
         );
         assert!(matches!(
             decode(b"s = '\xE9'\n".to_vec()),
@@ -282,6 +428,6 @@ mod tests {
             .into_iter()
             .chain("x = 1\n".encode_utf16().flat_map(u16::to_le_bytes))
             .collect();
-        assert!(matches!(decode(utf16), Decoded::Text(t) if t == "x = 1\n"));
+        assert!(matches!(decode(utf16), Decoded::Text(t, Encoding::Utf16Le) if t == "x = 1\n"));
     }
 }

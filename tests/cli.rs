@@ -201,7 +201,7 @@ fn json_output_is_an_array_and_env_selects_the_format() {
     let value: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(value[0]["code"], "NG101");
     assert_eq!(value[0]["location"]["row"], 5);
-    assert_eq!(value[0]["fix"], serde_json::Value::Null);
+    assert_eq!(value[0]["fix"]["applicability"], "unsafe");
 }
 
 #[test]

@@ -20,6 +20,7 @@ fn render(reports: &[FileReport], format: OutputFormat) -> String {
         format,
         color: false,
         quiet: false,
+        unsafe_fixes: false,
     };
     print(reports, options, &mut out).expect("prints");
     String::from_utf8(out).expect("UTF-8 output")

@@ -16,13 +16,16 @@ use std::collections::HashSet;
 
 use ruff_text_size::TextRange;
 
-use crate::diagnostic::{Diagnostic, Severity};
+use crate::diagnostic::{Diagnostic, FixApplicability, Severity};
+use crate::fix::builders::FixBuilder;
 use crate::registry::{Rule, RuleSet};
+use crate::semantic::StateKey;
 use crate::semantic::{FunctionId, SemanticModel, StateAccess};
 
 /// What every checker gets: the model, and the writes a more specific rule already reported.
 pub struct Context<'m, 'a> {
     pub model: &'m SemanticModel<'a>,
+    pub fixes: FixBuilder<'m, 'a>,
     /// Indices of accesses already reported by a statement-level rule.
     pub claimed: HashSet<usize>,
 }
@@ -72,6 +75,25 @@ impl<'m, 'a> Context<'m, 'a> {
     pub fn line(&self, range: TextRange) -> usize {
         self.model.line_of(range.start())
     }
+
+    /// The unsafe fix that wraps `range` in `with <lock>:`, reusing the lock that already
+    /// guards `key` or creating a module lock for it.
+    pub fn wrap_in_lock_fix(
+        &self,
+        key: StateKey<'a>,
+        function: FunctionId,
+        range: TextRange,
+    ) -> Option<crate::diagnostic::Fix> {
+        let plan = self.fixes.lock_for(key, function)?;
+        let wrap = self.fixes.wrap_in_lock(range, &plan.text)?;
+        let mut edits = plan.edits;
+        edits.push(wrap);
+        Some(crate::fix::fix(
+            FixApplicability::Unsafe,
+            format!("Wrap in `with {}:`", plan.text),
+            edits,
+        ))
+    }
 }
 
 /// The first line of a piece of code, shortened to a readable length.
@@ -94,6 +116,7 @@ pub fn check_module(model: &SemanticModel<'_>, rules: &RuleSet) -> Vec<Diagnosti
     let mut diagnostics = Vec::new();
     let mut context = Context {
         model,
+        fixes: FixBuilder::new(model),
         claimed: HashSet::new(),
     };
     if rules.contains(Rule::CheckThenAct) {

@@ -32,6 +32,7 @@ pub fn check(context: &mut Context<'_, '_>, diagnostics: &mut Vec<Diagnostic>) {
         context.claimed.insert(index);
         let (severity, reached) = context.reach(access.function);
         let statement = context.snippet(access.stmt);
+        let fix = context.wrap_in_lock_fix(access.key, access.function, access.stmt);
         diagnostics.push(
             Diagnostic::new(
                 Rule::UnlockedGlobalRmw,
@@ -45,7 +46,8 @@ pub fn check(context: &mut Context<'_, '_>, diagnostics: &mut Vec<Diagnostic>) {
             .with_label(format!("read-modify-write of `{name}`"))
             .with_help(format!(
                 "hold a lock around the update, e.g. `with _{name}_lock:`, using one lock for every write of `{name}`"
-            )),
+            ))
+            .with_fix(fix),
         );
     }
 }

@@ -60,6 +60,7 @@ pub fn check(context: &mut Context<'_, '_>, diagnostics: &mut Vec<Diagnostic>) {
         context.claimed.insert(index);
         let (severity, reached) = context.reach(access.function);
         let statement = context.snippet(access.stmt);
+        let fix = context.wrap_in_lock_fix(access.key, access.function, access.stmt);
         diagnostics.push(
             Diagnostic::new(
                 Rule::UnlockedContainerRmw,
@@ -71,7 +72,8 @@ pub fn check(context: &mut Context<'_, '_>, diagnostics: &mut Vec<Diagnostic>) {
             )
             .with_severity(severity)
             .with_label("read-modify-write without a lock")
-            .with_help("hold one lock around every read-modify-write of this state"),
+            .with_help("hold one lock around every read-modify-write of this state")
+            .with_fix(fix),
         );
     }
 }

@@ -3,9 +3,11 @@
 
 use std::collections::HashSet;
 
-use crate::diagnostic::Diagnostic;
+use ruff_text_size::TextRange;
+
+use crate::diagnostic::{Diagnostic, Edit, Fix, FixApplicability};
 use crate::registry::Rule;
-use crate::semantic::{AccessKind, AccessTarget, GuardKind, StateKey};
+use crate::semantic::{AccessKind, AccessTarget, Guard, GuardKind, StateAccess, StateKey};
 
 use super::Context;
 
@@ -46,6 +48,10 @@ pub fn check(context: &mut Context<'_, '_>, diagnostics: &mut Vec<Diagnostic>) {
             GuardKind::TryKeyError => format!("the lookup `{check}` (its `KeyError` caught)"),
             _ => format!("`{check}`"),
         };
+        let fix = setdefault_fix(context, access, guard).or_else(|| {
+            // Otherwise one lock around the check and the act.
+            context.wrap_in_lock_fix(access.key, access.function, guard.stmt)
+        });
         diagnostics.push(
             Diagnostic::new(
                 Rule::CheckThenAct,
@@ -59,7 +65,53 @@ pub fn check(context: &mut Context<'_, '_>, diagnostics: &mut Vec<Diagnostic>) {
             .with_label("check and act are not atomic")
             .with_help(
                 "use `setdefault(key, value)` for a side-effect-free value, or hold one lock around the check and the assignment",
-            ),
+            )
+            .with_fix(fix),
         );
     }
+}
+
+/// `if k not in D: D[k] = v` → `D.setdefault(k, v)`: one atomic insert-if-missing. Safe when
+/// `v` has no side effects (evaluating it even when the key exists changes nothing) and the
+/// `if` holds nothing else.
+fn setdefault_fix(
+    context: &Context<'_, '_>,
+    access: &StateAccess<'_>,
+    guard: &Guard,
+) -> Option<Fix> {
+    if guard.kind != GuardKind::NotIn || !access.value_is_pure {
+        return None;
+    }
+    let source = context.model.source;
+    let locator = &context.fixes.locator;
+    if !locator.is_own_lines(guard.stmt) || !locator.is_own_lines(access.stmt) {
+        return None;
+    }
+    let header = &source[TextRange::new(guard.stmt.start(), guard.check.start())];
+    if header.trim_end() != "if" {
+        return None;
+    }
+    // The body is exactly the assignment, on the line after the header.
+    let header_end = locator.full_line_end(guard.check.end());
+    let after_test = source[TextRange::new(guard.check.end(), header_end)].trim();
+    if after_test != ":" || locator.line_start(access.stmt.start()) != header_end {
+        return None;
+    }
+    if access.stmt.end() != guard.stmt.end() {
+        return None;
+    }
+    let AccessTarget::Item(item) = &access.target else {
+        return None;
+    };
+    let object = locator.slice(access.object?);
+    let value = locator.slice(access.value?);
+    let replacement = format!("{object}.setdefault({item}, {value})");
+    Some(crate::fix::fix(
+        FixApplicability::Safe,
+        format!("Replace with `{replacement}`"),
+        vec![Edit {
+            range: guard.stmt,
+            content: replacement,
+        }],
+    ))
 }

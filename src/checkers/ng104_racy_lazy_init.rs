@@ -52,6 +52,16 @@ pub fn check(context: &mut Context<'_, '_>, diagnostics: &mut Vec<Diagnostic>) {
             ),
             None => "two threads can both initialize it".to_string(),
         };
+        let fix = context.fixes.module_lock(access.key).and_then(|plan| {
+            let edit = context.fixes.double_checked(guard, &plan.text)?;
+            let mut edits = plan.edits;
+            edits.push(edit);
+            Some(crate::fix::fix(
+                crate::diagnostic::FixApplicability::Unsafe,
+                format!("Use double-checked locking with `{}`", plan.text),
+                edits,
+            ))
+        });
         diagnostics.push(
             Diagnostic::new(
                 Rule::RacyLazyInit,
@@ -65,7 +75,8 @@ pub fn check(context: &mut Context<'_, '_>, diagnostics: &mut Vec<Diagnostic>) {
             .with_label("checked without a lock")
             .with_help(
                 "use double-checked locking (re-check under a module lock before assigning), or `functools.cache` on a factory",
-            ),
+            )
+            .with_fix(fix),
         );
     }
 }

@@ -92,6 +92,18 @@ pub fn check(context: &mut Context<'_, '_>, diagnostics: &mut Vec<Diagnostic>) {
         let state = describe_state(model, access);
         let lock_text = model.lock_text(&write.lock).unwrap_or(&write.lock);
         let locked_line = context.line(write.locked_write);
+        // Only a lock this code can name: a module or class lock, or the same object's lock.
+        let fix = context
+            .fixes
+            .existing_lock(access.key, access.function)
+            .and_then(|lock| {
+                let edit = context.fixes.wrap_in_lock(access.stmt, &lock)?;
+                Some(crate::fix::fix(
+                    crate::diagnostic::FixApplicability::Unsafe,
+                    format!("Wrap in `with {lock}:`"),
+                    vec![edit],
+                ))
+            });
         diagnostics.push(
             Diagnostic::new(
                 Rule::InconsistentLocking,
@@ -103,7 +115,8 @@ pub fn check(context: &mut Context<'_, '_>, diagnostics: &mut Vec<Diagnostic>) {
             )
             .with_severity(severity)
             .with_label(format!("not holding `{lock_text}`"))
-            .with_help(format!("wrap this write in `with {lock_text}:`")),
+            .with_help(format!("wrap this write in `with {lock_text}:`"))
+            .with_fix(fix),
         );
     }
 }

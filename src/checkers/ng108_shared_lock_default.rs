@@ -1,9 +1,11 @@
 //! NG108 shared-lock-default: one lock created for a whole class (attribute or dataclass field
 //! default) or for every call (parameter default), where one per instance was meant.
 
-use crate::diagnostic::Diagnostic;
+use ruff_text_size::TextRange;
+
+use crate::diagnostic::{Diagnostic, Edit, Fix, FixApplicability};
 use crate::registry::Rule;
-use crate::semantic::{StateKey, ValueKind};
+use crate::semantic::{ClassAttribute, ClassId, StateKey, ValueKind};
 
 use super::Context;
 
@@ -11,7 +13,7 @@ pub const DOCUMENTATION: &str = include_str!("../../rules/NG108.md");
 
 pub fn check(context: &Context<'_, '_>, diagnostics: &mut Vec<Diagnostic>) {
     let model = context.model;
-    for class in &model.classes {
+    for (class_id, class) in model.classes.iter().enumerate() {
         for attribute in &class.attributes {
             let is_lock = attribute.kind == ValueKind::Lock || attribute.field_default_lock;
             if !is_lock || class.instance_attributes.contains_key(attribute.name) {
@@ -81,11 +83,17 @@ pub fn check(context: &Context<'_, '_>, diagnostics: &mut Vec<Diagnostic>) {
                     attribute.name
                 )
             };
+            let fix = if dataclass_field {
+                dataclass_field_fix(context, attribute)
+            } else {
+                move_to_init_fix(context, class_id, attribute, &key)
+            };
             diagnostics.push(
                 Diagnostic::new(Rule::SharedLockDefault, message, attribute.range)
                     .with_severity(severity)
                     .with_label("created once, shared by every instance")
-                    .with_help(help),
+                    .with_help(help)
+                    .with_fix(fix),
             );
         }
     }
@@ -108,4 +116,123 @@ pub fn check(context: &Context<'_, '_>, diagnostics: &mut Vec<Diagnostic>) {
             .with_help("default to `None` and create or pass the lock explicitly"),
         );
     }
+}
+
+/// `_lock: Lock = Lock()` → `_lock: Lock = field(default_factory=Lock)`. Unsafe: code that
+/// relied on the lock being shared between instances changes behaviour.
+fn dataclass_field_fix(context: &Context<'_, '_>, attribute: &ClassAttribute<'_>) -> Option<Fix> {
+    if attribute.field_default_lock {
+        return None;
+    }
+    let value_range = attribute.value_range?;
+    let value = context.model.text(value_range);
+    let factory = match value.strip_suffix("()") {
+        Some(callee) if !callee.contains(['(', ')', '\n']) => callee.to_string(),
+        _ if !value.contains('\n') => format!("lambda: {value}"),
+        _ => return None,
+    };
+    let (field, import) = context.fixes.field_function()?;
+    let replacement = format!("{field}(default_factory={factory})");
+    let mut edits: Vec<Edit> = import.into_iter().collect();
+    edits.push(Edit {
+        range: value_range,
+        content: replacement.clone(),
+    });
+    Some(crate::fix::fix(
+        FixApplicability::Unsafe,
+        format!("Use `{replacement}`"),
+        edits,
+    ))
+}
+
+/// Moves a class-level lock into `__init__` (`self._lock = threading.Lock()`), creating
+/// `__init__` when the class has none. Only when every use goes through `self`: code that
+/// names the class attribute (`Cls._lock`, `cls._lock`) would lose it. Unsafe: instances no
+/// longer exclude each other, which is the point, but may be what some code relied on.
+fn move_to_init_fix(
+    context: &Context<'_, '_>,
+    class_id: ClassId,
+    attribute: &ClassAttribute<'_>,
+    key: &str,
+) -> Option<Fix> {
+    let model = context.model;
+    let class = model.class(class_id);
+    let only_through_self = model
+        .lock_regions
+        .iter()
+        .filter(|region| region.lock == key)
+        .all(|region| region.lock_text.starts_with("self."));
+    if !only_through_self {
+        return None;
+    }
+    let value = model.text(attribute.value_range?);
+    if value.contains(['\n', '\r']) {
+        return None;
+    }
+    let builder = &context.fixes;
+    let remove = builder.delete_lines(attribute.stmt_range)?;
+    let init = class
+        .methods
+        .iter()
+        .copied()
+        .find(|&method| model.function(method).name == "__init__");
+    let name = attribute.name;
+    let edits = match init {
+        Some(init) => {
+            let function = model.function(init);
+            let receiver = function.receiver?;
+            // After the docstring, before the first statement.
+            let is_docstring = |range: &TextRange| {
+                let text = model.text(*range);
+                text.starts_with(['"', '\'']) || text.starts_with("r\"") || text.starts_with("r'")
+            };
+            let first = function
+                .body
+                .iter()
+                .find(|range| !is_docstring(range))
+                .or(function.body.first())?;
+            if !builder.locator.is_own_lines(*first) {
+                return None;
+            }
+            let insert = if is_docstring(first) {
+                let at = builder.locator.full_line_end(first.end());
+                let indent = builder.locator.indentation(first.start());
+                Edit {
+                    range: TextRange::empty(at),
+                    content: format!(
+                        "{indent}{receiver}.{name} = {value}{}",
+                        builder.stylist.newline
+                    ),
+                }
+            } else {
+                builder.insert_line_before(first.start(), &format!("{receiver}.{name} = {value}"))
+            };
+            vec![remove, insert]
+        }
+        None => {
+            let indent = builder.locator.indentation(attribute.stmt_range.start());
+            let unit = &builder.stylist.indent;
+            let nl = builder.stylist.newline;
+            let start = builder.locator.line_start(attribute.stmt_range.start());
+            let end = builder.locator.full_line_end(attribute.stmt_range.end());
+            let init = if class.bases.is_empty() {
+                format!("{indent}def __init__(self):{nl}{indent}{unit}self.{name} = {value}{nl}")
+            } else {
+                format!(
+                    "{indent}def __init__(self, *args, **kwargs):{nl}\
+                     {indent}{unit}super().__init__(*args, **kwargs){nl}\
+                     {indent}{unit}self.{name} = {value}{nl}"
+                )
+            };
+            vec![Edit {
+                range: TextRange::new(start, end),
+                content: init,
+            }]
+        }
+    };
+    Some(crate::fix::fix(
+        FixApplicability::Unsafe,
+        format!("Create `{name}` per instance in `__init__`"),
+        edits,
+    ))
 }

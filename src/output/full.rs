@@ -9,7 +9,7 @@ use miette::{
     GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource, SourceCode, SourceSpan,
 };
 
-use crate::diagnostic::Severity;
+use crate::diagnostic::{FixApplicability, Severity};
 use crate::linter::{FileReport, Message};
 
 struct Finding<'r> {
@@ -47,11 +47,22 @@ impl miette::Diagnostic for Finding<'_> {
     }
 
     fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
-        self.message
-            .diagnostic
-            .help
-            .as_ref()
-            .map(|help| Box::new(help) as Box<dyn fmt::Display>)
+        let diagnostic = &self.message.diagnostic;
+        let fix = diagnostic.fix.as_ref().map(|fix| {
+            let kind = match fix.applicability {
+                FixApplicability::Safe => "fix",
+                FixApplicability::Unsafe => "unsafe fix",
+                FixApplicability::DisplayOnly => "suggested fix",
+            };
+            format!("{kind}: {}", fix.message)
+        });
+        let text = match (&diagnostic.help, fix) {
+            (Some(help), Some(fix)) => format!("{help}\n{fix}"),
+            (Some(help), None) => help.clone(),
+            (None, Some(fix)) => fix,
+            (None, None) => return None,
+        };
+        Some(Box::new(text))
     }
 
     fn source_code(&self) -> Option<&dyn SourceCode> {

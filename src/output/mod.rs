@@ -5,6 +5,7 @@ mod json;
 
 use std::io::{self, Write};
 
+use crate::diagnostic::FixApplicability;
 use crate::linter::FileReport;
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -24,6 +25,8 @@ pub struct PrintOptions {
     pub color: bool,
     /// Print findings only, without the summary line.
     pub quiet: bool,
+    /// Unsafe fixes are enabled (`--unsafe-fixes`): count them as available.
+    pub unsafe_fixes: bool,
 }
 
 pub fn print(reports: &[FileReport], options: PrintOptions, out: &mut dyn Write) -> io::Result<()> {
@@ -31,7 +34,7 @@ pub fn print(reports: &[FileReport], options: PrintOptions, out: &mut dyn Write)
         OutputFormat::Full => {
             full::print(reports, options.color, out)?;
             if !options.quiet {
-                print_summary(reports, out)?;
+                print_summary(reports, options.unsafe_fixes, out)?;
             }
         }
         OutputFormat::Concise => {
@@ -49,7 +52,7 @@ pub fn print(reports: &[FileReport], options: PrintOptions, out: &mut dyn Write)
                 }
             }
             if !options.quiet {
-                print_summary(reports, out)?;
+                print_summary(reports, options.unsafe_fixes, out)?;
             }
         }
         OutputFormat::Json => json::print(reports, out)?,
@@ -57,21 +60,87 @@ pub fn print(reports: &[FileReport], options: PrintOptions, out: &mut dyn Write)
     Ok(())
 }
 
-/// `Found 12 findings in 4 files.` / `All checks passed.`
-pub fn print_summary(reports: &[FileReport], out: &mut dyn Write) -> io::Result<()> {
-    let findings: usize = reports.iter().map(|report| report.messages.len()).sum();
+/// `1 finding`, `2 findings`.
+pub fn plural(count: usize, word: &str) -> String {
+    if count == 1 {
+        format!("{count} {word}")
+    } else {
+        format!("{count} {word}s")
+    }
+}
+
+/// `Found 12 findings in 4 files (3 fixed, 9 remaining).` / `All checks passed.`, then how many
+/// more `--fix` or `--unsafe-fixes` would fix.
+pub fn print_summary(
+    reports: &[FileReport],
+    unsafe_fixes: bool,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    let remaining: usize = reports.iter().map(|report| report.messages.len()).sum();
+    let fixed: usize = reports
+        .iter()
+        .flat_map(|report| &report.fixed)
+        .map(|(_, count)| count)
+        .sum();
     let files = reports
         .iter()
-        .filter(|report| !report.messages.is_empty())
+        .filter(|report| !report.messages.is_empty() || !report.fixed.is_empty())
         .count();
-    if findings == 0 {
-        writeln!(out, "All checks passed.")
+    let fixable = |applicability: FixApplicability| {
+        reports
+            .iter()
+            .flat_map(|report| &report.messages)
+            .filter(|message| {
+                message
+                    .diagnostic
+                    .fix
+                    .as_ref()
+                    .is_some_and(|fix| fix.applicability == applicability)
+            })
+            .count()
+    };
+    let (safe, unsafe_only) = (
+        fixable(FixApplicability::Safe),
+        fixable(FixApplicability::Unsafe),
+    );
+    let total = remaining + fixed;
+    if total == 0 {
+        return writeln!(out, "All checks passed.");
+    }
+    if fixed > 0 {
+        writeln!(
+            out,
+            "Found {} in {} ({fixed} fixed, {remaining} remaining).",
+            plural(total, "finding"),
+            plural(files, "file")
+        )?;
     } else {
         writeln!(
             out,
-            "Found {findings} finding{} in {files} file{}.",
-            if findings == 1 { "" } else { "s" },
-            if files == 1 { "" } else { "s" }
-        )
+            "Found {} in {}.",
+            plural(total, "finding"),
+            plural(files, "file")
+        )?;
     }
+    let with_fix = if unsafe_fixes {
+        safe + unsafe_only
+    } else {
+        safe
+    };
+    if with_fix > 0 {
+        let flags = if unsafe_fixes {
+            "`--fix --unsafe-fixes`"
+        } else {
+            "`--fix`"
+        };
+        writeln!(out, "{with_fix} fixable with {flags}.")?;
+    }
+    if !unsafe_fixes && unsafe_only > 0 {
+        writeln!(
+            out,
+            "{} more with `--fix --unsafe-fixes` (review them: they change behaviour).",
+            unsafe_only
+        )?;
+    }
+    Ok(())
 }

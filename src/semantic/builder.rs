@@ -15,7 +15,7 @@ use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use ruff_python_ast::visitor::{self, Visitor};
 use ruff_python_ast::{self as ast, CmpOp, Expr, ExprContext, ModModule, Stmt, UnaryOp};
-use ruff_text_size::{Ranged, TextRange};
+use ruff_text_size::{Ranged, TextRange, TextSize};
 
 use super::values::{
     PoolKind, ValueKind, classify_factory, classify_literal, is_lock_like_name, is_mutating_method,
@@ -30,7 +30,43 @@ pub(super) fn build<'a>(module: &'a ModModule, source: &'a str) -> SemanticModel
     let mut builder = Builder::new(source);
     builder.scan_module_suite(&module.body);
     builder.walk_suite(&module.body);
-    builder.finish()
+    let mut model = builder.finish();
+    model.header_end = header_end(module, source);
+    model
+}
+
+/// The start of the line after the module's docstring and leading imports, or after the
+/// leading comments (shebang, encoding line) when there are none.
+fn header_end(module: &ModModule, source: &str) -> TextSize {
+    let mut last: Option<&Stmt> = None;
+    for (index, stmt) in module.body.iter().enumerate() {
+        let is_docstring = index == 0
+            && matches!(stmt, Stmt::Expr(ast::StmtExpr { value, .. }) if value.is_string_literal_expr());
+        if is_docstring || matches!(stmt, Stmt::Import(_) | Stmt::ImportFrom(_)) {
+            last = Some(stmt);
+        } else {
+            break;
+        }
+    }
+    let after = match last {
+        Some(stmt) => usize::from(stmt.end()),
+        None => {
+            // Skip the leading comment and blank lines.
+            let mut offset = 0;
+            for line in source.split_inclusive('\n') {
+                let trimmed = line.trim_start_matches('\u{feff}').trim();
+                if trimmed.is_empty() || trimmed.starts_with('#') {
+                    offset += line.len();
+                } else {
+                    break;
+                }
+            }
+            return TextSize::try_from(offset).unwrap_or_default();
+        }
+    };
+    let rest = &source[after..];
+    let line_end = rest.find('\n').map_or(source.len(), |at| after + at + 1);
+    TextSize::try_from(line_end).unwrap_or_default()
 }
 
 /// How a method reaches its own object.
@@ -61,6 +97,13 @@ struct PendingEntry<'a> {
     kind: ThreadEntryKind,
     range: TextRange,
     targets: Vec<PendingRef<'a>>,
+}
+
+/// Where a write's parts are: the object written into (`D` of `D[k]`) and the assigned value.
+#[derive(Debug, Clone, Copy, Default)]
+struct WriteSite<'a> {
+    object: Option<TextRange>,
+    value: Option<&'a Expr>,
 }
 
 /// A check-then-act test being walked: its body may contain the act.
@@ -1032,6 +1075,8 @@ impl<'a> Builder<'a> {
             nonlocals: scope.nonlocals,
             locals: scope.locals,
             decorated,
+            receiver: None,
+            body: def.body.iter().map(Ranged::range).collect(),
             escapes: false,
             in_main_guard: self.in_main_guard,
         });
@@ -1058,6 +1103,7 @@ impl<'a> Builder<'a> {
         } else {
             None
         };
+        self.functions[id].receiver = receiver.map(|(name, _)| name);
         let saved_locks = std::mem::take(&mut self.lock_stack);
         let saved_guards = std::mem::take(&mut self.guard_stack);
         self.frames.push(Some(FunctionFrame { id, receiver }));
@@ -1139,6 +1185,7 @@ impl<'a> Builder<'a> {
         kind: AccessKind<'a>,
         read_modify_write: bool,
         range: TextRange,
+        site: WriteSite<'a>,
     ) {
         let Some(function) = self.current_function() else {
             return;
@@ -1166,6 +1213,9 @@ impl<'a> Builder<'a> {
             function,
             locks: self.locks_now(),
             guard,
+            object: site.object,
+            value: site.value.map(Ranged::range),
+            value_is_pure: site.value.is_some_and(is_pure),
         });
     }
 
@@ -1176,7 +1226,11 @@ impl<'a> Builder<'a> {
                 if let Some(key) = self.rebind_key(id.as_str()) {
                     let rmw =
                         augmented || value.is_some_and(|value| reads_name(value, id.as_str()));
-                    self.push_access(key, AccessTarget::Whole, kind, rmw, *range);
+                    let site = WriteSite {
+                        object: None,
+                        value,
+                    };
+                    self.push_access(key, AccessTarget::Whole, kind, rmw, *range, site);
                 }
             }
             Expr::Subscript(ast::ExprSubscript {
@@ -1193,7 +1247,11 @@ impl<'a> Builder<'a> {
                 let rmw = augmented
                     || value
                         .is_some_and(|value| reads_item(value, container_text, &item, self.source));
-                self.push_access(key, AccessTarget::Item(item), kind, rmw, *range);
+                let site = WriteSite {
+                    object: Some(container.range()),
+                    value,
+                };
+                self.push_access(key, AccessTarget::Item(item), kind, rmw, *range, site);
             }
             Expr::Attribute(ast::ExprAttribute {
                 value: object,
@@ -1222,10 +1280,14 @@ impl<'a> Builder<'a> {
                 let target_text = self.text(target.range());
                 let rmw = augmented
                     || value.is_some_and(|value| reads_text(value, target_text, self.source));
+                let site = WriteSite {
+                    object: Some(object.range()),
+                    value,
+                };
                 if let Some(key) = own {
-                    self.push_access(key, AccessTarget::Whole, kind, rmw, *range);
+                    self.push_access(key, AccessTarget::Whole, kind, rmw, *range, site);
                 } else if let Some(key) = self.state_key_of(object) {
-                    self.push_access(key, AccessTarget::Attr(attr_name), kind, rmw, *range);
+                    self.push_access(key, AccessTarget::Attr(attr_name), kind, rmw, *range, site);
                 }
             }
             Expr::Tuple(ast::ExprTuple { elts, .. }) | Expr::List(ast::ExprList { elts, .. }) => {
@@ -1267,6 +1329,7 @@ impl<'a> Builder<'a> {
                     AccessKind::MutatingCall(method),
                     true,
                     call.range(),
+                    WriteSite::default(),
                 );
             }
             return;
@@ -1285,6 +1348,7 @@ impl<'a> Builder<'a> {
             AccessKind::MutatingCall(method),
             false,
             call.range(),
+            WriteSite::default(),
         );
     }
 
@@ -1762,6 +1826,7 @@ impl<'a> Builder<'a> {
             call_sites,
             parameter_lock_defaults: self.parameter_lock_defaults,
             main_guards: self.main_guards,
+            header_end: TextSize::default(),
             reached_from,
             inherited_locks,
             construction,
@@ -2381,6 +2446,36 @@ fn is_main_guard(test: &Expr) -> bool {
     let is_name = |expr: &Expr| matches!(expr, Expr::Name(name) if name.id.as_str() == "__name__");
     let is_main = |expr: &Expr| matches!(expr, Expr::StringLiteral(string) if string.value.to_str() == "__main__");
     (is_name(left) && is_main(&comparators[0])) || (is_main(left) && is_name(&comparators[0]))
+}
+
+/// An expression whose evaluation has no side effects and no cost worth mentioning: literals,
+/// names, displays of such, and empty `list()`/`dict()`/`set()`/`tuple()` calls.
+fn is_pure(expr: &Expr) -> bool {
+    match expr {
+        Expr::NumberLiteral(_)
+        | Expr::StringLiteral(_)
+        | Expr::BytesLiteral(_)
+        | Expr::BooleanLiteral(_)
+        | Expr::NoneLiteral(_)
+        | Expr::EllipsisLiteral(_)
+        | Expr::Name(_) => true,
+        Expr::Tuple(ast::ExprTuple { elts, .. })
+        | Expr::List(ast::ExprList { elts, .. })
+        | Expr::Set(ast::ExprSet { elts, .. }) => elts.iter().all(is_pure),
+        Expr::Dict(dict) => dict
+            .items
+            .iter()
+            .all(|item| item.key.as_ref().is_none_or(is_pure) && is_pure(&item.value)),
+        Expr::Call(ast::ExprCall {
+            func, arguments, ..
+        }) => {
+            arguments.args.is_empty()
+                && arguments.keywords.is_empty()
+                && matches!(&**func, Expr::Name(name)
+                    if matches!(name.id.as_str(), "list" | "dict" | "set" | "tuple" | "frozenset"))
+        }
+        _ => false,
+    }
 }
 
 /// `x + …` / `… * x`: the value reads the name as an operand of a binary operation.

@@ -50,6 +50,10 @@ pub struct Function<'a> {
     /// Sorted, for binary search.
     pub locals: Vec<&'a str>,
     pub decorated: bool,
+    /// The name of the first parameter of a method (`self`, `cls`).
+    pub receiver: Option<&'a str>,
+    /// The top-level statements of the body (a docstring first, when there is one).
+    pub body: Vec<TextRange>,
     /// Referenced as a value (passed, stored, returned), so it may be called from anywhere.
     pub escapes: bool,
     /// Defined under `if __name__ == "__main__":`.
@@ -223,6 +227,12 @@ pub struct StateAccess<'a> {
     pub locks: Vec<LockKey>,
     /// The innermost check on the same state that this write depends on.
     pub guard: Option<Guard>,
+    /// The object written into: `D` of `D[k] = v`, `obj` of `obj.n += 1`.
+    pub object: Option<TextRange>,
+    /// The assigned value, for assignments.
+    pub value: Option<TextRange>,
+    /// The value has no side effects (a literal, a name, an empty display).
+    pub value_is_pure: bool,
 }
 
 /// A call from one function (or module-level code) to a function of this module.
@@ -259,6 +269,9 @@ pub struct SemanticModel<'a> {
     pub parameter_lock_defaults: Vec<ParameterLockDefault>,
     /// The bodies of `if __name__ == "__main__":` blocks.
     pub main_guards: Vec<TextRange>,
+    /// Where new module-level statements go: after the docstring, `__future__` imports and the
+    /// leading block of imports (the start of the line that follows them).
+    pub header_end: TextSize,
     /// For each function, the entry that reaches it (the earliest in the file).
     reached_from: Vec<Option<EntryId>>,
     /// For each function, the locks held at every one of its call sites.

@@ -1,0 +1,339 @@
+//! The fix engine on every fixture: fixes apply, the result parses and compiles, the fixed
+//! findings are gone, a second run changes nothing; and files keep their encoding, byte order
+//! mark, line endings, indentation and permissions.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command as Process;
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+
+use nogil_lint::diagnostic::FixApplicability;
+use nogil_lint::fix::fix_source;
+use nogil_lint::linter::{Settings, lint_source};
+
+fn nogil_lint() -> Command {
+    let mut command = Command::cargo_bin("nogil-lint").unwrap();
+    command.env_remove("NOGIL_LINT_OUTPUT_FORMAT");
+    command
+}
+
+fn fixtures() -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = ["fixtures/rules", "fixtures/example"]
+        .iter()
+        .flat_map(|dir| fs::read_dir(dir).unwrap())
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.extension().is_some_and(|ext| ext == "py"))
+        .collect();
+    files.sort();
+    files
+}
+
+fn py_compile(path: &Path) {
+    let output = Process::new("python3")
+        .args(["-m", "py_compile"])
+        .arg(path)
+        .output()
+        .expect("python3 runs");
+    assert!(
+        output.status.success(),
+        "{} does not compile:\n{}",
+        path.display(),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+#[test]
+fn every_fixture_fixes_compile_converge_and_are_idempotent() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut total_fixed = 0;
+    for fixture in fixtures() {
+        let copy = dir.path().join(fixture.file_name().unwrap());
+        fs::copy(&fixture, &copy).unwrap();
+        let before = lint_source(
+            &fs::read_to_string(&fixture).unwrap(),
+            &fixture,
+            &Settings::default(),
+        );
+        let fixable = before.iter().filter(|d| d.fix.is_some()).count();
+
+        nogil_lint()
+            .args(["check", "--fix", "--unsafe-fixes", "--exit-zero", "-q"])
+            .arg(&copy)
+            .assert()
+            .code(0);
+        let fixed = fs::read_to_string(&copy).unwrap();
+        py_compile(&copy);
+
+        // No fixable finding is left, and nothing the fixes touched is reported again.
+        let after = lint_source(&fixed, &copy, &Settings::default());
+        assert!(
+            after.iter().all(|d| d.fix.is_none()),
+            "{}: fixable findings remain after --fix: {:?}",
+            fixture.display(),
+            after
+                .iter()
+                .filter(|d| d.fix.is_some())
+                .map(|d| &d.message)
+                .collect::<Vec<_>>()
+        );
+        if fixable > 0 {
+            assert_ne!(
+                fixed,
+                fs::read_to_string(&fixture).unwrap(),
+                "{}",
+                fixture.display()
+            );
+            total_fixed += fixable;
+        }
+
+        // A second run changes nothing.
+        nogil_lint()
+            .args(["check", "--fix", "--unsafe-fixes", "--exit-zero", "-q"])
+            .arg(&copy)
+            .assert()
+            .code(0);
+        assert_eq!(
+            fixed,
+            fs::read_to_string(&copy).unwrap(),
+            "{} not idempotent",
+            fixture.display()
+        );
+    }
+    assert!(
+        total_fixed >= 20,
+        "the fixtures exercise the fixes ({total_fixed})"
+    );
+}
+
+#[test]
+fn fixed_sources_snapshot() {
+    for fixture in fixtures() {
+        let source = fs::read_to_string(&fixture).unwrap();
+        let outcome = fix_source(
+            &source,
+            &fixture,
+            &Settings::default(),
+            FixApplicability::Unsafe,
+        );
+        assert!(outcome.converged);
+        let name = format!(
+            "fixed_{}",
+            fixture
+                .file_stem()
+                .unwrap()
+                .to_string_lossy()
+                .to_ascii_lowercase()
+        );
+        insta::assert_snapshot!(name, outcome.source);
+    }
+}
+
+#[test]
+fn diff_prints_and_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("app.py");
+    fs::copy("fixtures/example/app.py", &path).unwrap();
+    let before = fs::read(&path).unwrap();
+    let output = nogil_lint()
+        .current_dir(dir.path())
+        .args(["check", "--diff", "--unsafe-fixes", "app.py"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(fs::read(&path).unwrap(), before, "--diff must not write");
+    let diff = String::from_utf8(output.stdout).unwrap();
+    insta::assert_snapshot!("diff_example", diff);
+    assert!(String::from_utf8_lossy(&output.stderr).contains("Would fix 5 findings."));
+
+    // Nothing to fix: exit 0 and no output.
+    let clean = dir.path().join("clean.py");
+    fs::write(&clean, "x = 1\n").unwrap();
+    nogil_lint()
+        .args(["check", "--diff"])
+        .arg(&clean)
+        .assert()
+        .code(0)
+        .stdout("");
+}
+
+#[test]
+fn safe_fix_alone_applies_only_safe_fixes() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("cache.py");
+    let source = "_cache = {}\n\n\ndef remember(key):\n    if key not in _cache:\n        _cache[key] = []\n    return _cache[key]\n\n\nhits = 0\n\n\ndef hit():\n    global hits\n    hits += 1\n";
+    fs::write(&path, source).unwrap();
+    nogil_lint()
+        .args(["check", "--fix", "--output-format", "concise"])
+        .arg(&path)
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("NG101"))
+        .stdout(predicate::str::contains("(1 fixed, 1 remaining)"))
+        .stdout(predicate::str::contains(
+            "1 more with `--fix --unsafe-fixes`",
+        ));
+    let fixed = fs::read_to_string(&path).unwrap();
+    assert!(
+        fixed.contains("    _cache.setdefault(key, [])\n"),
+        "{fixed}"
+    );
+    assert!(
+        fixed.contains("    hits += 1\n"),
+        "unsafe fix not applied without --unsafe-fixes"
+    );
+    py_compile(&path);
+}
+
+#[test]
+fn fix_only_reports_the_count() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("app.py");
+    fs::copy("fixtures/example/app.py", &path).unwrap();
+    nogil_lint()
+        .args(["check", "--fix-only", "--unsafe-fixes"])
+        .arg(&path)
+        .assert()
+        .code(0)
+        .stdout("Fixed 5 findings.\n");
+}
+
+#[test]
+fn stdin_fix_prints_the_fixed_source() {
+    nogil_lint()
+        .args(["check", "--fix", "--stdin-filename", "c.py", "-"])
+        .write_stdin("_c = {}\n\n\ndef f(k):\n    if k not in _c:\n        _c[k] = 0\n")
+        .assert()
+        .stdout("_c = {}\n\n\ndef f(k):\n    _c.setdefault(k, 0)\n");
+}
+
+const RACY: &str =
+    "import threading\n\ncounter = 0\n\n\ndef bump():\n    global counter\n    counter += 1\n";
+
+#[test]
+fn crlf_bom_tabs_and_latin1_round_trip() {
+    let dir = tempfile::tempdir().unwrap();
+
+    let crlf = dir.path().join("crlf.py");
+    fs::write(&crlf, RACY.replace('\n', "\r\n")).unwrap();
+    let bom = dir.path().join("bom.py");
+    fs::write(&bom, format!("\u{feff}{RACY}")).unwrap();
+    let tabs = dir.path().join("tabs.py");
+    fs::write(&tabs, RACY.replace("    ", "\t")).unwrap();
+    let latin = dir.path().join("latin.py");
+    let mut latin_bytes = b"# -*- coding: latin-1 -*-\nname = '\xe9t\xe9'\n".to_vec();
+    latin_bytes.extend_from_slice(RACY.as_bytes());
+    fs::write(&latin, &latin_bytes).unwrap();
+
+    nogil_lint()
+        .args(["check", "--fix", "--unsafe-fixes", "--exit-zero", "-q"])
+        .arg(dir.path())
+        .assert()
+        .code(0);
+
+    let text = fs::read_to_string(&crlf).unwrap();
+    assert!(
+        text.contains("with _counter_lock:\r\n        counter += 1"),
+        "{text:?}"
+    );
+    assert_eq!(
+        text.matches('\n').count(),
+        text.matches("\r\n").count(),
+        "a CRLF file stays CRLF"
+    );
+
+    let text = fs::read_to_string(&bom).unwrap();
+    assert!(text.starts_with('\u{feff}'), "the BOM is kept");
+    assert!(text.contains("_counter_lock = threading.Lock()"));
+
+    let text = fs::read_to_string(&tabs).unwrap();
+    assert!(
+        text.contains("\twith _counter_lock:\n\t\tcounter += 1"),
+        "{text:?}"
+    );
+
+    let bytes = fs::read(&latin).unwrap();
+    assert!(
+        bytes.windows(5).any(|w| w == b"'\xe9t\xe9'"),
+        "Latin-1 stays Latin-1"
+    );
+    assert!(String::from_utf8_lossy(&bytes).contains("with _counter_lock:"));
+
+    for path in [&crlf, &bom, &tabs, &latin] {
+        py_compile(path);
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn permissions_are_kept_and_no_temporary_file_is_left() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("app.py");
+    fs::write(&path, RACY).unwrap();
+    fs::set_permissions(&path, fs::Permissions::from_mode(0o640)).unwrap();
+    nogil_lint()
+        .args(["check", "--fix", "--unsafe-fixes", "-q"])
+        .arg(&path)
+        .assert()
+        .code(0);
+    assert_eq!(
+        fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+        0o640
+    );
+    let names: Vec<String> = fs::read_dir(dir.path())
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names, vec!["app.py".to_string()]);
+}
+
+#[test]
+fn a_file_with_a_syntax_error_is_never_touched() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("broken.py");
+    let source = "counter = 0\n\ndef bump(:\n    global counter\n    counter += 1\n";
+    fs::write(&path, source).unwrap();
+    nogil_lint()
+        .args(["check", "--fix", "--unsafe-fixes"])
+        .arg(&path)
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("NG001"));
+    assert_eq!(fs::read_to_string(&path).unwrap(), source);
+}
+
+#[test]
+fn json_carries_fix_edits() {
+    let output = nogil_lint()
+        .args([
+            "check",
+            "--output-format",
+            "json",
+            "--stdin-filename",
+            "c.py",
+            "-",
+        ])
+        .write_stdin("_c = {}\n\n\ndef f(k):\n    if k not in _c:\n        _c[k] = 0\n")
+        .output()
+        .unwrap();
+    let value: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let entries = value.as_array().unwrap();
+    let check_then_act = entries
+        .iter()
+        .find(|entry| entry["code"] == "NG103")
+        .unwrap();
+    let fix = &check_then_act["fix"];
+    assert_eq!(fix["applicability"], "safe");
+    assert_eq!(fix["message"], "Replace with `_c.setdefault(k, 0)`");
+    assert_eq!(
+        fix["edits"][0]["location"],
+        serde_json::json!({"row": 5, "column": 5})
+    );
+    assert_eq!(
+        fix["edits"][0]["end_location"],
+        serde_json::json!({"row": 6, "column": 18})
+    );
+    assert_eq!(fix["edits"][0]["content"], "_c.setdefault(k, 0)");
+}
