@@ -52,16 +52,22 @@ pub fn check(context: &mut Context<'_, '_>, diagnostics: &mut Vec<Diagnostic>) {
             ),
             None => "two threads can both initialize it".to_string(),
         };
-        let fix = context.fixes.module_lock(access.key).and_then(|plan| {
-            let edit = context.fixes.double_checked(guard, &plan.text)?;
-            let mut edits = plan.edits;
-            edits.push(edit);
-            Some(crate::fix::fix(
-                crate::diagnostic::FixApplicability::Unsafe,
-                format!("Use double-checked locking with `{}`", plan.text),
-                edits,
-            ))
-        });
+        // Double-checked locking cannot help an object that is filled in after it is
+        // published: the unlocked outer check would still hand out the half-built object.
+        let fix = populated_after
+            .is_none()
+            .then(|| context.fixes.module_lock(access.key))
+            .flatten()
+            .and_then(|plan| {
+                let edit = context.fixes.double_checked(guard, &plan.text)?;
+                let mut edits = plan.edits;
+                edits.push(edit);
+                Some(crate::fix::fix(
+                    crate::diagnostic::FixApplicability::Unsafe,
+                    format!("Use double-checked locking with `{}`", plan.text),
+                    edits,
+                ))
+            });
         diagnostics.push(
             Diagnostic::new(
                 Rule::RacyLazyInit,
@@ -73,9 +79,11 @@ pub fn check(context: &mut Context<'_, '_>, diagnostics: &mut Vec<Diagnostic>) {
             )
             .with_severity(severity)
             .with_label("checked without a lock")
-            .with_help(
-                "use double-checked locking (re-check under a module lock before assigning), or `functools.cache` on a factory",
-            )
+            .with_help(if populated_after.is_some() {
+                "build the object in a local variable, then publish it with one assignment under a lock (double-checked locking)"
+            } else {
+                "use double-checked locking (re-check under a module lock before assigning), or `functools.cache` on a factory"
+            })
             .with_fix(fix),
         );
     }
