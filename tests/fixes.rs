@@ -337,3 +337,44 @@ fn json_carries_fix_edits() {
     );
     assert_eq!(fix["edits"][0]["content"], "_c.setdefault(k, 0)");
 }
+
+fn fixed(source: &str) -> String {
+    let path = Path::new("module.py");
+    let outcome = fix_source(source, path, &Settings::default(), FixApplicability::Unsafe);
+    assert!(outcome.converged);
+    outcome.source
+}
+
+#[test]
+fn new_locks_go_after_docstring_future_imports_and_encoding_lines() {
+    let source = "\"\"\"Counters.\"\"\"\nfrom __future__ import annotations\n\nimport os\n\nhits = 0\n\n\ndef hit():\n    global hits\n    hits += 1\n";
+    assert_eq!(
+        fixed(source),
+        "\"\"\"Counters.\"\"\"\nfrom __future__ import annotations\n\nimport os\nimport threading\n_hits_lock = threading.Lock()\n\nhits = 0\n\n\ndef hit():\n    global hits\n    with _hits_lock:\n        hits += 1\n"
+    );
+    let source = "#!/usr/bin/env python\n# -*- coding: utf-8 -*-\nhits = 0\n\n\ndef hit():\n    global hits\n    hits += 1\n";
+    assert!(fixed(source).starts_with(
+        "#!/usr/bin/env python\n# -*- coding: utf-8 -*-\nimport threading\n_hits_lock = threading.Lock()\nhits = 0\n"
+    ));
+}
+
+#[test]
+fn fixes_respect_threading_aliases_and_share_one_lock() {
+    let source = "import threading as th\n\nhits = 0\n\n\ndef a():\n    global hits\n    hits += 1\n\n\ndef b():\n    global hits\n    hits -= 1\n";
+    let out = fixed(source);
+    assert_eq!(out.matches("_hits_lock = th.Lock()").count(), 1, "{out}");
+    assert_eq!(out.matches("with _hits_lock:").count(), 2, "{out}");
+    assert!(!out.contains("import threading\n"));
+
+    let source = "from threading import Lock as L\n\nhits = 0\n\n\ndef a():\n    global hits\n    hits += 1\n";
+    assert!(fixed(source).contains("_hits_lock = L()\n"));
+}
+
+#[test]
+fn statements_sharing_a_line_are_left_alone() {
+    let source = "hits = 0\n\n\ndef a():\n    global hits\n    x = 1; hits += 1\n";
+    let diagnostics = lint_source(source, Path::new("m.py"), &Settings::default());
+    assert!(diagnostics.iter().any(|d| d.rule.code() == "NG101"));
+    assert!(diagnostics.iter().all(|d| d.fix.is_none()));
+    assert_eq!(fixed(source), source);
+}
