@@ -9,11 +9,13 @@ use clap::{Args, Parser, Subcommand};
 use miette::{IntoDiagnostic, Result, WrapErr, miette};
 use rayon::prelude::*;
 
+use crate::data::TargetVersion;
 use crate::diagnostic::FixApplicability;
 use crate::discovery::{self, Discovered};
 use crate::linter::{self, FileReport, FixMode, Origin, Settings};
 use crate::output::{self, OutputFormat, PrintOptions};
 use crate::registry::{Rule, RuleSelector, RuleSet};
+use crate::semantic::ModelOptions;
 
 const CHECK_EXAMPLES: &str = "\
 Examples:
@@ -71,6 +73,9 @@ pub struct CheckArgs {
     /// The file name to report (and to pick the source type by) when reading standard input.
     #[arg(long, value_name = "NAME")]
     pub stdin_filename: Option<PathBuf>,
+    /// The free-threaded interpreter the code targets.
+    #[arg(long, value_enum, default_value_t = TargetVersion::Py314t)]
+    pub target_version: TargetVersion,
     /// Apply safe fixes, then report what remains.
     #[arg(long)]
     pub fix: bool,
@@ -164,7 +169,13 @@ pub fn settings_from_args(args: &CheckArgs) -> Result<Settings> {
     let extend_select = parse_selectors(&args.extend_select, "--extend-select")?;
     let ignore = parse_selectors(&args.ignore, "--ignore")?;
     let rules = RuleSet::from_selectors(select.as_deref(), &extend_select, &ignore);
-    Ok(Settings { rules })
+    Ok(Settings {
+        rules,
+        model: ModelOptions {
+            target_version: args.target_version,
+            thread_unsafe_functions: Vec::new(),
+        },
+    })
 }
 
 /// The name a file is reported under: the path as given, without a leading `./`.

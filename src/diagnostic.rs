@@ -62,6 +62,9 @@ pub struct Diagnostic {
     /// Advice shown as `help:` in the full report.
     pub help: Option<String>,
     pub fix: Option<Fix>,
+    /// The functions whose execution the finding is about (for thread reachability across
+    /// modules); empty for module-level findings.
+    pub functions: Vec<crate::semantic::FunctionId>,
 }
 
 impl Diagnostic {
@@ -74,6 +77,7 @@ impl Diagnostic {
             label: None,
             help: None,
             fix: None,
+            functions: Vec::new(),
         }
     }
 
@@ -89,6 +93,11 @@ impl Diagnostic {
 
     pub fn with_help(mut self, help: impl Into<String>) -> Self {
         self.help = Some(help.into());
+        self
+    }
+
+    pub fn with_functions(mut self, functions: Vec<crate::semantic::FunctionId>) -> Self {
+        self.functions = functions;
         self
     }
 

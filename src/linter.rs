@@ -12,18 +12,21 @@ use crate::checkers::{self, ng001_syntax_error};
 use crate::diagnostic::{Diagnostic, FixApplicability, Location};
 use crate::fix;
 use crate::registry::{Rule, RuleSet};
-use crate::semantic::SemanticModel;
+use crate::semantic::{ModelOptions, SemanticModel};
 
 /// What the linter needs to know to check a file.
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub rules: RuleSet,
+    /// What the semantic model needs from the settings (target version, extra functions).
+    pub model: ModelOptions,
 }
 
 impl Default for Settings {
     fn default() -> Self {
         Settings {
             rules: RuleSet::all(),
+            model: ModelOptions::default(),
         }
     }
 }
@@ -220,7 +223,7 @@ pub fn lint_source(source: &str, path: &Path, settings: &Settings) -> Vec<Diagno
             .map(ng001_syntax_error::from_parse_error)
             .collect();
     }
-    let model = SemanticModel::build(parsed.syntax(), source);
+    let model = SemanticModel::build_with(parsed.syntax(), source, &settings.model);
     checkers::check_module(&model, &settings.rules)
 }
 

@@ -25,6 +25,8 @@ pub enum Rule {
     SharedClassState,
     InconsistentLocking,
     SharedLockDefault,
+    ProcessGlobalStateInThread,
+    GilAssumption,
 }
 
 impl Rule {
@@ -39,6 +41,8 @@ impl Rule {
         Rule::SharedClassState,
         Rule::InconsistentLocking,
         Rule::SharedLockDefault,
+        Rule::ProcessGlobalStateInThread,
+        Rule::GilAssumption,
     ];
 
     pub const fn code(self) -> &'static str {
@@ -52,6 +56,8 @@ impl Rule {
             Rule::SharedClassState => "NG106",
             Rule::InconsistentLocking => "NG107",
             Rule::SharedLockDefault => "NG108",
+            Rule::ProcessGlobalStateInThread => "NG302",
+            Rule::GilAssumption => "NG303",
         }
     }
 
@@ -66,6 +72,8 @@ impl Rule {
             Rule::SharedClassState => "shared-class-state",
             Rule::InconsistentLocking => "inconsistent-locking",
             Rule::SharedLockDefault => "shared-lock-default",
+            Rule::ProcessGlobalStateInThread => "process-global-state-in-thread",
+            Rule::GilAssumption => "gil-assumption",
         }
     }
 
@@ -81,6 +89,10 @@ impl Rule {
             Rule::SharedClassState => checkers::ng106_shared_class_state::DOCUMENTATION,
             Rule::InconsistentLocking => checkers::ng107_inconsistent_locking::DOCUMENTATION,
             Rule::SharedLockDefault => checkers::ng108_shared_lock_default::DOCUMENTATION,
+            Rule::ProcessGlobalStateInThread => {
+                checkers::ng302_process_global_state_in_thread::DOCUMENTATION
+            }
+            Rule::GilAssumption => checkers::ng303_gil_assumption::DOCUMENTATION,
         }
     }
 

@@ -11,6 +11,8 @@ pub mod ng105_shared_module_state;
 pub mod ng106_shared_class_state;
 pub mod ng107_inconsistent_locking;
 pub mod ng108_shared_lock_default;
+pub mod ng302_process_global_state_in_thread;
+pub mod ng303_gil_assumption;
 
 use std::collections::HashSet;
 
@@ -142,6 +144,12 @@ pub fn check_module(model: &SemanticModel<'_>, rules: &RuleSet) -> Vec<Diagnosti
     }
     if rules.contains(Rule::SharedLockDefault) {
         ng108_shared_lock_default::check(&context, &mut diagnostics);
+    }
+    if rules.contains(Rule::ProcessGlobalStateInThread) {
+        ng302_process_global_state_in_thread::check(&context, &mut diagnostics);
+    }
+    if rules.contains(Rule::GilAssumption) {
+        ng303_gil_assumption::check(&context, &mut diagnostics);
     }
     diagnostics
 }

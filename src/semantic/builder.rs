@@ -22,12 +22,17 @@ use super::values::{
 };
 use super::{
     AccessKind, AccessTarget, CallSite, Class, ClassAttribute, ClassId, Function, FunctionId,
-    Guard, GuardKind, LockKey, LockRegion, ModuleBinding, ParameterLockDefault, SemanticModel,
-    StateAccess, StateKey, ThreadEntry, ThreadEntryKind,
+    GilApiUse, Guard, GuardKind, LockKey, LockRegion, ModelOptions, ModuleBinding,
+    ParameterLockDefault, ProcessGlobalUse, SemanticModel, StateAccess, StateKey, ThreadEntry,
+    ThreadEntryKind,
 };
 
-pub(super) fn build<'a>(module: &'a ModModule, source: &'a str) -> SemanticModel<'a> {
-    let mut builder = Builder::new(source);
+pub(super) fn build<'a>(
+    module: &'a ModModule,
+    source: &'a str,
+    options: &ModelOptions,
+) -> SemanticModel<'a> {
+    let mut builder = Builder::new(source, options.clone());
     builder.scan_module_suite(&module.body);
     builder.walk_suite(&module.body);
     let mut model = builder.finish();
@@ -122,6 +127,12 @@ struct FunctionFrame<'a> {
 
 struct Builder<'a> {
     source: &'a str,
+    options: ModelOptions,
+    process_global_uses: Vec<ProcessGlobalUse>,
+    gil_api_uses: Vec<GilApiUse>,
+    /// Expressions used directly as conditions (`if`/`while` tests, `not` and `and`/`or`
+    /// operands): a `not …` replacement needs no parentheses there.
+    condition_slots: Vec<TextRange>,
     imports: HashMap<&'a str, String>,
     bindings: HashMap<&'a str, ModuleBinding>,
     functions: Vec<Function<'a>>,
@@ -155,12 +166,18 @@ struct Builder<'a> {
     pending_calls: Vec<PendingCall<'a>>,
     pending_entries: Vec<PendingEntry<'a>>,
     pending_escapes: Vec<PendingRef<'a>>,
+    /// Calls of imported names, resolved against other modules by the project phase.
+    external_call_refs: Vec<(Option<FunctionId>, &'a Expr)>,
 }
 
 impl<'a> Builder<'a> {
-    fn new(source: &'a str) -> Self {
+    fn new(source: &'a str, options: ModelOptions) -> Self {
         Builder {
             source,
+            options,
+            process_global_uses: Vec::new(),
+            gil_api_uses: Vec::new(),
+            condition_slots: Vec::new(),
             imports: HashMap::default(),
             bindings: HashMap::default(),
             functions: Vec::new(),
@@ -185,6 +202,7 @@ impl<'a> Builder<'a> {
             pending_calls: Vec::new(),
             pending_entries: Vec::new(),
             pending_escapes: Vec::new(),
+            external_call_refs: Vec::new(),
         }
     }
 
@@ -1144,11 +1162,28 @@ impl<'a> Builder<'a> {
 
     fn record_call(&mut self, callee: &'a Expr) {
         if !self.may_denote_function(callee) {
+            // A call of an imported name may reach a function of another module.
+            if self.imported_head(callee) {
+                self.external_call_refs
+                    .push((self.current_function(), callee));
+            }
             return;
         }
         let reference = self.pending_ref(callee);
         let locks = self.locks_now();
         self.pending_calls.push(PendingCall { reference, locks });
+    }
+
+    /// Whether the leftmost name of `a.b.c` (or the name itself) is an import.
+    fn imported_head(&self, expr: &Expr) -> bool {
+        let mut current = expr;
+        loop {
+            match current {
+                Expr::Name(name) => return self.imports.contains_key(name.id.as_str()),
+                Expr::Attribute(attribute) => current = &attribute.value,
+                _ => return false,
+            }
+        }
     }
 
     /// Whether an expression can resolve to one of this module's functions: a module-level
@@ -1220,6 +1255,7 @@ impl<'a> Builder<'a> {
     }
 
     fn record_write(&mut self, target: &'a Expr, kind: AccessKind<'a>, value: Option<&'a Expr>) {
+        self.record_process_global_assignment(target);
         let augmented = matches!(kind, AccessKind::AugAssign);
         match target {
             Expr::Name(ast::ExprName { id, range, .. }) => {
@@ -1350,6 +1386,205 @@ impl<'a> Builder<'a> {
             call.range(),
             WriteSite::default(),
         );
+    }
+
+    // ---- process-wide state and GIL APIs ----------------------------------------------------
+
+    fn process_global_entry(
+        &self,
+        table: &'static [crate::data::ProcessGlobalEntry],
+        qualified: &str,
+    ) -> Option<(String, String)> {
+        let target = self.options.target_version;
+        if let Some(entry) = table.iter().find(|entry| {
+            entry.name == qualified
+                && entry
+                    .below
+                    .as_deref()
+                    .is_none_or(|version| target.is_below(version))
+        }) {
+            return Some((entry.name.clone(), entry.reason.clone()));
+        }
+        None
+    }
+
+    fn record_process_global_call(&mut self, call: &'a ast::ExprCall) {
+        // Only dotted or imported names can be on the list.
+        let listed = match &*call.func {
+            Expr::Attribute(attribute) => {
+                crate::data::is_listed_last_segment(attribute.attr.as_str())
+                    || !self.options.thread_unsafe_functions.is_empty()
+            }
+            Expr::Name(name) => self.imports.contains_key(name.id.as_str()),
+            _ => false,
+        };
+        if !listed {
+            return;
+        }
+        let Some(qualified) = self.qualified_name(&call.func) else {
+            return;
+        };
+        let found = self
+            .process_global_entry(&crate::data::process_global().call, &qualified)
+            .or_else(|| {
+                self.options
+                    .thread_unsafe_functions.contains(&qualified)
+                    .then(|| {
+                        (
+                            qualified.clone(),
+                            "is configured as changing process-wide state (`thread-unsafe-functions`)"
+                                .to_string(),
+                        )
+                    })
+            });
+        if let Some((name, reason)) = found {
+            self.process_global_uses.push(ProcessGlobalUse {
+                function: self.current_function(),
+                range: call.range(),
+                name,
+                reason,
+            });
+        }
+    }
+
+    fn record_process_global_assignment(&mut self, target: &'a Expr) {
+        let assigned = match target {
+            Expr::Attribute(_) => target,
+            Expr::Subscript(ast::ExprSubscript { value, .. }) => &**value,
+            _ => return,
+        };
+        let Expr::Attribute(attribute) = assigned else {
+            return;
+        };
+        if !crate::data::is_listed_last_segment(attribute.attr.as_str()) {
+            return;
+        }
+        let Some(qualified) = self.qualified_name(assigned) else {
+            return;
+        };
+        if let Some((name, reason)) =
+            self.process_global_entry(&crate::data::process_global().assignment, &qualified)
+        {
+            self.process_global_uses.push(ProcessGlobalUse {
+                function: self.current_function(),
+                range: target.range(),
+                name,
+                reason,
+            });
+        }
+    }
+
+    /// A GIL API called: `sys._is_gil_disabled()`, or `getattr(sys, "_is_gil_disabled", …)()`.
+    fn record_gil_api_call(&mut self, call: &'a ast::ExprCall) {
+        let table = &crate::data::gil_apis().api;
+        let condition = self.condition_slots.contains(&call.range());
+        let wrap = |replacement: &str| {
+            if replacement.starts_with("not ") && !condition {
+                format!("({replacement})")
+            } else {
+                replacement.to_string()
+            }
+        };
+        // `getattr(sys, "name", default)()`
+        if let Expr::Call(inner) = &*call.func
+            && let Some((name, literal)) = self.getattr_of_module(inner)
+        {
+            let qualified = format!("{name}.{literal}");
+            if let Some(entry) = table.iter().find(|entry| entry.name == qualified) {
+                let replacement = entry.replacement.as_deref().and_then(|replacement| {
+                    // Keep the fallback for interpreters without the real API.
+                    let real = replacement
+                        .trim_start_matches("not ")
+                        .trim_end_matches("()");
+                    let (_, attr) = real.rsplit_once('.')?;
+                    let module = self.text(inner.arguments.args[0].range());
+                    let negated = replacement.starts_with("not ");
+                    let default = if negated { "True" } else { "False" };
+                    let call_text = format!("getattr({module}, \"{attr}\", lambda: {default})()");
+                    Some(if negated {
+                        wrap(&format!("not {call_text}"))
+                    } else {
+                        call_text
+                    })
+                });
+                self.gil_api_uses.push(GilApiUse {
+                    range: inner.range(),
+                    name: entry.name.clone(),
+                    reason: entry.reason.clone(),
+                    replacement: replacement.map(|text| (call.range(), text)),
+                });
+            }
+            return;
+        }
+        let Expr::Attribute(attribute) = &*call.func else {
+            return;
+        };
+        if !crate::data::is_listed_last_segment(attribute.attr.as_str()) {
+            return;
+        }
+        let Some(qualified) = self.qualified_name(&call.func) else {
+            return;
+        };
+        if let Some(entry) = table.iter().find(|entry| entry.name == qualified) {
+            // Keep the module as this code names it (`import sys as system`).
+            let receiver = self.text(attribute.value.range());
+            let module = entry.name.rsplit_once('.').map_or("", |(module, _)| module);
+            let replacement = entry
+                .replacement
+                .as_deref()
+                .filter(|_| call.arguments.args.is_empty() && call.arguments.keywords.is_empty())
+                .map(|replacement| {
+                    let renamed =
+                        replacement.replace(&format!("{module}."), &format!("{receiver}."));
+                    (call.range(), wrap(&renamed))
+                });
+            self.gil_api_uses.push(GilApiUse {
+                range: call.func.range(),
+                name: entry.name.clone(),
+                reason: entry.reason.clone(),
+                replacement,
+            });
+        }
+    }
+
+    /// `sys._is_gil_disabled` referenced without calling it.
+    fn record_gil_api_reference(&mut self, expr: &'a Expr) {
+        let Expr::Attribute(attribute) = expr else {
+            return;
+        };
+        if !crate::data::is_listed_last_segment(attribute.attr.as_str()) {
+            return;
+        }
+        let Some(qualified) = self.qualified_name(expr) else {
+            return;
+        };
+        if let Some(entry) = crate::data::gil_apis()
+            .api
+            .iter()
+            .find(|entry| entry.name == qualified)
+        {
+            self.gil_api_uses.push(GilApiUse {
+                range: expr.range(),
+                name: entry.name.clone(),
+                reason: entry.reason.clone(),
+                replacement: None,
+            });
+        }
+    }
+
+    /// `getattr(<module>, "<literal>", …)`: the module's qualified name and the literal.
+    fn getattr_of_module(&self, call: &'a ast::ExprCall) -> Option<(String, String)> {
+        let Expr::Name(name) = &*call.func else {
+            return None;
+        };
+        if name.id.as_str() != "getattr" || self.bindings.contains_key("getattr") {
+            return None;
+        }
+        let module = self.qualified_name(call.arguments.args.first()?)?;
+        let Expr::StringLiteral(literal) = call.arguments.args.get(1)? else {
+            return None;
+        };
+        Some((module, literal.value.to_str().to_string()))
     }
 
     // ---- guards ----------------------------------------------------------------------------
@@ -1752,21 +1987,42 @@ impl<'a> Builder<'a> {
         // Thread entries, including `run` overrides of `Thread` subclasses.
         let mut thread_entries: Vec<ThreadEntry> = Vec::new();
         for pending in &self.pending_entries {
-            let mut targets: Vec<FunctionId> = pending
-                .targets
-                .iter()
-                .filter_map(|reference| self.resolve(reference))
-                .collect();
+            let mut targets: Vec<FunctionId> = Vec::new();
+            let mut external_targets: Vec<String> = Vec::new();
+            for reference in &pending.targets {
+                match self.resolve(reference) {
+                    Some(target) => targets.push(target),
+                    None => {
+                        if self.imported_head(reference.expr)
+                            && let Some(qualified) = self.qualified_name(reference.expr)
+                        {
+                            external_targets.push(qualified);
+                        }
+                    }
+                }
+            }
             targets.sort_unstable();
             targets.dedup();
-            if !targets.is_empty() {
+            if !targets.is_empty() || !external_targets.is_empty() {
                 thread_entries.push(ThreadEntry {
                     kind: pending.kind,
                     range: pending.range,
                     targets,
+                    external_targets,
                 });
             }
         }
+        let mut external_calls: Vec<(Option<FunctionId>, String)> = self
+            .external_call_refs
+            .iter()
+            .filter_map(|(caller, expr)| {
+                self.qualified_name(expr)
+                    .filter(|qualified| !qualified.starts_with("builtins."))
+                    .map(|qualified| (*caller, qualified))
+            })
+            .collect();
+        external_calls.sort();
+        external_calls.dedup();
         for class in &self.classes {
             if !class.is_thread_subclass {
                 continue;
@@ -1777,6 +2033,7 @@ impl<'a> Builder<'a> {
                         kind: ThreadEntryKind::RunOverride,
                         range: self.functions[method].name_range,
                         targets: vec![method],
+                        external_targets: Vec::new(),
                     });
                 }
             }
@@ -1825,6 +2082,9 @@ impl<'a> Builder<'a> {
             accesses: self.accesses,
             call_sites,
             parameter_lock_defaults: self.parameter_lock_defaults,
+            process_global_uses: self.process_global_uses,
+            external_calls,
+            gil_api_uses: self.gil_api_uses,
             main_guards: self.main_guards,
             header_end: TextSize::default(),
             reached_from,
@@ -1853,6 +2113,7 @@ impl<'a> Visitor<'a> for Builder<'a> {
                 elif_else_clauses,
                 ..
             }) => {
+                self.condition_slots.push(test.range());
                 self.visit_expr(test);
                 let main_guard = self.frames.is_empty() && is_main_guard(test);
                 let guard = self.guard_for_test(test, stmt.range());
@@ -1890,6 +2151,7 @@ impl<'a> Visitor<'a> for Builder<'a> {
             Stmt::While(ast::StmtWhile {
                 test, body, orelse, ..
             }) => {
+                self.condition_slots.push(test.range());
                 self.visit_expr(test);
                 self.walk_suite(body);
                 self.walk_suite(orelse);
@@ -1968,6 +2230,7 @@ impl<'a> Visitor<'a> for Builder<'a> {
                 }
             }
             Stmt::Assign(ast::StmtAssign { targets, value, .. }) => {
+                self.condition_slots.push(value.range());
                 self.visit_expr(value);
                 let kind = self.classify(value);
                 for target in targets {
@@ -1996,6 +2259,13 @@ impl<'a> Visitor<'a> for Builder<'a> {
                     self.record_write(target, AccessKind::Delete, None);
                 }
             }
+            Stmt::Return(ast::StmtReturn {
+                value: Some(value), ..
+            }) => {
+                // `return not …` needs no parentheses.
+                self.condition_slots.push(value.range());
+                self.visit_expr(value);
+            }
             _ => visitor::walk_stmt(self, stmt),
         }
         self.current_stmt = saved_stmt;
@@ -2007,6 +2277,8 @@ impl<'a> Visitor<'a> for Builder<'a> {
                 self.record_call(&call.func);
                 self.record_mutating_call(call);
                 self.record_thread_entry(call);
+                self.record_process_global_call(call);
+                self.record_gil_api_call(call);
                 self.callee_depth += 1;
                 self.visit_expr(&call.func);
                 self.callee_depth -= 1;
@@ -2021,8 +2293,28 @@ impl<'a> Visitor<'a> for Builder<'a> {
                     self.pending_escapes.push(self.pending_ref(expr));
                 }
             }
+            Expr::BoolOp(ast::ExprBoolOp { values, .. }) => {
+                self.condition_slots
+                    .extend(values.iter().map(Ranged::range));
+                let saved = std::mem::take(&mut self.callee_depth);
+                visitor::walk_expr(self, expr);
+                self.callee_depth = saved;
+            }
+            Expr::UnaryOp(ast::ExprUnaryOp {
+                op: UnaryOp::Not,
+                operand,
+                ..
+            }) => {
+                self.condition_slots.push(operand.range());
+                let saved = std::mem::take(&mut self.callee_depth);
+                visitor::walk_expr(self, expr);
+                self.callee_depth = saved;
+            }
             Expr::Attribute(ast::ExprAttribute { value, ctx, .. }) => {
                 let is_callee = self.callee_depth > 0;
+                if *ctx == ExprContext::Load && !is_callee {
+                    self.record_gil_api_reference(expr);
+                }
                 if *ctx == ExprContext::Load
                     && !is_callee
                     && let Expr::Name(base) = &**value

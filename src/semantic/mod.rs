@@ -150,6 +150,8 @@ pub struct ThreadEntry {
     /// The call that starts the thread (or the `run` override's name).
     pub range: TextRange,
     pub targets: Vec<FunctionId>,
+    /// Targets imported from elsewhere, by qualified name (relative imports keep their dots).
+    pub external_targets: Vec<String>,
 }
 
 /// What shared state an access touches.
@@ -243,6 +245,35 @@ pub struct CallSite {
     pub locks: Vec<LockKey>,
 }
 
+/// A call or assignment that changes process-wide state (the NG302 table).
+#[derive(Debug, Clone)]
+pub struct ProcessGlobalUse {
+    /// `None` in module-level code.
+    pub function: Option<FunctionId>,
+    pub range: TextRange,
+    /// The qualified name from the table (`os.chdir`, `sys.stdout`).
+    pub name: String,
+    pub reason: String,
+}
+
+/// A use of an API that assumes a GIL or does not exist (the NG303 table).
+#[derive(Debug, Clone)]
+pub struct GilApiUse {
+    pub range: TextRange,
+    pub name: String,
+    pub reason: String,
+    /// The whole call, when the API is called, and the text to replace it with.
+    pub replacement: Option<(TextRange, String)>,
+}
+
+/// Options of the model that come from the settings.
+#[derive(Debug, Clone, Default)]
+pub struct ModelOptions {
+    pub target_version: crate::data::TargetVersion,
+    /// Extra qualified names of functions that change process-wide state.
+    pub thread_unsafe_functions: Vec<String>,
+}
+
 /// A lock created once and shared where a per-instance or per-call lock was likely meant.
 #[derive(Debug, Clone)]
 pub struct ParameterLockDefault {
@@ -267,6 +298,10 @@ pub struct SemanticModel<'a> {
     pub accesses: Vec<StateAccess<'a>>,
     pub call_sites: Vec<CallSite>,
     pub parameter_lock_defaults: Vec<ParameterLockDefault>,
+    pub process_global_uses: Vec<ProcessGlobalUse>,
+    /// Calls of imported names (`helpers.work`, `from .jobs import run; run()`), by caller.
+    pub external_calls: Vec<(Option<FunctionId>, String)>,
+    pub gil_api_uses: Vec<GilApiUse>,
     /// The bodies of `if __name__ == "__main__":` blocks.
     pub main_guards: Vec<TextRange>,
     /// Where new module-level statements go: after the docstring, `__future__` imports and the
@@ -284,7 +319,11 @@ pub struct SemanticModel<'a> {
 
 impl<'a> SemanticModel<'a> {
     pub fn build(module: &'a ModModule, source: &'a str) -> Self {
-        builder::build(module, source)
+        builder::build(module, source, &ModelOptions::default())
+    }
+
+    pub fn build_with(module: &'a ModModule, source: &'a str, options: &ModelOptions) -> Self {
+        builder::build(module, source, options)
     }
 
     pub fn function(&self, id: FunctionId) -> &Function<'a> {
@@ -308,6 +347,11 @@ impl<'a> SemanticModel<'a> {
     /// is module-level code (or another such function), so like module-level code it runs once.
     pub fn is_import_time(&self, function: FunctionId) -> bool {
         self.import_time[function]
+    }
+
+    /// Whether a function runs after import (not only at import, not under a `__main__` guard).
+    pub fn is_runtime_function(&self, function: FunctionId) -> bool {
+        !self.import_time[function] && !self.functions[function].in_main_guard
     }
 
     /// Whether a write runs in code that may run concurrently: not at import, not under

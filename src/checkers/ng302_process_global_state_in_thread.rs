@@ -1,0 +1,41 @@
+//! NG302 process-global-state-in-thread: code run by threads that changes state shared by the
+//! whole process (the working directory, the environment, signal handlers, …).
+
+use crate::diagnostic::{Diagnostic, Severity};
+use crate::registry::Rule;
+
+use super::Context;
+
+pub const DOCUMENTATION: &str = include_str!("../../rules/NG302.md");
+
+pub fn check(context: &Context<'_, '_>, diagnostics: &mut Vec<Diagnostic>) {
+    let model = context.model;
+    for use_ in &model.process_global_uses {
+        let Some(function) = use_.function else {
+            continue;
+        };
+        let Some(entry) = model.reached_from(function) else {
+            continue;
+        };
+        if !model.is_runtime_function(function) {
+            continue;
+        }
+        let code = context.snippet(use_.range);
+        diagnostics.push(
+            Diagnostic::new(
+                Rule::ProcessGlobalStateInThread,
+                format!(
+                    "`{code}` runs on a thread (reached from {}) and changes process-wide state: `{}` {}",
+                    entry.describe(model),
+                    use_.name,
+                    use_.reason
+                ),
+                use_.range,
+            )
+            .with_severity(Severity::Error)
+            .with_label("process-wide")
+            .with_help("do this once in the main thread before starting threads, or pass the setting explicitly (`cwd=`, `env=`, a `random.Random` instance)")
+            .with_functions(vec![function]),
+        );
+    }
+}
