@@ -171,6 +171,7 @@ pub fn settings_from_args(args: &CheckArgs) -> Result<Settings> {
     let rules = RuleSet::from_selectors(select.as_deref(), &extend_select, &ignore);
     Ok(Settings {
         rules,
+        collect_facts: true,
         model: ModelOptions {
             target_version: args.target_version,
             thread_unsafe_functions: Vec::new(),
@@ -264,6 +265,14 @@ fn run_check(args: CheckArgs) -> Result<u8> {
             let (files, errors) = discovery::discover(&args.paths);
             Ok((check_files(&files, &settings, mode), errors))
         })?;
+
+    // The project phase: link the modules so that workers started from another module count
+    // as reached from a thread.
+    let mut reports = reports;
+    crate::project::link(&mut reports, &args.paths, &settings.rules);
+    for report in &mut reports {
+        report.facts = None;
+    }
 
     for error in &path_errors {
         if let Discovered::Error { path, message } = error {

@@ -9,5 +9,6 @@ pub mod discovery;
 pub mod fix;
 pub mod linter;
 pub mod output;
+pub mod project;
 pub mod registry;
 pub mod semantic;

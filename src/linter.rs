@@ -1,7 +1,7 @@
 //! Checking one file: decode, parse once, build the semantic model, run the rules, and turn
 //! byte ranges into rows and columns.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use ruff_python_ast::PySourceType;
@@ -11,6 +11,7 @@ use ruff_text_size::TextSize;
 use crate::checkers::{self, ng001_syntax_error};
 use crate::diagnostic::{Diagnostic, FixApplicability, Location};
 use crate::fix;
+use crate::project::ModuleFacts;
 use crate::registry::{Rule, RuleSet};
 use crate::semantic::{ModelOptions, SemanticModel};
 
@@ -18,6 +19,8 @@ use crate::semantic::{ModelOptions, SemanticModel};
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub rules: RuleSet,
+    /// Gather the facts the project phase links across modules.
+    pub collect_facts: bool,
     /// What the semantic model needs from the settings (target version, extra functions).
     pub model: ModelOptions,
 }
@@ -26,6 +29,7 @@ impl Default for Settings {
     fn default() -> Self {
         Settings {
             rules: RuleSet::all(),
+            collect_facts: false,
             model: ModelOptions::default(),
         }
     }
@@ -69,6 +73,23 @@ pub struct FileReport {
     pub fixed_source: Option<String>,
     /// Problems while fixing: refused fixes, no convergence, a failed write.
     pub fix_errors: Vec<String>,
+    /// The file on disk (`None` for standard input).
+    pub path: Option<PathBuf>,
+    /// What the project phase needs, when the run links modules.
+    pub facts: Option<ModuleFacts>,
+}
+
+impl FileReport {
+    /// Sorts messages by position, as every output expects.
+    pub fn sort_messages(&mut self) {
+        self.messages.sort_by(|a, b| {
+            (a.start, a.diagnostic.rule, &a.diagnostic.message).cmp(&(
+                b.start,
+                b.diagnostic.rule,
+                &b.diagnostic.message,
+            ))
+        });
+    }
 }
 
 impl FileReport {
@@ -82,6 +103,8 @@ impl FileReport {
             diff: None,
             fixed_source: None,
             fix_errors: Vec::new(),
+            path: None,
+            facts: None,
         }
     }
 }
@@ -211,20 +234,33 @@ fn declares_latin1(bytes: &[u8]) -> bool {
 /// Runs the enabled rules over decoded source. A file that does not parse yields NG001 for each
 /// error and nothing else: the other rules would reason about a tree the interpreter never runs.
 pub fn lint_source(source: &str, path: &Path, settings: &Settings) -> Vec<Diagnostic> {
+    analyze(source, path, settings, false).0
+}
+
+/// Lints a source and, when asked, extracts the facts the project phase links.
+pub fn analyze(
+    source: &str,
+    path: &Path,
+    settings: &Settings,
+    want_facts: bool,
+) -> (Vec<Diagnostic>, Option<ModuleFacts>) {
     let source_type = PySourceType::from(path);
     let parsed = ruff_python_parser::parse_unchecked_source(source, source_type);
     if !parsed.errors().is_empty() {
         if !settings.rules.contains(Rule::SyntaxError) {
-            return Vec::new();
+            return (Vec::new(), None);
         }
-        return parsed
+        let diagnostics = parsed
             .errors()
             .iter()
             .map(ng001_syntax_error::from_parse_error)
             .collect();
+        return (diagnostics, None);
     }
     let model = SemanticModel::build_with(parsed.syntax(), source, &settings.model);
-    checkers::check_module(&model, &settings.rules)
+    let diagnostics = checkers::check_module(&model, &settings.rules);
+    let facts = want_facts.then(|| ModuleFacts::extract(&model));
+    (diagnostics, facts)
 }
 
 /// What to do with fixes.
@@ -276,6 +312,11 @@ pub fn check_and_fix(
     let mut diff = None;
     let mut fixed_source = None;
     let mut fix_errors = Vec::new();
+    let mut facts: Option<ModuleFacts> = None;
+    let origin_path = match origin {
+        Origin::File(file) => Some(file),
+        Origin::Stdin => None,
+    };
     let (source, diagnostics) = match decode(bytes) {
         Decoded::Text(text, encoding) => {
             let text = match mode {
@@ -330,7 +371,8 @@ pub fn check_and_fix(
                     }
                 }
             };
-            let diagnostics = lint_source(&text, path, settings);
+            let (diagnostics, extracted) = analyze(&text, path, settings, settings.collect_facts);
+            facts = extracted;
             (text, diagnostics)
         }
         Decoded::Undecodable(lossy, diagnostic) => {
@@ -342,16 +384,41 @@ pub fn check_and_fix(
             (lossy, diagnostics)
         }
     };
-    let messages = resolve_positions(&filename, &source, diagnostics);
+    let index = LineIndex::from_source_text(&source);
+    let messages = resolve_positions(&filename, &source, &index, diagnostics);
+    if let Some(facts) = &mut facts {
+        for fact in &mut facts.process_global {
+            fact.start = location(&index, &source, fact.range.start());
+            fact.end = location(&index, &source, fact.range.end());
+        }
+    }
+    // The code frame needs the text when there are findings, or may be findings once the
+    // project phase links the modules.
+    let keep_source = !messages.is_empty()
+        || facts
+            .as_ref()
+            .is_some_and(|facts| !facts.process_global.is_empty());
     FileReport {
         filename,
-        source: (!messages.is_empty()).then(|| Arc::from(source)),
+        source: keep_source.then(|| Arc::from(source)),
         messages,
         io_error: None,
         fixed,
         diff,
         fixed_source,
         fix_errors,
+        path: origin_path.map(|path| path.to_path_buf()),
+        facts,
+    }
+}
+
+/// A 1-based row and character column for a byte offset (clamped to the text).
+pub fn location(index: &LineIndex, source: &str, offset: TextSize) -> Location {
+    let offset = offset.min(TextSize::try_from(source.len()).unwrap_or_default());
+    let position = index.line_column(offset, source);
+    Location {
+        row: position.line.get(),
+        column: position.column.get(),
     }
 }
 
@@ -359,20 +426,13 @@ pub fn check_and_fix(
 pub fn resolve_positions(
     filename: &Arc<str>,
     source: &str,
+    index: &LineIndex,
     diagnostics: Vec<Diagnostic>,
 ) -> Vec<Message> {
     if diagnostics.is_empty() {
         return Vec::new();
     }
-    let index = LineIndex::from_source_text(source);
-    let clamp = |offset: TextSize| offset.min(TextSize::try_from(source.len()).unwrap_or_default());
-    let location = |offset: TextSize| {
-        let position = index.line_column(clamp(offset), source);
-        Location {
-            row: position.line.get(),
-            column: position.column.get(),
-        }
-    };
+    let location = |offset: TextSize| location(index, source, offset);
     let mut messages: Vec<Message> = diagnostics
         .into_iter()
         .map(|diagnostic| {

@@ -112,3 +112,44 @@ fn output_is_identical_whatever_the_thread_count() {
     assert!(!one.is_empty());
     assert_eq!(one, run("4"));
 }
+
+/// The multi-module project under `fixtures/project`: markers in every file, findings from the
+/// whole-project run (threads started in one module, work done in others).
+#[test]
+fn project_fixture_reports_exactly_the_marked_lines_across_modules() {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_nogil-lint"))
+        .args(["check", "--output-format", "json", "fixtures/project"])
+        .output()
+        .expect("runs");
+    let entries: Vec<serde_json::Value> = serde_json::from_slice(&output.stdout).expect("JSON");
+    let mut actual: BTreeSet<(String, usize, String)> = BTreeSet::new();
+    for entry in &entries {
+        actual.insert((
+            entry["filename"].as_str().unwrap().to_string(),
+            entry["location"]["row"].as_u64().unwrap() as usize,
+            entry["code"].as_str().unwrap().to_string(),
+        ));
+        assert_eq!(
+            entry["severity"], "error",
+            "reached across modules: {entry}"
+        );
+        assert!(
+            entry["message"].as_str().unwrap().contains("main.py:"),
+            "names the module that starts the thread: {entry}"
+        );
+    }
+    let mut expected_all: BTreeSet<(String, usize, String)> = BTreeSet::new();
+    let mut files: Vec<PathBuf> = std::fs::read_dir("fixtures/project/src/app")
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .collect();
+    files.sort();
+    for path in files {
+        let source = std::fs::read_to_string(&path).unwrap();
+        for (row, code) in expected(&source) {
+            expected_all.insert((path.to_string_lossy().into_owned(), row, code));
+        }
+    }
+    assert!(expected_all.len() >= 2);
+    assert_eq!(actual, expected_all);
+}

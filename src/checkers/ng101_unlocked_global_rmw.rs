@@ -47,7 +47,8 @@ pub fn check(context: &mut Context<'_, '_>, diagnostics: &mut Vec<Diagnostic>) {
             .with_help(format!(
                 "hold a lock around the update, e.g. `with _{name}_lock:`, using one lock for every write of `{name}`"
             ))
-            .with_fix(fix),
+            .with_fix(fix)
+            .with_functions(vec![access.function]),
         );
     }
 }

@@ -73,7 +73,8 @@ pub fn check(context: &mut Context<'_, '_>, diagnostics: &mut Vec<Diagnostic>) {
             .with_severity(severity)
             .with_label("read-modify-write without a lock")
             .with_help("hold one lock around every read-modify-write of this state")
-            .with_fix(fix),
+            .with_fix(fix)
+            .with_functions(vec![access.function]),
         );
     }
 }

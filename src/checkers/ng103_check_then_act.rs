@@ -66,7 +66,8 @@ pub fn check(context: &mut Context<'_, '_>, diagnostics: &mut Vec<Diagnostic>) {
             .with_help(
                 "use `setdefault(key, value)` for a side-effect-free value, or hold one lock around the check and the assignment",
             )
-            .with_fix(fix),
+            .with_fix(fix)
+            .with_functions(vec![access.function]),
         );
     }
 }

@@ -84,7 +84,8 @@ pub fn check(context: &mut Context<'_, '_>, diagnostics: &mut Vec<Diagnostic>) {
             } else {
                 "use double-checked locking (re-check under a module lock before assigning), or `functools.cache` on a factory"
             })
-            .with_fix(fix),
+            .with_fix(fix)
+            .with_functions(vec![access.function]),
         );
     }
 }

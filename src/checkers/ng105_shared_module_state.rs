@@ -77,7 +77,8 @@ pub fn check(context: &Context<'_, '_>, diagnostics: &mut Vec<Diagnostic>) {
             .with_help(
                 "guard every mutation with one lock, or use `threading.local`, `contextvars.ContextVar`, \
                  `queue.Queue`, or data built once at import",
-            ),
+            )
+            .with_functions(mutations.iter().map(|access| access.function).collect()),
         );
     }
 }

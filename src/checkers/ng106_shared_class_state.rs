@@ -99,7 +99,8 @@ pub fn check(context: &Context<'_, '_>, diagnostics: &mut Vec<Diagnostic>) {
                 Diagnostic::new(Rule::SharedClassState, message, attribute.range)
                     .with_severity(severity)
                     .with_label("one object for every instance")
-                    .with_help(help),
+                    .with_help(help)
+                    .with_functions(mutations.iter().map(|access| access.function).collect()),
             );
         }
     }

@@ -116,7 +116,8 @@ pub fn check(context: &mut Context<'_, '_>, diagnostics: &mut Vec<Diagnostic>) {
             .with_severity(severity)
             .with_label(format!("not holding `{lock_text}`"))
             .with_help(format!("wrap this write in `with {lock_text}:`"))
-            .with_fix(fix),
+            .with_fix(fix)
+            .with_functions(vec![access.function]),
         );
     }
 }

@@ -93,7 +93,8 @@ pub fn check(context: &Context<'_, '_>, diagnostics: &mut Vec<Diagnostic>) {
                     .with_severity(severity)
                     .with_label("created once, shared by every instance")
                     .with_help(help)
-                    .with_fix(fix),
+                    .with_fix(fix)
+                    .with_functions(guarded.iter().map(|access| access.function).collect()),
             );
         }
     }
@@ -113,7 +114,8 @@ pub fn check(context: &Context<'_, '_>, diagnostics: &mut Vec<Diagnostic>) {
             )
             .with_severity(severity)
             .with_label("evaluated once, at definition")
-            .with_help("default to `None` and create or pass the lock explicitly"),
+            .with_help("default to `None` and create or pass the lock explicitly")
+            .with_functions(vec![default.function]),
         );
     }
 }

@@ -1,6 +1,8 @@
 //! NG302 process-global-state-in-thread: code run by threads that changes state shared by the
 //! whole process (the working directory, the environment, signal handlers, …).
 
+use ruff_text_size::TextRange;
+
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::registry::Rule;
 
@@ -22,20 +24,36 @@ pub fn check(context: &Context<'_, '_>, diagnostics: &mut Vec<Diagnostic>) {
         }
         let code = context.snippet(use_.range);
         diagnostics.push(
-            Diagnostic::new(
-                Rule::ProcessGlobalStateInThread,
-                format!(
-                    "`{code}` runs on a thread (reached from {}) and changes process-wide state: `{}` {}",
-                    entry.describe(model),
-                    use_.name,
-                    use_.reason
-                ),
+            diagnostic(
+                &code,
+                &use_.name,
+                &use_.reason,
+                &entry.describe(model),
                 use_.range,
             )
-            .with_severity(Severity::Error)
-            .with_label("process-wide")
-            .with_help("do this once in the main thread before starting threads, or pass the setting explicitly (`cwd=`, `env=`, a `random.Random` instance)")
             .with_functions(vec![function]),
         );
     }
+}
+
+/// The finding, shared with the project phase (which reports uses reached from other modules).
+pub fn diagnostic(
+    code: &str,
+    name: &str,
+    reason: &str,
+    reached_from: &str,
+    range: TextRange,
+) -> Diagnostic {
+    Diagnostic::new(
+        Rule::ProcessGlobalStateInThread,
+        format!(
+            "`{code}` runs on a thread (reached from {reached_from}) and changes process-wide state: `{name}` {reason}"
+        ),
+        range,
+    )
+    .with_severity(Severity::Error)
+    .with_label("process-wide")
+    .with_help(
+        "do this once in the main thread before starting threads, or pass the setting explicitly (`cwd=`, `env=`, a `random.Random` instance)",
+    )
 }

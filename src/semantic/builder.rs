@@ -1499,8 +1499,8 @@ impl<'a> Builder<'a> {
                     let (_, attr) = real.rsplit_once('.')?;
                     let module = self.text(inner.arguments.args[0].range());
                     let negated = replacement.starts_with("not ");
-                    let default = if negated { "True" } else { "False" };
-                    let call_text = format!("getattr({module}, \"{attr}\", lambda: {default})()");
+                    // Interpreters without the API (before 3.13) always have a GIL.
+                    let call_text = format!("getattr({module}, \"{attr}\", lambda: True)()");
                     Some(if negated {
                         wrap(&format!("not {call_text}"))
                     } else {

@@ -1,0 +1,444 @@
+//! The project phase: facts gathered per module in parallel are linked into one graph, so a
+//! worker defined in one module and started on a thread in another counts as reached.
+//!
+//! Modules are named from the source roots (each directory given, its `src/` when there is
+//! one, and the top of the package a file sits in); absolute and relative imports are resolved
+//! against those names, following re-exports a few levels. The cost is linear in the number of
+//! functions, calls and imports.
+
+use std::collections::VecDeque;
+use std::path::{Path, PathBuf};
+
+use ruff_text_size::TextRange;
+use rustc_hash::FxHashMap;
+
+use crate::diagnostic::{Location, Severity};
+use crate::linter::{FileReport, Message};
+use crate::registry::Rule;
+use crate::semantic::{FunctionId, SemanticModel, ThreadEntryKind};
+
+/// What the project phase needs to know about one module.
+#[derive(Debug, Clone, Default)]
+pub struct ModuleFacts {
+    pub functions: Vec<FunctionFacts>,
+    /// Module-level functions by name.
+    pub top_level: FxHashMap<String, FunctionId>,
+    /// Module-level imports: local name → qualified name (relative ones keep their dots).
+    pub imports: FxHashMap<String, String>,
+    pub entries: Vec<EntryFacts>,
+    pub process_global: Vec<ProcessGlobalFact>,
+    /// Functions already reached from a thread entry of this module.
+    pub locally_reached: Vec<bool>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct FunctionFacts {
+    pub local_callees: Vec<FunctionId>,
+    pub external_callees: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct EntryFacts {
+    pub kind: ThreadEntryKind,
+    pub line: usize,
+    pub local_targets: Vec<FunctionId>,
+    pub external_targets: Vec<String>,
+}
+
+/// A change of process-wide state, kept so that NG302 can be reported when another module
+/// runs the function on a thread.
+#[derive(Debug, Clone)]
+pub struct ProcessGlobalFact {
+    pub function: FunctionId,
+    pub range: TextRange,
+    /// Resolved by the linter once the file's line index exists.
+    pub start: Location,
+    pub end: Location,
+    pub code: String,
+    pub name: String,
+    pub reason: String,
+}
+
+impl ModuleFacts {
+    pub fn extract(model: &SemanticModel<'_>) -> Self {
+        let count = model.functions.len();
+        let mut functions = vec![FunctionFacts::default(); count];
+        for site in &model.call_sites {
+            if let Some(caller) = site.caller {
+                functions[caller].local_callees.push(site.callee);
+            }
+        }
+        for (caller, qualified) in &model.external_calls {
+            if let Some(caller) = caller {
+                functions[*caller].external_callees.push(qualified.clone());
+            }
+        }
+        for function in &mut functions {
+            function.local_callees.sort_unstable();
+            function.local_callees.dedup();
+        }
+        let top_level = model
+            .functions
+            .iter()
+            .enumerate()
+            .filter(|(_, function)| function.parent.is_none() && function.class.is_none())
+            .map(|(id, function)| (function.name.to_string(), id))
+            .collect();
+        let imports = model
+            .imports
+            .iter()
+            .map(|(local, qualified)| (local.to_string(), qualified.clone()))
+            .collect();
+        let entries = model
+            .thread_entries
+            .iter()
+            .map(|entry| EntryFacts {
+                kind: entry.kind,
+                line: model.line_of(entry.range.start()),
+                local_targets: entry.targets.clone(),
+                external_targets: entry.external_targets.clone(),
+            })
+            .collect();
+        let process_global = model
+            .process_global_uses
+            .iter()
+            .filter_map(|use_| {
+                let function = use_.function?;
+                model
+                    .is_runtime_function(function)
+                    .then(|| ProcessGlobalFact {
+                        function,
+                        range: use_.range,
+                        start: Location { row: 0, column: 0 },
+                        end: Location { row: 0, column: 0 },
+                        code: crate::checkers::snippet(model.text(use_.range)),
+                        name: use_.name.clone(),
+                        reason: use_.reason.clone(),
+                    })
+            })
+            .collect();
+        let locally_reached = (0..count)
+            .map(|id| model.reached_from(id).is_some())
+            .collect();
+        ModuleFacts {
+            functions,
+            top_level,
+            imports,
+            entries,
+            process_global,
+            locally_reached,
+        }
+    }
+}
+
+/// The directories module names are computed from: each directory given (and its `src/`),
+/// the parent of each file given.
+pub fn source_roots(paths: &[PathBuf]) -> Vec<PathBuf> {
+    let mut roots = Vec::new();
+    for path in paths {
+        let Ok(path) = std::fs::canonicalize(path) else {
+            continue;
+        };
+        if path.is_dir() {
+            let src = path.join("src");
+            if src.is_dir() {
+                roots.push(src);
+            }
+            roots.push(path);
+        } else if let Some(parent) = path.parent() {
+            roots.push(parent.to_path_buf());
+        }
+    }
+    roots.sort();
+    roots.dedup();
+    roots
+}
+
+/// The dotted names a file can be imported as, and whether it is a package (`__init__`).
+fn module_names(path: &Path, roots: &[PathBuf]) -> (Vec<String>, bool) {
+    let Ok(path) = std::fs::canonicalize(path) else {
+        return (Vec::new(), false);
+    };
+    let is_package = path.file_stem().is_some_and(|stem| stem == "__init__");
+    let dotted = |relative: &Path| -> Option<String> {
+        let mut parts: Vec<String> = relative
+            .components()
+            .map(|component| component.as_os_str().to_string_lossy().into_owned())
+            .collect();
+        let last = parts.pop()?;
+        let stem = last
+            .strip_suffix(".py")
+            .or_else(|| last.strip_suffix(".pyi"))
+            .unwrap_or(&last)
+            .to_string();
+        if stem != "__init__" {
+            parts.push(stem);
+        }
+        (!parts.is_empty()).then(|| parts.join("."))
+    };
+    let mut names: Vec<String> = roots
+        .iter()
+        .filter_map(|root| path.strip_prefix(root).ok())
+        .filter_map(dotted)
+        .collect();
+    // The top of the package the file sits in (directories with `__init__.py`).
+    let mut top = path.parent().map(Path::to_path_buf);
+    while let Some(directory) = top.clone() {
+        if directory.join("__init__.py").is_file() {
+            top = directory.parent().map(Path::to_path_buf);
+        } else {
+            break;
+        }
+    }
+    if let Some(top) = top
+        && let Some(name) = path.strip_prefix(&top).ok().and_then(dotted)
+    {
+        names.push(name);
+    }
+    names.sort_by_key(|name| std::cmp::Reverse(name.len()));
+    names.dedup();
+    (names, is_package)
+}
+
+struct Module<'r> {
+    names: Vec<String>,
+    is_package: bool,
+    facts: &'r ModuleFacts,
+    filename: &'r str,
+}
+
+struct Linker<'r> {
+    modules: Vec<Module<'r>>,
+    by_name: FxHashMap<String, usize>,
+}
+
+impl Linker<'_> {
+    /// `.jobs.run` in module `pkg.sub.main` → `pkg.sub.jobs.run`.
+    fn absolute(&self, module: usize, qualified: &str) -> Option<String> {
+        let level = qualified.chars().take_while(|c| *c == '.').count();
+        if level == 0 {
+            return Some(qualified.to_string());
+        }
+        let this = &self.modules[module];
+        let name = this.names.last()?;
+        let mut package: Vec<&str> = name.split('.').collect();
+        if !this.is_package {
+            package.pop();
+        }
+        for _ in 1..level {
+            package.pop()?;
+        }
+        let rest = &qualified[level..];
+        if package.is_empty() {
+            return (!rest.is_empty()).then(|| rest.to_string());
+        }
+        Some(if rest.is_empty() {
+            package.join(".")
+        } else {
+            format!("{}.{rest}", package.join("."))
+        })
+    }
+
+    /// The function a qualified name denotes in the project, following re-exports.
+    fn resolve(&self, from: usize, qualified: &str, depth: usize) -> Option<(usize, FunctionId)> {
+        if depth > 4 {
+            return None;
+        }
+        let absolute = self.absolute(from, qualified)?;
+        let (module_name, function) = absolute.rsplit_once('.')?;
+        let &module = self.by_name.get(module_name)?;
+        let facts = self.modules[module].facts;
+        if let Some(&id) = facts.top_level.get(function) {
+            return Some((module, id));
+        }
+        let reexport = facts.imports.get(function)?;
+        self.resolve(module, reexport, depth + 1)
+    }
+}
+
+/// An entry that reaches a function, as a message suffix.
+fn describe(kind: ThreadEntryKind, filename: &str, line: usize) -> String {
+    let what = match kind {
+        ThreadEntryKind::Thread | ThreadEntryKind::StartNewThread => "the thread started",
+        ThreadEntryKind::Timer => "the timer thread started",
+        ThreadEntryKind::ExecutorSubmit
+        | ThreadEntryKind::PoolMethod
+        | ThreadEntryKind::RunInExecutor => "the thread-pool task submitted",
+        ThreadEntryKind::Initializer => "the thread-pool initializer set",
+        ThreadEntryKind::ToThread => "the `asyncio.to_thread` call",
+        ThreadEntryKind::RunOverride => "the `Thread.run` override",
+    };
+    format!("{what} at {filename}:{line}")
+}
+
+/// Links the modules of a run and applies what only the whole project shows: findings in
+/// functions that another module runs on a thread become errors and say where the thread
+/// starts, and NG302 is reported for process-wide changes reached that way.
+pub fn link(reports: &mut [FileReport], paths: &[PathBuf], rules: &crate::registry::RuleSet) {
+    let roots = source_roots(paths);
+    let mut index_of_report: Vec<usize> = Vec::new();
+    let mut modules: Vec<Module<'_>> = Vec::new();
+    for (report_index, report) in reports.iter().enumerate() {
+        let (Some(facts), Some(path)) = (&report.facts, &report.path) else {
+            continue;
+        };
+        let (names, is_package) = module_names(path, &roots);
+        modules.push(Module {
+            names,
+            is_package,
+            facts,
+            filename: &report.filename,
+        });
+        index_of_report.push(report_index);
+    }
+    if modules.len() < 2 {
+        return;
+    }
+    let mut by_name: FxHashMap<String, usize> = FxHashMap::default();
+    for (index, module) in modules.iter().enumerate() {
+        for name in &module.names {
+            by_name.entry(name.clone()).or_insert(index);
+        }
+    }
+    let linker = Linker { modules, by_name };
+
+    // Offsets of each module's functions in one flat numbering.
+    let mut offsets = Vec::with_capacity(linker.modules.len());
+    let mut total = 0usize;
+    for module in &linker.modules {
+        offsets.push(total);
+        total += module.facts.functions.len();
+    }
+    let mut callees: Vec<Vec<usize>> = vec![Vec::new(); total];
+    for (module_index, module) in linker.modules.iter().enumerate() {
+        for (function, facts) in module.facts.functions.iter().enumerate() {
+            let node = offsets[module_index] + function;
+            for &callee in &facts.local_callees {
+                callees[node].push(offsets[module_index] + callee);
+            }
+            for qualified in &facts.external_callees {
+                if let Some((target_module, target)) = linker.resolve(module_index, qualified, 0) {
+                    callees[node].push(offsets[target_module] + target);
+                }
+            }
+        }
+    }
+
+    // Entries in file order; each function keeps the first entry that reaches it.
+    let mut entries: Vec<(usize, &EntryFacts)> = linker
+        .modules
+        .iter()
+        .enumerate()
+        .flat_map(|(module, facts)| facts.facts.entries.iter().map(move |entry| (module, entry)))
+        .collect();
+    entries.sort_by_key(|(module, entry)| (linker.modules[*module].filename, entry.line));
+    let mut reached: Vec<Option<usize>> = vec![None; total];
+    for (entry_index, (module, entry)) in entries.iter().enumerate() {
+        let mut queue: VecDeque<usize> = VecDeque::new();
+        let targets = entry
+            .local_targets
+            .iter()
+            .map(|&target| offsets[*module] + target)
+            .chain(entry.external_targets.iter().filter_map(|qualified| {
+                linker
+                    .resolve(*module, qualified, 0)
+                    .map(|(target_module, target)| offsets[target_module] + target)
+            }));
+        for target in targets {
+            if reached[target].is_none() {
+                reached[target] = Some(entry_index);
+                queue.push_back(target);
+            }
+        }
+        while let Some(node) = queue.pop_front() {
+            for &callee in &callees[node] {
+                if reached[callee].is_none() {
+                    reached[callee] = Some(entry_index);
+                    queue.push_back(callee);
+                }
+            }
+        }
+    }
+
+    // What each report gains, computed before the reports are borrowed mutably.
+    struct Update {
+        report: usize,
+        /// (function, description of the entry) for functions reached from another module.
+        reached: FxHashMap<FunctionId, String>,
+        process_global: Vec<(ProcessGlobalFact, String)>,
+    }
+    let mut updates: Vec<Update> = Vec::new();
+    for (module_index, module) in linker.modules.iter().enumerate() {
+        let mut update = Update {
+            report: index_of_report[module_index],
+            reached: FxHashMap::default(),
+            process_global: Vec::new(),
+        };
+        for function in 0..module.facts.functions.len() {
+            if module.facts.locally_reached[function] {
+                continue;
+            }
+            if let Some(entry_index) = reached[offsets[module_index] + function] {
+                let (entry_module, entry) = entries[entry_index];
+                let description = describe(
+                    entry.kind,
+                    linker.modules[entry_module].filename,
+                    entry.line,
+                );
+                update.reached.insert(function, description);
+            }
+        }
+        for fact in &module.facts.process_global {
+            if let Some(description) = update.reached.get(&fact.function) {
+                update
+                    .process_global
+                    .push((fact.clone(), description.clone()));
+            }
+        }
+        if !update.reached.is_empty() {
+            updates.push(update);
+        }
+    }
+
+    for update in updates {
+        let report = &mut reports[update.report];
+        for message in &mut report.messages {
+            let diagnostic = &mut message.diagnostic;
+            if diagnostic.severity == Severity::Error {
+                continue;
+            }
+            let mut functions = diagnostic.functions.clone();
+            functions.sort_unstable();
+            if let Some(description) = functions
+                .iter()
+                .find_map(|function| update.reached.get(function))
+            {
+                diagnostic.severity = Severity::Error;
+                diagnostic
+                    .message
+                    .push_str(&format!(" (reached from {description})"));
+            }
+        }
+        if rules.contains(Rule::ProcessGlobalStateInThread) {
+            for (fact, description) in update.process_global {
+                let diagnostic = crate::checkers::ng302_process_global_state_in_thread::diagnostic(
+                    &fact.code,
+                    &fact.name,
+                    &fact.reason,
+                    &description,
+                    fact.range,
+                )
+                .with_functions(vec![fact.function]);
+                report.messages.push(Message {
+                    filename: report.filename.clone(),
+                    noqa_row: fact.start.row,
+                    start: fact.start,
+                    end: fact.end,
+                    fix_edits: Vec::new(),
+                    diagnostic,
+                });
+            }
+            report.sort_messages();
+        }
+    }
+}
