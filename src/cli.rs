@@ -227,52 +227,27 @@ fn run_check(args: CheckArgs) -> Result<u8> {
 
     let read_stdin = args.paths.iter().any(|path| path.as_os_str() == "-");
     let mode = args.fix_mode();
-    let (reports, path_errors) =
-        pool.install(|| -> Result<(Vec<FileReport>, Vec<Discovered>)> {
-            if read_stdin {
-                let mut bytes = Vec::new();
-                io::stdin()
-                    .read_to_end(&mut bytes)
-                    .into_diagnostic()
-                    .wrap_err("cannot read standard input")?;
-                let name = args
-                    .stdin_filename
-                    .clone()
-                    .unwrap_or_else(|| PathBuf::from("-"));
-                let stdin_mode = match mode {
-                    FixMode::Apply(threshold) => FixMode::ApplyToOutput(threshold),
-                    other => other,
-                };
-                let report = linter::check_and_fix(
-                    display_name(&name),
-                    &name,
-                    Origin::Stdin,
-                    bytes,
-                    &settings,
-                    stdin_mode,
-                );
-                let others: Vec<PathBuf> = args
-                    .paths
-                    .iter()
-                    .filter(|path| path.as_os_str() != "-")
-                    .cloned()
-                    .collect();
-                let (files, errors) = discovery::discover(&others);
-                let mut reports = vec![report];
-                reports.extend(check_files(&files, &settings, mode));
-                return Ok((reports, errors));
-            }
-            let (files, errors) = discovery::discover(&args.paths);
-            Ok((check_files(&files, &settings, mode), errors))
-        })?;
-
-    // The project phase: link the modules so that workers started from another module count
-    // as reached from a thread.
-    let mut reports = reports;
-    crate::project::link(&mut reports, &args.paths, &settings.rules);
-    for report in &mut reports {
-        report.facts = None;
-    }
+    let stdin = if read_stdin {
+        let mut bytes = Vec::new();
+        io::stdin()
+            .read_to_end(&mut bytes)
+            .into_diagnostic()
+            .wrap_err("cannot read standard input")?;
+        let name = args
+            .stdin_filename
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("-"));
+        Some((name, bytes))
+    } else {
+        None
+    };
+    let paths: Vec<PathBuf> = args
+        .paths
+        .iter()
+        .filter(|path| path.as_os_str() != "-")
+        .cloned()
+        .collect();
+    let (reports, path_errors) = pool.install(|| run_pipeline(&paths, stdin, &settings, mode));
 
     for error in &path_errors {
         if let Discovered::Error { path, message } = error {
@@ -368,6 +343,140 @@ fn run_check(args: CheckArgs) -> Result<u8> {
     } else {
         EXIT_CLEAN
     })
+}
+
+/// Checks (and, as `mode` says, fixes) files, directories and standard input: the parallel
+/// per-module phase, then the project phase that links the modules, then the fixes only the
+/// project can decide, then the diffs. Call it inside the rayon pool that should do the work.
+pub fn run_pipeline(
+    paths: &[PathBuf],
+    stdin: Option<(PathBuf, Vec<u8>)>,
+    settings: &Settings,
+    mode: FixMode,
+) -> (Vec<FileReport>, Vec<Discovered>) {
+    let (files, errors) = discovery::discover(paths);
+    let mut reports = Vec::with_capacity(files.len() + 1);
+    if let Some((name, bytes)) = stdin {
+        let stdin_mode = match mode {
+            FixMode::Apply(threshold) => FixMode::ApplyToOutput(threshold),
+            other => other,
+        };
+        reports.push(linter::check_and_fix(
+            display_name(&name),
+            &name,
+            Origin::Stdin,
+            bytes,
+            settings,
+            stdin_mode,
+        ));
+    }
+    reports.extend(check_files(&files, settings, mode));
+
+    // The project phase: link the modules so that workers started from another module count
+    // as reached from a thread, and decide NG301 with every worker in view.
+    crate::project::link(&mut reports, paths, &settings.rules);
+    for report in &mut reports {
+        report.facts = None;
+    }
+    apply_project_fixes(&mut reports, mode);
+    for report in &mut reports {
+        if let Some((original, fixed)) = report.diff_base.take()
+            && original != fixed
+        {
+            report.diff = Some(crate::fix::unified_diff(
+                &report.filename,
+                &original,
+                &fixed,
+            ));
+        }
+    }
+    (reports, errors)
+}
+
+/// Applies the fixes only the project phase can decide (NG301: the workers may live in other
+/// modules). Their edits were computed on the text the first phase analysed, which is the
+/// file as the first phase left it.
+fn apply_project_fixes(reports: &mut [FileReport], mode: FixMode) {
+    let threshold = match mode {
+        FixMode::Apply(threshold) | FixMode::Diff(threshold) => threshold,
+        FixMode::Report | FixMode::ApplyToOutput(_) => return,
+    };
+    for report in reports.iter_mut() {
+        let fixable: Vec<usize> = report
+            .messages
+            .iter()
+            .enumerate()
+            .filter(|(_, message)| {
+                message.diagnostic.rule == Rule::ProcessPoolConvertible
+                    && message
+                        .diagnostic
+                        .fix
+                        .as_ref()
+                        .is_some_and(|fix| fix.applicability >= threshold)
+            })
+            .map(|(index, _)| index)
+            .collect();
+        if fixable.is_empty() {
+            continue;
+        }
+        let fixes: Vec<&crate::diagnostic::Fix> = fixable
+            .iter()
+            .filter_map(|&index| report.messages[index].diagnostic.fix.as_ref())
+            .collect();
+        let Some(path) = report.path.clone() else {
+            continue;
+        };
+        let applied = match mode {
+            FixMode::Diff(_) => match &mut report.diff_base {
+                Some((_, fixed)) => {
+                    let candidate = crate::fix::apply_fixes(fixed, &fixes);
+                    let ok = crate::fix::parses(&candidate, &path);
+                    if ok {
+                        *fixed = candidate;
+                    }
+                    ok
+                }
+                None => false,
+            },
+            _ => {
+                let result = std::fs::read(&path)
+                    .map_err(|error| error.to_string())
+                    .and_then(|bytes| match linter::decode(bytes) {
+                        linter::Decoded::Text(text, encoding) => Ok((text, encoding)),
+                        linter::Decoded::Undecodable(..) => {
+                            Err("the file no longer decodes".into())
+                        }
+                    })
+                    .and_then(|(text, encoding)| {
+                        let candidate = crate::fix::apply_fixes(&text, &fixes);
+                        if !crate::fix::parses(&candidate, &path) {
+                            return Err("the fix would not parse".to_string());
+                        }
+                        let bytes = encoding
+                            .encode(&candidate)
+                            .ok_or_else(|| "the fixed text cannot be encoded".to_string())?;
+                        crate::fix::write_atomically(&path, &bytes)
+                            .map_err(|error| error.to_string())
+                    });
+                match result {
+                    Ok(()) => true,
+                    Err(error) => {
+                        report
+                            .fix_errors
+                            .push(format!("NG301 fix not applied: {error}"));
+                        false
+                    }
+                }
+            }
+        };
+        if applied {
+            let count = fixable.len();
+            for index in fixable.into_iter().rev() {
+                report.messages.remove(index);
+            }
+            report.fixed.push((Rule::ProcessPoolConvertible, count));
+        }
+    }
 }
 
 fn check_files(files: &[PathBuf], settings: &Settings, mode: FixMode) -> Vec<FileReport> {

@@ -77,6 +77,8 @@ pub struct FileReport {
     pub path: Option<PathBuf>,
     /// What the project phase needs, when the run links modules.
     pub facts: Option<ModuleFacts>,
+    /// With `--diff`: the original text and the fixed one, until the diff is made.
+    pub diff_base: Option<(String, String)>,
 }
 
 impl FileReport {
@@ -105,6 +107,7 @@ impl FileReport {
             fix_errors: Vec::new(),
             path: None,
             facts: None,
+            diff_base: None,
         }
     }
 }
@@ -309,10 +312,11 @@ pub fn check_and_fix(
     mode: FixMode,
 ) -> FileReport {
     let mut fixed = Vec::new();
-    let mut diff = None;
+    let diff = None;
     let mut fixed_source = None;
     let mut fix_errors = Vec::new();
     let mut facts: Option<ModuleFacts> = None;
+    let mut diff_base: Option<(String, String)> = None;
     let origin_path = match origin {
         Origin::File(file) => Some(file),
         Origin::Stdin => None,
@@ -338,13 +342,17 @@ pub fn check_and_fix(
                         ));
                     }
                     if outcome.source == text {
+                        if let FixMode::Diff(_) = mode {
+                            diff_base = Some((text.clone(), text.clone()));
+                        }
                         text
                     } else {
                         fixed = outcome.applied.clone();
                         match (mode, origin) {
                             (FixMode::Diff(_), _) => {
-                                diff = Some(fix::unified_diff(&filename, &text, &outcome.source));
-                                text
+                                // The diff is made once the project phase has added its fixes.
+                                diff_base = Some((text, outcome.source.clone()));
+                                outcome.source
                             }
                             (FixMode::ApplyToOutput(_), _) | (_, Origin::Stdin) => {
                                 fixed_source = Some(outcome.source.clone());
@@ -391,13 +399,27 @@ pub fn check_and_fix(
             fact.start = location(&index, &source, fact.range.start());
             fact.end = location(&index, &source, fact.range.end());
         }
+        for pool in &mut facts.pools {
+            pool.start = location(&index, &source, pool.range.start());
+            pool.end = location(&index, &source, pool.range.end());
+            pool.fix_edits = pool
+                .fix
+                .iter()
+                .flat_map(|fix| &fix.edits)
+                .map(|edit| ResolvedEdit {
+                    start: location(&index, &source, edit.range.start()),
+                    end: location(&index, &source, edit.range.end()),
+                    content: edit.content.clone(),
+                })
+                .collect();
+        }
     }
     // The code frame needs the text when there are findings, or may be findings once the
     // project phase links the modules.
     let keep_source = !messages.is_empty()
         || facts
             .as_ref()
-            .is_some_and(|facts| !facts.process_global.is_empty());
+            .is_some_and(|facts| !facts.process_global.is_empty() || !facts.pools.is_empty());
     FileReport {
         filename,
         source: keep_source.then(|| Arc::from(source)),
@@ -409,6 +431,7 @@ pub fn check_and_fix(
         fix_errors,
         path: origin_path.map(|path| path.to_path_buf()),
         facts,
+        diff_base,
     }
 }
 

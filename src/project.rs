@@ -12,10 +12,13 @@ use std::path::{Path, PathBuf};
 use ruff_text_size::TextRange;
 use rustc_hash::FxHashMap;
 
-use crate::diagnostic::{Location, Severity};
-use crate::linter::{FileReport, Message};
+use crate::diagnostic::{Fix, Location, Severity};
+use crate::fix::builders::FixBuilder;
+use crate::linter::{FileReport, Message, ResolvedEdit};
 use crate::registry::Rule;
-use crate::semantic::{FunctionId, SemanticModel, ThreadEntryKind};
+use crate::semantic::{
+    FunctionId, PoolFactory, SemanticModel, StateKey, ThreadEntryKind, WorkerRef,
+};
 
 /// What the project phase needs to know about one module.
 #[derive(Debug, Clone, Default)]
@@ -27,6 +30,7 @@ pub struct ModuleFacts {
     pub imports: FxHashMap<String, String>,
     pub entries: Vec<EntryFacts>,
     pub process_global: Vec<ProcessGlobalFact>,
+    pub pools: Vec<PoolFact>,
     /// Functions already reached from a thread entry of this module.
     pub locally_reached: Vec<bool>,
 }
@@ -35,6 +39,25 @@ pub struct ModuleFacts {
 pub struct FunctionFacts {
     pub local_callees: Vec<FunctionId>,
     pub external_callees: Vec<String>,
+    /// Why the function is not safe to run on a thread instead of a process: it changes
+    /// process-wide state or writes shared state without a lock.
+    pub thread_unsafe: Option<String>,
+}
+
+/// A process pool and its workers (NG301).
+#[derive(Debug, Clone)]
+pub struct PoolFact {
+    pub range: TextRange,
+    pub start: Location,
+    pub end: Location,
+    pub text: String,
+    pub factory: PoolFactory,
+    pub workers: Vec<WorkerRef>,
+    /// The workers as written, for the message.
+    pub worker_names: Vec<String>,
+    pub unresolved_worker: bool,
+    pub fix: Option<Fix>,
+    pub fix_edits: Vec<ResolvedEdit>,
 }
 
 #[derive(Debug, Clone)]
@@ -77,6 +100,59 @@ impl ModuleFacts {
             function.local_callees.sort_unstable();
             function.local_callees.dedup();
         }
+        for use_ in &model.process_global_uses {
+            if let Some(function) = use_.function {
+                functions[function]
+                    .thread_unsafe
+                    .get_or_insert_with(|| format!("changes process-wide state (`{}`)", use_.name));
+            }
+        }
+        for access in &model.accesses {
+            let shared = match access.key {
+                StateKey::InstanceAttr(..) => !model.is_construction(access.function),
+                _ => true,
+            };
+            if shared && model.access_locks(access).is_empty() {
+                functions[access.function]
+                    .thread_unsafe
+                    .get_or_insert_with(|| {
+                        format!(
+                            "writes {} without a lock",
+                            crate::checkers::ng107_inconsistent_locking::describe_state(
+                                model, access
+                            )
+                        )
+                    });
+            }
+        }
+        let pools = if model.process_pools.is_empty() {
+            Vec::new()
+        } else {
+            let builder = FixBuilder::new(model);
+            model
+                .process_pools
+                .iter()
+                .map(|pool| PoolFact {
+                    range: pool.range,
+                    start: Location { row: 0, column: 0 },
+                    end: Location { row: 0, column: 0 },
+                    text: crate::checkers::snippet(model.text(pool.callee)),
+                    factory: pool.factory,
+                    workers: pool.workers.clone(),
+                    worker_names: pool
+                        .workers
+                        .iter()
+                        .map(|worker| match worker {
+                            WorkerRef::Local(id) => model.function(*id).qualname.clone(),
+                            WorkerRef::External(name) => name.clone(),
+                        })
+                        .collect(),
+                    unresolved_worker: pool.unresolved_worker,
+                    fix: crate::checkers::ng301_process_pool_convertible::fix(&builder, pool),
+                    fix_edits: Vec::new(),
+                })
+                .collect()
+        };
         let top_level = model
             .functions
             .iter()
@@ -126,6 +202,7 @@ impl ModuleFacts {
             imports,
             entries,
             process_global,
+            pools,
             locally_reached,
         }
     }
@@ -291,7 +368,7 @@ pub fn link(reports: &mut [FileReport], paths: &[PathBuf], rules: &crate::regist
         });
         index_of_report.push(report_index);
     }
-    if modules.len() < 2 {
+    if modules.is_empty() {
         return;
     }
     let mut by_name: FxHashMap<String, usize> = FxHashMap::default();
@@ -360,6 +437,51 @@ pub fn link(reports: &mut [FileReport], paths: &[PathBuf], rules: &crate::regist
         }
     }
 
+    // NG301: a pool whose workers, and what they call (three levels deep), are thread-safe.
+    let mut convertible: Vec<(usize, PoolFact)> = Vec::new();
+    if rules.contains(Rule::ProcessPoolConvertible) {
+        for (module_index, module) in linker.modules.iter().enumerate() {
+            'pools: for pool in &module.facts.pools {
+                if pool.unresolved_worker || pool.workers.is_empty() {
+                    continue;
+                }
+                let mut frontier: Vec<usize> = Vec::new();
+                for worker in &pool.workers {
+                    let node = match worker {
+                        WorkerRef::Local(id) => Some(offsets[module_index] + id),
+                        WorkerRef::External(qualified) => linker
+                            .resolve(module_index, qualified, 0)
+                            .map(|(target_module, target)| offsets[target_module] + target),
+                    };
+                    match node {
+                        Some(node) => frontier.push(node),
+                        // A worker we cannot see: say nothing.
+                        None => continue 'pools,
+                    }
+                }
+                let mut seen: Vec<usize> = Vec::new();
+                for _depth in 0..=3 {
+                    let mut next = Vec::new();
+                    for node in frontier {
+                        if seen.contains(&node) {
+                            continue;
+                        }
+                        seen.push(node);
+                        if function_facts(&linker, &offsets, node)
+                            .thread_unsafe
+                            .is_some()
+                        {
+                            continue 'pools;
+                        }
+                        next.extend(callees[node].iter().copied());
+                    }
+                    frontier = next;
+                }
+                convertible.push((index_of_report[module_index], pool.clone()));
+            }
+        }
+    }
+
     // What each report gains, computed before the reports are borrowed mutably.
     struct Update {
         report: usize,
@@ -398,6 +520,26 @@ pub fn link(reports: &mut [FileReport], paths: &[PathBuf], rules: &crate::regist
         if !update.reached.is_empty() {
             updates.push(update);
         }
+    }
+
+    for (report_index, pool) in convertible {
+        let report = &mut reports[report_index];
+        let diagnostic = crate::checkers::ng301_process_pool_convertible::diagnostic(
+            &pool.text,
+            pool.factory,
+            &pool.worker_names,
+            pool.range,
+        )
+        .with_fix(pool.fix.clone());
+        report.messages.push(Message {
+            filename: report.filename.clone(),
+            noqa_row: pool.start.row,
+            start: pool.start,
+            end: pool.end,
+            fix_edits: pool.fix_edits.clone(),
+            diagnostic,
+        });
+        report.sort_messages();
     }
 
     for update in updates {
@@ -441,4 +583,10 @@ pub fn link(reports: &mut [FileReport], paths: &[PathBuf], rules: &crate::regist
             report.sort_messages();
         }
     }
+}
+
+/// The facts of a function by its flat node number.
+fn function_facts<'r>(linker: &Linker<'r>, offsets: &[usize], node: usize) -> &'r FunctionFacts {
+    let module = offsets.partition_point(|&offset| offset <= node) - 1;
+    &linker.modules[module].facts.functions[node - offsets[module]]
 }

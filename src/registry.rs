@@ -25,6 +25,7 @@ pub enum Rule {
     SharedClassState,
     InconsistentLocking,
     SharedLockDefault,
+    ProcessPoolConvertible,
     ProcessGlobalStateInThread,
     GilAssumption,
 }
@@ -41,6 +42,7 @@ impl Rule {
         Rule::SharedClassState,
         Rule::InconsistentLocking,
         Rule::SharedLockDefault,
+        Rule::ProcessPoolConvertible,
         Rule::ProcessGlobalStateInThread,
         Rule::GilAssumption,
     ];
@@ -56,6 +58,7 @@ impl Rule {
             Rule::SharedClassState => "NG106",
             Rule::InconsistentLocking => "NG107",
             Rule::SharedLockDefault => "NG108",
+            Rule::ProcessPoolConvertible => "NG301",
             Rule::ProcessGlobalStateInThread => "NG302",
             Rule::GilAssumption => "NG303",
         }
@@ -72,6 +75,7 @@ impl Rule {
             Rule::SharedClassState => "shared-class-state",
             Rule::InconsistentLocking => "inconsistent-locking",
             Rule::SharedLockDefault => "shared-lock-default",
+            Rule::ProcessPoolConvertible => "process-pool-convertible",
             Rule::ProcessGlobalStateInThread => "process-global-state-in-thread",
             Rule::GilAssumption => "gil-assumption",
         }
@@ -89,6 +93,7 @@ impl Rule {
             Rule::SharedClassState => checkers::ng106_shared_class_state::DOCUMENTATION,
             Rule::InconsistentLocking => checkers::ng107_inconsistent_locking::DOCUMENTATION,
             Rule::SharedLockDefault => checkers::ng108_shared_lock_default::DOCUMENTATION,
+            Rule::ProcessPoolConvertible => checkers::ng301_process_pool_convertible::DOCUMENTATION,
             Rule::ProcessGlobalStateInThread => {
                 checkers::ng302_process_global_state_in_thread::DOCUMENTATION
             }

@@ -9,9 +9,10 @@ use std::process::Command as Process;
 use assert_cmd::Command;
 use predicates::prelude::*;
 
+use nogil_lint::cli::run_pipeline;
 use nogil_lint::diagnostic::FixApplicability;
 use nogil_lint::fix::fix_source;
-use nogil_lint::linter::{Settings, lint_source};
+use nogil_lint::linter::{FixMode, Settings, lint_source};
 
 fn nogil_lint() -> Command {
     let mut command = Command::cargo_bin("nogil-lint").unwrap();
@@ -109,15 +110,27 @@ fn every_fixture_fixes_compile_converge_and_are_idempotent() {
 
 #[test]
 fn fixed_sources_snapshot() {
+    let dir = tempfile::tempdir().unwrap();
     for fixture in fixtures() {
-        let source = fs::read_to_string(&fixture).unwrap();
-        let outcome = fix_source(
-            &source,
-            &fixture,
-            &Settings::default(),
-            FixApplicability::Unsafe,
+        // The whole pipeline, so that fixes decided by the project phase (NG301) are included.
+        let copy = dir.path().join(fixture.file_name().unwrap());
+        fs::copy(&fixture, &copy).unwrap();
+        let settings = Settings {
+            collect_facts: true,
+            ..Settings::default()
+        };
+        let (reports, _) = run_pipeline(
+            &[copy.clone()],
+            None,
+            &settings,
+            FixMode::Apply(FixApplicability::Unsafe),
         );
-        assert!(outcome.converged);
+        assert!(
+            reports[0].fix_errors.is_empty(),
+            "{:?}",
+            reports[0].fix_errors
+        );
+        let fixed = fs::read_to_string(&copy).unwrap();
         let name = format!(
             "fixed_{}",
             fixture
@@ -126,7 +139,7 @@ fn fixed_sources_snapshot() {
                 .to_string_lossy()
                 .to_ascii_lowercase()
         );
-        insta::assert_snapshot!(name, outcome.source);
+        insta::assert_snapshot!(name, fixed);
     }
 }
 

@@ -11,6 +11,7 @@ pub mod ng105_shared_module_state;
 pub mod ng106_shared_class_state;
 pub mod ng107_inconsistent_locking;
 pub mod ng108_shared_lock_default;
+pub mod ng301_process_pool_convertible;
 pub mod ng302_process_global_state_in_thread;
 pub mod ng303_gil_assumption;
 

@@ -277,6 +277,27 @@ impl<'m, 'a> FixBuilder<'m, 'a> {
         }
     }
 
+    /// The local name of `module.name` (`ThreadPoolExecutor`), and the import that binds it when
+    /// the module has none. `None` when the name is already bound to something else.
+    pub fn imported_name(
+        &self,
+        qualified: &str,
+        module: &str,
+        name: &str,
+    ) -> Option<(String, Option<Edit>)> {
+        if let Some(local) = self.imported_as(qualified) {
+            return Some((local.to_string(), None));
+        }
+        if self.model.bindings.contains_key(name) {
+            return None;
+        }
+        let import = self.insert_at_header(format!(
+            "from {module} import {name}{}",
+            self.stylist.newline
+        ));
+        Some((name.to_string(), Some(import)))
+    }
+
     /// How to call `dataclasses.field` here, and the import to add when the module has none.
     pub fn field_function(&self) -> Option<(String, Option<Edit>)> {
         if let Some(field) = self.imported_as("dataclasses.field") {

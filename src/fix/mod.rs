@@ -170,7 +170,7 @@ fn select_non_overlapping<'d>(fixes: &[&'d Fix]) -> Vec<&'d Fix> {
 }
 
 /// Applies a set of fixes: shared identical edits once, insertions at one point in fix order.
-fn apply_fixes(source: &str, fixes: &[&Fix]) -> String {
+pub fn apply_fixes(source: &str, fixes: &[&Fix]) -> String {
     let mut edits: Vec<(usize, usize, &Edit)> = Vec::new();
     for (fix_index, fix) in fixes.iter().enumerate() {
         for (edit_index, edit) in fix.edits.iter().enumerate() {
@@ -235,7 +235,7 @@ impl FixOutcome {
     }
 }
 
-fn parses(source: &str, path: &Path) -> bool {
+pub fn parses(source: &str, path: &Path) -> bool {
     let source_type = ruff_python_ast::PySourceType::from(path);
     ruff_python_parser::parse_unchecked_source(source, source_type)
         .errors()

@@ -168,6 +168,28 @@ struct Builder<'a> {
     pending_escapes: Vec<PendingRef<'a>>,
     /// Calls of imported names, resolved against other modules by the project phase.
     external_call_refs: Vec<(Option<FunctionId>, &'a Expr)>,
+    pending_pools: Vec<PendingPool<'a>>,
+    pending_submissions: Vec<PendingSubmission<'a>>,
+    /// Names bound to `multiprocessing.get_context(…)`.
+    context_names: HashSet<String>,
+}
+
+/// A process pool constructor call, before its workers are known.
+struct PendingPool<'a> {
+    call: &'a ast::ExprCall,
+    factory: super::PoolFactory,
+    function: Option<FunctionId>,
+    /// The name the pool is bound to (`pool` in `with Pool() as pool`).
+    bound: Option<String>,
+    initializer: Option<&'a Expr>,
+}
+
+/// Work handed to a process pool (`pool.map(f, …)`, `executor.submit(f)`).
+struct PendingSubmission<'a> {
+    receiver: &'a Expr,
+    worker: Option<&'a Expr>,
+    scope: Option<FunctionId>,
+    class: Option<ClassId>,
 }
 
 impl<'a> Builder<'a> {
@@ -203,6 +225,9 @@ impl<'a> Builder<'a> {
             pending_entries: Vec::new(),
             pending_escapes: Vec::new(),
             external_call_refs: Vec::new(),
+            pending_pools: Vec::new(),
+            pending_submissions: Vec::new(),
+            context_names: HashSet::default(),
         }
     }
 
@@ -287,12 +312,15 @@ impl<'a> Builder<'a> {
             return kind;
         }
         match expr {
-            Expr::Call(ast::ExprCall { func, .. }) => {
+            Expr::Call(call @ ast::ExprCall { func, .. }) => {
                 if let Some(kind) = self
                     .qualified_name(func)
                     .and_then(|qualified| classify_factory(&qualified))
                 {
                     return kind;
+                }
+                if self.process_pool_factory(call).is_some() {
+                    return ValueKind::Pool(PoolKind::Process);
                 }
                 ValueKind::Other
             }
@@ -1752,6 +1780,92 @@ impl<'a> Builder<'a> {
 
     // ---- thread entries ----------------------------------------------------------------------
 
+    /// A process pool constructor: `ProcessPoolExecutor(…)`, `multiprocessing.Pool(…)`,
+    /// `multiprocessing.get_context(…).Pool(…)` (also through a name bound to the context).
+    fn process_pool_factory(&self, call: &ast::ExprCall) -> Option<super::PoolFactory> {
+        let Expr::Attribute(ast::ExprAttribute { value, attr, .. }) = &*call.func else {
+            if let Expr::Name(name) = &*call.func
+                && !self.imports.contains_key(name.id.as_str())
+            {
+                return None;
+            }
+            return self.process_pool_by_name(&call.func);
+        };
+        if attr.as_str() == "Pool" {
+            let is_context = match &**value {
+                Expr::Call(inner) => matches!(
+                    self.qualified_name(&inner.func).as_deref(),
+                    Some("multiprocessing.get_context")
+                ),
+                Expr::Name(name) => self.context_names.contains(name.id.as_str()),
+                _ => false,
+            };
+            if is_context {
+                return Some(super::PoolFactory::Multiprocessing);
+            }
+        }
+        if matches!(attr.as_str(), "Pool" | "ProcessPoolExecutor") {
+            return self.process_pool_by_name(&call.func);
+        }
+        None
+    }
+
+    fn process_pool_by_name(&self, func: &Expr) -> Option<super::PoolFactory> {
+        match self.qualified_name(func).as_deref() {
+            Some(
+                "concurrent.futures.ProcessPoolExecutor"
+                | "concurrent.futures.process.ProcessPoolExecutor",
+            ) => Some(super::PoolFactory::Executor),
+            Some("multiprocessing.Pool" | "multiprocessing.pool.Pool") => {
+                Some(super::PoolFactory::Multiprocessing)
+            }
+            _ => None,
+        }
+    }
+
+    fn record_process_pool(&mut self, call: &'a ast::ExprCall) {
+        let Some(factory) = self.process_pool_factory(call) else {
+            return;
+        };
+        let initializer = call
+            .arguments
+            .keywords
+            .iter()
+            .find(|keyword| {
+                keyword
+                    .arg
+                    .as_ref()
+                    .is_some_and(|arg| arg.as_str() == "initializer")
+            })
+            .map(|keyword| &keyword.value);
+        self.pending_pools.push(PendingPool {
+            call,
+            factory,
+            function: self.current_function(),
+            bound: None,
+            initializer,
+        });
+    }
+
+    /// `pool = Pool(…)` / `with Pool(…) as pool`: remembers the name the pool is bound to.
+    fn bind_process_pool(&mut self, value: &'a Expr, target: &'a Expr) {
+        let Expr::Call(call) = value else { return };
+        let text = self.text(target.range()).to_string();
+        if let Some(pool) = self
+            .pending_pools
+            .iter_mut()
+            .rev()
+            .find(|pool| pool.call.range() == call.range())
+        {
+            pool.bound = Some(text);
+        } else if matches!(
+            self.qualified_name(&call.func).as_deref(),
+            Some("multiprocessing.get_context")
+        ) {
+            self.context_names.insert(text);
+        }
+    }
+
     fn pool_kind(&self, receiver: &'a Expr) -> Option<PoolKind> {
         if let Expr::Call(_) = receiver
             && let ValueKind::Pool(kind) = self.classify(receiver)
@@ -1849,6 +1963,25 @@ impl<'a> Builder<'a> {
                 };
                 let pool = self.pool_kind(value);
                 if pool == Some(PoolKind::Process) {
+                    if matches!(
+                        attr.as_str(),
+                        "submit"
+                            | "map"
+                            | "imap"
+                            | "imap_unordered"
+                            | "starmap"
+                            | "apply"
+                            | "apply_async"
+                            | "map_async"
+                            | "starmap_async"
+                    ) {
+                        self.pending_submissions.push(PendingSubmission {
+                            receiver: value,
+                            worker: call.arguments.args.first(),
+                            scope: self.current_function(),
+                            class: self.current_class(),
+                        });
+                    }
                     return;
                 }
                 match attr.as_str() {
@@ -1958,6 +2091,46 @@ impl<'a> Builder<'a> {
         }
     }
 
+    /// The function a worker expression denotes: a function of this module, one imported from
+    /// another, or `functools.partial` of either. `None` for anything else (a lambda, a
+    /// callable object) — NG301 says nothing about pools with such workers.
+    fn worker_ref(
+        &self,
+        worker: &'a Expr,
+        scope: Option<FunctionId>,
+        class: Option<ClassId>,
+    ) -> Option<super::WorkerRef> {
+        match worker {
+            Expr::Name(_) | Expr::Attribute(_) => {
+                let reference = PendingRef {
+                    expr: worker,
+                    scope,
+                    class,
+                };
+                if let Some(function) = self.resolve(&reference) {
+                    return Some(super::WorkerRef::Local(function));
+                }
+                if self.imported_head(worker) {
+                    return self
+                        .qualified_name(worker)
+                        .filter(|qualified| !qualified.starts_with("builtins."))
+                        .map(super::WorkerRef::External);
+                }
+                None
+            }
+            Expr::Call(ast::ExprCall {
+                func, arguments, ..
+            }) if matches!(
+                self.qualified_name(func).as_deref(),
+                Some("functools.partial")
+            ) =>
+            {
+                self.worker_ref(arguments.args.first()?, scope, class)
+            }
+            _ => None,
+        }
+    }
+
     fn method(&self, class: ClassId, name: &str) -> Option<FunctionId> {
         let mut current = Some(class);
         let mut depth = 0;
@@ -2011,6 +2184,89 @@ impl<'a> Builder<'a> {
                     external_targets,
                 });
             }
+        }
+        // Each submission goes to the pool created on the receiver itself, or to the latest pool
+        // bound to the receiver's name before it in the same function.
+        let owner_of = |submission: &PendingSubmission<'a>| -> Option<usize> {
+            let receiver = submission.receiver.range();
+            if let Some(index) = self
+                .pending_pools
+                .iter()
+                .position(|pool| pool.call.range() == receiver)
+            {
+                return Some(index);
+            }
+            let name = self.text(receiver);
+            self.pending_pools
+                .iter()
+                .enumerate()
+                .filter(|(_, pool)| {
+                    pool.function == submission.scope
+                        && pool.bound.as_deref() == Some(name)
+                        && pool.call.range().start() < receiver.start()
+                })
+                .max_by_key(|(_, pool)| pool.call.range().start())
+                .map(|(index, _)| index)
+        };
+        let owners: Vec<Option<usize>> = self.pending_submissions.iter().map(owner_of).collect();
+        let mut process_pools: Vec<super::ProcessPool> = Vec::new();
+        for (pool_index, pending) in self.pending_pools.iter().enumerate() {
+            let mut workers: Vec<super::WorkerRef> = Vec::new();
+            let mut unresolved_worker = false;
+            let submitted = self
+                .pending_submissions
+                .iter()
+                .zip(&owners)
+                .filter(|(_, owner)| **owner == Some(pool_index))
+                .map(|(submission, _)| submission);
+            let worker_exprs = submitted
+                .map(|submission| (submission.worker, submission.scope, submission.class))
+                .chain(
+                    pending
+                        .initializer
+                        .map(|initializer| (Some(initializer), pending.function, None)),
+                );
+            for (worker, scope, class) in worker_exprs {
+                match worker.and_then(|worker| self.worker_ref(worker, scope, class)) {
+                    Some(worker) => {
+                        if !workers.contains(&worker) {
+                            workers.push(worker);
+                        }
+                    }
+                    None => unresolved_worker = true,
+                }
+            }
+            let arguments = &pending.call.arguments;
+            let mut ranges: Vec<TextRange> = arguments
+                .args
+                .iter()
+                .map(Ranged::range)
+                .chain(arguments.keywords.iter().map(Ranged::range))
+                .collect();
+            ranges.sort_by_key(|range| range.start());
+            process_pools.push(super::ProcessPool {
+                range: pending.call.range(),
+                callee: pending.call.func.range(),
+                factory: pending.factory,
+                function: pending.function,
+                workers,
+                unresolved_worker,
+                positional: arguments.args.len(),
+                keywords: arguments
+                    .keywords
+                    .iter()
+                    .map(|keyword| {
+                        (
+                            keyword
+                                .arg
+                                .as_ref()
+                                .map_or_else(|| "**".to_string(), ToString::to_string),
+                            keyword.range(),
+                        )
+                    })
+                    .collect(),
+                arguments: ranges,
+            });
         }
         let mut external_calls: Vec<(Option<FunctionId>, String)> = self
             .external_call_refs
@@ -2083,6 +2339,7 @@ impl<'a> Builder<'a> {
             call_sites,
             parameter_lock_defaults: self.parameter_lock_defaults,
             process_global_uses: self.process_global_uses,
+            process_pools,
             external_calls,
             gil_api_uses: self.gil_api_uses,
             main_guards: self.main_guards,
@@ -2179,6 +2436,7 @@ impl<'a> Visitor<'a> for Builder<'a> {
                     self.visit_expr(&item.context_expr);
                     if let Some(vars) = item.optional_vars.as_deref() {
                         self.visit_expr(vars);
+                        self.bind_process_pool(&item.context_expr, vars);
                         if let ValueKind::Pool(kind) = self.classify(&item.context_expr) {
                             self.pool_names
                                 .insert(self.text(vars.range()).to_string(), kind);
@@ -2232,6 +2490,9 @@ impl<'a> Visitor<'a> for Builder<'a> {
             Stmt::Assign(ast::StmtAssign { targets, value, .. }) => {
                 self.condition_slots.push(value.range());
                 self.visit_expr(value);
+                if let [target] = targets.as_slice() {
+                    self.bind_process_pool(value, target);
+                }
                 let kind = self.classify(value);
                 for target in targets {
                     self.visit_expr(target);
@@ -2279,6 +2540,7 @@ impl<'a> Visitor<'a> for Builder<'a> {
                 self.record_thread_entry(call);
                 self.record_process_global_call(call);
                 self.record_gil_api_call(call);
+                self.record_process_pool(call);
                 self.callee_depth += 1;
                 self.visit_expr(&call.func);
                 self.callee_depth -= 1;

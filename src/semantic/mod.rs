@@ -266,6 +266,43 @@ pub struct GilApiUse {
     pub replacement: Option<(TextRange, String)>,
 }
 
+/// Which process pool a constructor call creates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PoolFactory {
+    /// `concurrent.futures.ProcessPoolExecutor`
+    Executor,
+    /// `multiprocessing.Pool` or `multiprocessing.get_context(…).Pool`
+    Multiprocessing,
+}
+
+/// A callable handed to a process pool.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WorkerRef {
+    Local(FunctionId),
+    /// Imported from another module, by qualified name (relative imports keep their dots).
+    External(String),
+}
+
+/// A process pool and the work handed to it (NG301).
+#[derive(Debug, Clone)]
+pub struct ProcessPool {
+    /// The constructor call.
+    pub range: TextRange,
+    /// The callee of the constructor (`ProcessPoolExecutor`, `mp.get_context("spawn").Pool`).
+    pub callee: TextRange,
+    pub factory: PoolFactory,
+    pub function: Option<FunctionId>,
+    pub workers: Vec<WorkerRef>,
+    /// A worker that cannot be analysed (a lambda, a callable from a library, …).
+    pub unresolved_worker: bool,
+    /// Positional arguments of the constructor.
+    pub positional: usize,
+    /// Keyword arguments: name and the range of `name=value`.
+    pub keywords: Vec<(String, TextRange)>,
+    /// Every argument's range in source order (for removing one with its comma).
+    pub arguments: Vec<TextRange>,
+}
+
 /// Options of the model that come from the settings.
 #[derive(Debug, Clone, Default)]
 pub struct ModelOptions {
@@ -299,6 +336,7 @@ pub struct SemanticModel<'a> {
     pub call_sites: Vec<CallSite>,
     pub parameter_lock_defaults: Vec<ParameterLockDefault>,
     pub process_global_uses: Vec<ProcessGlobalUse>,
+    pub process_pools: Vec<ProcessPool>,
     /// Calls of imported names (`helpers.work`, `from .jobs import run; run()`), by caller.
     pub external_calls: Vec<(Option<FunctionId>, String)>,
     pub gil_api_uses: Vec<GilApiUse>,

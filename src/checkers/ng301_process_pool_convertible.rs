@@ -1,0 +1,118 @@
+//! NG301 process-pool-convertible: a process pool whose workers would run just as well on
+//! threads of a free-threaded interpreter, without pickling and with shared memory.
+//!
+//! Whether the workers are safe on threads is decided by the project phase
+//! ([`crate::project`]), which can follow workers and what they call into other modules; this
+//! module builds the finding and its fix.
+
+use ruff_text_size::TextRange;
+
+use crate::diagnostic::{Diagnostic, Edit, Fix, FixApplicability, Severity};
+use crate::fix::builders::FixBuilder;
+use crate::registry::Rule;
+use crate::semantic::{PoolFactory, ProcessPool};
+
+pub const DOCUMENTATION: &str = include_str!("../../rules/NG301.md");
+
+/// The finding, at the pool's constructor call.
+pub fn diagnostic(
+    pool_text: &str,
+    factory: PoolFactory,
+    workers: &[String],
+    range: TextRange,
+) -> Diagnostic {
+    let names: Vec<String> = workers.iter().map(|name| format!("`{name}`")).collect();
+    let (names, verbs) = if names.len() == 1 {
+        (names.join(""), ("touches", "writes"))
+    } else {
+        (names.join(", "), ("touch", "write"))
+    };
+    let thread_pool = match factory {
+        PoolFactory::Executor => "`ThreadPoolExecutor`",
+        PoolFactory::Multiprocessing => "`multiprocessing.pool.ThreadPool`",
+    };
+    Diagnostic::new(
+        Rule::ProcessPoolConvertible,
+        format!(
+            "`{pool_text}` runs {names}, which {} no process-wide state and {} no module state \
+             without a lock; on a free-threaded interpreter a {thread_pool} would do the same work without \
+             pickling arguments and results, with shared memory and a faster start",
+            verbs.0,
+            verbs.1
+        ),
+        range,
+    )
+    .with_severity(Severity::Warning)
+    .with_label("could be a thread pool")
+    .with_help(
+        "measure with `nogil-lint parity` on your interpreter: on a build with the GIL, CPU-bound threads do not run in parallel",
+    )
+}
+
+/// `ProcessPoolExecutor(…)` → `ThreadPoolExecutor(…)` (keeping `max_workers`, `initializer`,
+/// `initargs`, dropping `mp_context`); `multiprocessing.Pool(…)` → `ThreadPool(…)`. Unsafe:
+/// workers then share memory and module state with the caller, and lose process isolation.
+pub fn fix(builder: &FixBuilder<'_, '_>, pool: &ProcessPool) -> Option<Fix> {
+    let (allowed_keywords, max_positional, qualified, name, module): (&[&str], usize, _, _, _) =
+        match pool.factory {
+            PoolFactory::Executor => (
+                &["max_workers", "mp_context", "initializer", "initargs"],
+                1,
+                "concurrent.futures.ThreadPoolExecutor",
+                "ThreadPoolExecutor",
+                "concurrent.futures",
+            ),
+            PoolFactory::Multiprocessing => (
+                &["processes", "initializer", "initargs"],
+                3,
+                "multiprocessing.pool.ThreadPool",
+                "ThreadPool",
+                "multiprocessing.pool",
+            ),
+        };
+    if pool.positional > max_positional
+        || pool
+            .keywords
+            .iter()
+            .any(|(keyword, _)| !allowed_keywords.contains(&keyword.as_str()))
+    {
+        return None;
+    }
+    let callee_text = builder.locator.slice(pool.callee);
+    let mut edits = Vec::new();
+    let replacement = match (pool.factory, callee_text.rsplit_once('.')) {
+        // `cf.ProcessPoolExecutor` → `cf.ThreadPoolExecutor`: the same module object.
+        (PoolFactory::Executor, Some((prefix, "ProcessPoolExecutor"))) if !prefix.contains('(') => {
+            format!("{prefix}.ThreadPoolExecutor")
+        }
+        _ => {
+            let (local, import) = builder.imported_name(qualified, module, name)?;
+            edits.extend(import);
+            local
+        }
+    };
+    edits.push(Edit {
+        range: pool.callee,
+        content: replacement.clone(),
+    });
+    // `mp_context=` has no meaning for threads.
+    if let Some((_, keyword)) = pool.keywords.iter().find(|(name, _)| name == "mp_context") {
+        let index = pool.arguments.iter().position(|range| range == keyword)?;
+        let range = if index > 0 {
+            TextRange::new(pool.arguments[index - 1].end(), keyword.end())
+        } else if let Some(next) = pool.arguments.get(index + 1) {
+            TextRange::new(keyword.start(), next.start())
+        } else {
+            *keyword
+        };
+        edits.push(Edit {
+            range,
+            content: String::new(),
+        });
+    }
+    Some(crate::fix::fix(
+        FixApplicability::Unsafe,
+        format!("Use `{replacement}`"),
+        edits,
+    ))
+}
