@@ -120,7 +120,7 @@ fn fixed_sources_snapshot() {
             ..Settings::default()
         };
         let (reports, _) = run_pipeline(
-            &[copy.clone()],
+            std::slice::from_ref(&copy),
             None,
             &settings,
             FixMode::Apply(FixApplicability::Unsafe),
