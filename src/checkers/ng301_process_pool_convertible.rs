@@ -85,6 +85,10 @@ pub fn fix(builder: &FixBuilder<'_, '_>, pool: &ProcessPool) -> Option<Fix> {
         (PoolFactory::Executor, Some((prefix, "ProcessPoolExecutor"))) if !prefix.contains('(') => {
             format!("{prefix}.ThreadPoolExecutor")
         }
+        // `multiprocessing.pool.Pool` → `multiprocessing.pool.ThreadPool`: the module is imported.
+        (PoolFactory::Multiprocessing, Some((prefix, "Pool"))) if prefix.ends_with("pool") => {
+            format!("{prefix}.ThreadPool")
+        }
         _ => {
             let (local, import) = builder.imported_name(qualified, module, name)?;
             edits.extend(import);

@@ -172,6 +172,8 @@ struct Builder<'a> {
     pending_submissions: Vec<PendingSubmission<'a>>,
     /// Names bound to `multiprocessing.get_context(…)`.
     context_names: HashSet<String>,
+    /// Locals bound to `functools.partial(…)`, so a pool's worker can be followed through them.
+    partial_bindings: HashMap<(FunctionId, &'a str), &'a Expr>,
 }
 
 /// A process pool constructor call, before its workers are known.
@@ -179,8 +181,9 @@ struct PendingPool<'a> {
     call: &'a ast::ExprCall,
     factory: super::PoolFactory,
     function: Option<FunctionId>,
-    /// The name the pool is bound to (`pool` in `with Pool() as pool`).
-    bound: Option<String>,
+    /// The names the pool is bound to (`pool` in `with Pool() as pool`, and names it is
+    /// passed on to: `with pool as executor`).
+    bound: Vec<String>,
     initializer: Option<&'a Expr>,
 }
 
@@ -228,6 +231,7 @@ impl<'a> Builder<'a> {
             pending_pools: Vec::new(),
             pending_submissions: Vec::new(),
             context_names: HashSet::default(),
+            partial_bindings: HashMap::default(),
         }
     }
 
@@ -1842,22 +1846,36 @@ impl<'a> Builder<'a> {
             call,
             factory,
             function: self.current_function(),
-            bound: None,
+            bound: Vec::new(),
             initializer,
         });
     }
 
     /// `pool = Pool(…)` / `with Pool(…) as pool`: remembers the name the pool is bound to.
     fn bind_process_pool(&mut self, value: &'a Expr, target: &'a Expr) {
-        let Expr::Call(call) = value else { return };
         let text = self.text(target.range()).to_string();
+        // `executor = pool` / `with pool as executor`: another name for the same pool.
+        if matches!(value, Expr::Name(_) | Expr::Attribute(_)) {
+            let source = self.text(value.range());
+            if let Some(kind) = self.pool_names.get(source).copied() {
+                self.pool_names.insert(text.clone(), kind);
+            }
+            let function = self.current_function();
+            if let Some(pool) = self.pending_pools.iter_mut().rev().find(|pool| {
+                pool.function == function && pool.bound.iter().any(|name| name == source)
+            }) {
+                pool.bound.push(text);
+            }
+            return;
+        }
+        let Expr::Call(call) = value else { return };
         if let Some(pool) = self
             .pending_pools
             .iter_mut()
             .rev()
             .find(|pool| pool.call.range() == call.range())
         {
-            pool.bound = Some(text);
+            pool.bound.push(text);
         } else if matches!(
             self.qualified_name(&call.func).as_deref(),
             Some("multiprocessing.get_context")
@@ -1986,7 +2004,21 @@ impl<'a> Builder<'a> {
                 }
                 match attr.as_str() {
                     "submit" => (ThreadEntryKind::ExecutorSubmit, positional(0)),
-                    "run_in_executor" => (ThreadEntryKind::RunInExecutor, positional(1)),
+                    "run_in_executor" => {
+                        // `loop.run_in_executor(executor, fn, …)`: the executor decides.
+                        if let Some(executor) = positional(0)
+                            && self.pool_kind(executor) == Some(PoolKind::Process)
+                        {
+                            self.pending_submissions.push(PendingSubmission {
+                                receiver: executor,
+                                worker: positional(1),
+                                scope: self.current_function(),
+                                class: self.current_class(),
+                            });
+                            return;
+                        }
+                        (ThreadEntryKind::RunInExecutor, positional(1))
+                    }
                     "map" | "imap" | "imap_unordered" | "starmap" | "apply_async" | "apply"
                     | "map_async" | "starmap_async" => {
                         let receiver = self.text(value.range()).to_ascii_lowercase();
@@ -2100,6 +2132,13 @@ impl<'a> Builder<'a> {
         scope: Option<FunctionId>,
         class: Option<ClassId>,
     ) -> Option<super::WorkerRef> {
+        // `work = functools.partial(f, …)` earlier in the same function.
+        if let Expr::Name(name) = worker
+            && let Some(scope) = scope
+            && let Some(bound) = self.partial_bindings.get(&(scope, name.id.as_str()))
+        {
+            return self.worker_ref(bound, Some(scope), class);
+        }
         match worker {
             Expr::Name(_) | Expr::Attribute(_) => {
                 let reference = PendingRef {
@@ -2202,7 +2241,7 @@ impl<'a> Builder<'a> {
                 .enumerate()
                 .filter(|(_, pool)| {
                     pool.function == submission.scope
-                        && pool.bound.as_deref() == Some(name)
+                        && pool.bound.iter().any(|bound| bound == name)
                         && pool.call.range().start() < receiver.start()
                 })
                 .max_by_key(|(_, pool)| pool.call.range().start())
@@ -2492,6 +2531,16 @@ impl<'a> Visitor<'a> for Builder<'a> {
                 self.visit_expr(value);
                 if let [target] = targets.as_slice() {
                     self.bind_process_pool(value, target);
+                    if let (Expr::Name(name), Expr::Call(call), Some(function)) =
+                        (target, &**value, self.current_function())
+                        && matches!(
+                            self.qualified_name(&call.func).as_deref(),
+                            Some("functools.partial")
+                        )
+                    {
+                        self.partial_bindings
+                            .insert((function, name.id.as_str()), value);
+                    }
                 }
                 let kind = self.classify(value);
                 for target in targets {
@@ -2503,6 +2552,7 @@ impl<'a> Visitor<'a> for Builder<'a> {
             Stmt::AnnAssign(ast::StmtAnnAssign { target, value, .. }) => {
                 if let Some(value) = value {
                     self.visit_expr(value);
+                    self.bind_process_pool(value, target);
                     self.visit_expr(target);
                     self.record_write(target, AccessKind::Assign, Some(value));
                     let kind = self.classify(value);
