@@ -232,7 +232,12 @@ pub fn source_roots(paths: &[PathBuf]) -> Vec<PathBuf> {
 }
 
 /// The dotted names a file can be imported as, and whether it is a package (`__init__`).
-fn module_names(path: &Path, roots: &[PathBuf]) -> (Vec<String>, bool) {
+/// `packages` caches which directories hold an `__init__.py`.
+fn module_names(
+    path: &Path,
+    roots: &[PathBuf],
+    packages: &mut FxHashMap<PathBuf, bool>,
+) -> (Vec<String>, bool) {
     let Ok(path) = std::fs::canonicalize(path) else {
         return (Vec::new(), false);
     };
@@ -261,7 +266,10 @@ fn module_names(path: &Path, roots: &[PathBuf]) -> (Vec<String>, bool) {
     // The top of the package the file sits in (directories with `__init__.py`).
     let mut top = path.parent().map(Path::to_path_buf);
     while let Some(directory) = top.clone() {
-        if directory.join("__init__.py").is_file() {
+        let is_package = *packages
+            .entry(directory.clone())
+            .or_insert_with(|| directory.join("__init__.py").is_file());
+        if is_package {
             top = directory.parent().map(Path::to_path_buf);
         } else {
             break;
@@ -354,12 +362,13 @@ fn describe(kind: ThreadEntryKind, filename: &str, line: usize) -> String {
 pub fn link(reports: &mut [FileReport], paths: &[PathBuf], rules: &crate::registry::RuleSet) {
     let roots = source_roots(paths);
     let mut index_of_report: Vec<usize> = Vec::new();
+    let mut packages: FxHashMap<PathBuf, bool> = FxHashMap::default();
     let mut modules: Vec<Module<'_>> = Vec::new();
     for (report_index, report) in reports.iter().enumerate() {
         let (Some(facts), Some(path)) = (&report.facts, &report.path) else {
             continue;
         };
-        let (names, is_package) = module_names(path, &roots);
+        let (names, is_package) = module_names(path, &roots, &mut packages);
         modules.push(Module {
             names,
             is_package,

@@ -317,6 +317,21 @@ impl<'a> Builder<'a> {
         }
         match expr {
             Expr::Call(call @ ast::ExprCall { func, .. }) => {
+                // Most calls create nothing the rules track: filter by the callee's last name
+                // (or the name it was imported as) before resolving it.
+                let last = match &**func {
+                    Expr::Name(name) => self
+                        .imports
+                        .get(name.id.as_str())
+                        .map_or(name.id.as_str(), |qualified| {
+                            qualified.rsplit('.').next().unwrap_or(qualified.as_str())
+                        }),
+                    Expr::Attribute(attribute) => attribute.attr.as_str(),
+                    _ => return ValueKind::Other,
+                };
+                if !super::values::is_factory_name(last) {
+                    return ValueKind::Other;
+                }
                 if let Some(kind) = self
                     .qualified_name(func)
                     .and_then(|qualified| classify_factory(&qualified))
@@ -1508,6 +1523,17 @@ impl<'a> Builder<'a> {
 
     /// A GIL API called: `sys._is_gil_disabled()`, or `getattr(sys, "_is_gil_disabled", …)()`.
     fn record_gil_api_call(&mut self, call: &'a ast::ExprCall) {
+        // Cheap filters first: a `getattr(…)()` call, or a listed attribute name.
+        let candidate = match &*call.func {
+            Expr::Call(_) => true,
+            Expr::Attribute(attribute) => {
+                crate::data::is_listed_last_segment(attribute.attr.as_str())
+            }
+            _ => false,
+        };
+        if !candidate {
+            return;
+        }
         let table = &crate::data::gil_apis().api;
         let condition = self.condition_slots.contains(&call.range());
         let wrap = |replacement: &str| {
@@ -1788,9 +1814,15 @@ impl<'a> Builder<'a> {
     /// `multiprocessing.get_context(…).Pool(…)` (also through a name bound to the context).
     fn process_pool_factory(&self, call: &ast::ExprCall) -> Option<super::PoolFactory> {
         let Expr::Attribute(ast::ExprAttribute { value, attr, .. }) = &*call.func else {
-            if let Expr::Name(name) = &*call.func
-                && !self.imports.contains_key(name.id.as_str())
-            {
+            // A bare name: only an import of `Pool`/`ProcessPoolExecutor` can be a pool.
+            let Expr::Name(name) = &*call.func else {
+                return None;
+            };
+            let imported = self.imports.get(name.id.as_str())?;
+            if !matches!(
+                imported.rsplit('.').next(),
+                Some("Pool" | "ProcessPoolExecutor")
+            ) {
                 return None;
             }
             return self.process_pool_by_name(&call.func);
@@ -1911,32 +1943,37 @@ impl<'a> Builder<'a> {
             Expr::Attribute(attribute) => attribute.attr.as_str(),
             _ => return,
         };
-        let imported_alias =
-            matches!(&*call.func, Expr::Name(name) if self.imports.contains_key(name.id.as_str()));
-        let may_start_thread = imported_alias
-            || matches!(
-                last_name,
-                "Thread"
-                    | "Timer"
-                    | "start_new_thread"
-                    | "start_new"
-                    | "_start_new_thread"
-                    | "to_thread"
-                    | "ThreadPoolExecutor"
-                    | "ThreadPool"
-                    | "Pool"
-                    | "submit"
-                    | "run_in_executor"
-                    | "map"
-                    | "imap"
-                    | "imap_unordered"
-                    | "starmap"
-                    | "apply_async"
-                    | "apply"
-                    | "map_async"
-                    | "starmap_async"
-            )
-            || matches!(&*call.func, Expr::Name(name) if self.module_class(name.id.as_str()).is_some());
+        // For an imported name, what counts is the name it was imported as.
+        let imported_as = match &*call.func {
+            Expr::Name(name) => self
+                .imports
+                .get(name.id.as_str())
+                .map(|qualified| qualified.rsplit('.').next().unwrap_or(qualified.as_str())),
+            _ => None,
+        };
+        let last_name = imported_as.unwrap_or(last_name);
+        let may_start_thread = matches!(
+            last_name,
+            "Thread"
+                | "Timer"
+                | "start_new_thread"
+                | "start_new"
+                | "_start_new_thread"
+                | "to_thread"
+                | "ThreadPoolExecutor"
+                | "ThreadPool"
+                | "Pool"
+                | "submit"
+                | "run_in_executor"
+                | "map"
+                | "imap"
+                | "imap_unordered"
+                | "starmap"
+                | "apply_async"
+                | "apply"
+                | "map_async"
+                | "starmap_async"
+        ) || matches!(&*call.func, Expr::Name(name) if self.module_class(name.id.as_str()).is_some());
         if !may_start_thread {
             return;
         }
@@ -2307,9 +2344,17 @@ impl<'a> Builder<'a> {
                 arguments: ranges,
             });
         }
-        let mut external_calls: Vec<(Option<FunctionId>, String)> = self
+        // One qualified name per distinct (caller, callee text).
+        let mut refs: Vec<(Option<FunctionId>, &str, &'a Expr)> = self
             .external_call_refs
             .iter()
+            .map(|(caller, expr)| (*caller, self.text(expr.range()), *expr))
+            .collect();
+        refs.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+        refs.dedup_by(|a, b| a.0 == b.0 && a.1 == b.1);
+        let mut external_calls: Vec<(Option<FunctionId>, String)> = refs
+            .iter()
+            .map(|(caller, _, expr)| (caller, expr))
             .filter_map(|(caller, expr)| {
                 self.qualified_name(expr)
                     .filter(|qualified| !qualified.starts_with("builtins."))
@@ -2393,6 +2438,8 @@ impl<'a> Builder<'a> {
 
 impl<'a> Visitor<'a> for Builder<'a> {
     fn visit_stmt(&mut self, stmt: &'a Stmt) {
+        // Condition slots only matter inside the statement that recorded them.
+        self.condition_slots.clear();
         let saved_stmt = self.current_stmt;
         self.current_stmt = stmt.range();
         match stmt {

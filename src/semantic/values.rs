@@ -156,6 +156,53 @@ pub fn classify_factory(qualified: &str) -> Option<ValueKind> {
     Some(kind)
 }
 
+/// Whether a callee's last name is the last name of one of the factories
+/// [`classify_factory`] knows (or of a process pool), so that other calls skip resolution.
+pub fn is_factory_name(name: &str) -> bool {
+    matches!(
+        name,
+        "list"
+            | "dict"
+            | "set"
+            | "bytearray"
+            | "defaultdict"
+            | "Counter"
+            | "deque"
+            | "OrderedDict"
+            | "ChainMap"
+            | "WeakValueDictionary"
+            | "WeakKeyDictionary"
+            | "WeakSet"
+            | "Lock"
+            | "RLock"
+            | "_RLock"
+            | "Condition"
+            | "Semaphore"
+            | "BoundedSemaphore"
+            | "allocate_lock"
+            | "LockType"
+            | "local"
+            | "ContextVar"
+            | "Queue"
+            | "LifoQueue"
+            | "PriorityQueue"
+            | "SimpleQueue"
+            | "JoinableQueue"
+            | "Event"
+            | "Barrier"
+            | "Value"
+            | "Array"
+            | "count"
+            | "ThreadPoolExecutor"
+            | "ProcessPoolExecutor"
+            | "ThreadPool"
+            | "Pool"
+            | "frozenset"
+            | "tuple"
+            | "object"
+    )
+}
+
 /// Classify an expression without name resolution (literals and displays).
 pub fn classify_literal(expr: &Expr) -> Option<ValueKind> {
     let kind = match expr {
