@@ -42,6 +42,17 @@ pub enum Command {
     Check(CheckArgs),
     /// Show the documentation of a rule.
     Rule(RuleArgs),
+    /// Show what nogil-lint knows about extension packages and free threading.
+    Extensions(ExtensionsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ExtensionsArgs {
+    /// A distribution or import name (all packages when omitted).
+    pub name: Option<String>,
+    /// `text` or `json`.
+    #[arg(long, value_enum, default_value_t = RuleFormat::Text)]
+    pub output_format: RuleFormat,
 }
 
 #[derive(Debug, Args)]
@@ -137,6 +148,7 @@ pub fn main() -> ExitCode {
     let result = match cli.command {
         Command::Check(args) => run_check(args),
         Command::Rule(args) => run_rule(args),
+        Command::Extensions(args) => run_extensions(args),
     };
     match result {
         Ok(code) => ExitCode::from(code),
@@ -176,6 +188,7 @@ pub fn settings_from_args(args: &CheckArgs) -> Result<Settings> {
             target_version: args.target_version,
             thread_unsafe_functions: Vec::new(),
         },
+        build: Default::default(),
     })
 }
 
@@ -202,6 +215,12 @@ pub fn check_path_with(path: &Path, settings: &Settings, mode: FixMode) -> FileR
         Err(error) => Err(error),
     };
     match bytes {
+        Ok(bytes)
+            if !discovery::is_python_file(path)
+                && crate::checkers::ng203_extension_enables_gil::is_extension_source(path) =>
+        {
+            linter::check_extension_source(filename, path, bytes, settings, mode)
+        }
         Ok(bytes) => {
             linter::check_and_fix(filename, path, Origin::File(path), bytes, settings, mode)
         }
@@ -354,7 +373,20 @@ pub fn run_pipeline(
     settings: &Settings,
     mode: FixMode,
 ) -> (Vec<FileReport>, Vec<Discovered>) {
-    let (files, errors) = discovery::discover(paths);
+    // The project's own extension sources are read when NG203 is selected.
+    let with_sources = settings.rules.contains(Rule::ExtensionEnablesGil);
+    let (files, errors) = discovery::discover_with(paths, |path| {
+        discovery::is_python_file(path)
+            || (with_sources
+                && crate::checkers::ng203_extension_enables_gil::is_extension_source(path))
+    });
+    let mut settings = settings.clone();
+    if with_sources {
+        settings.build = crate::checkers::ng203_extension_enables_gil::build_context(
+            &crate::project::source_roots(paths),
+        );
+    }
+    let settings = &settings;
     let mut reports = Vec::with_capacity(files.len() + 1);
     if let Some((name, bytes)) = stdin {
         let stdin_mode = match mode {
@@ -484,6 +516,79 @@ fn check_files(files: &[PathBuf], settings: &Settings, mode: FixMode) -> Vec<Fil
         .par_iter()
         .map(|path| check_path_with(path, settings, mode))
         .collect()
+}
+
+fn run_extensions(args: ExtensionsArgs) -> Result<u8> {
+    let table = crate::data::extensions();
+    let packages: Vec<&crate::data::ExtensionPackage> = match &args.name {
+        Some(name) => {
+            let found = table.by_name(name).or_else(|| table.by_import(name));
+            match found {
+                Some(package) => vec![package],
+                None => {
+                    let names: Vec<&str> = table.packages.iter().map(|p| p.name.as_str()).collect();
+                    let suggestion = names
+                        .iter()
+                        .map(|candidate| {
+                            (
+                                strsim::levenshtein(&name.to_ascii_lowercase(), candidate),
+                                *candidate,
+                            )
+                        })
+                        .filter(|(distance, _)| *distance <= 2)
+                        .min()
+                        .map(|(_, candidate)| format!("; did you mean `{candidate}`?"))
+                        .unwrap_or_default();
+                    return Err(miette!(
+                        "no package or import named `{name}` in the extension table{suggestion}"
+                    ));
+                }
+            }
+        }
+        None => table.packages.iter().collect(),
+    };
+    let stdout = io::stdout();
+    let mut out = stdout.lock();
+    let written = match args.output_format {
+        RuleFormat::Json => {
+            let value = serde_json::to_value(&packages).unwrap_or_default();
+            writeln!(
+                out,
+                "{}",
+                serde_json::to_string_pretty(&value).unwrap_or_default()
+            )
+        }
+        RuleFormat::Text => packages.iter().try_for_each(|package| {
+            let status = match package.status {
+                crate::data::ExtensionStatus::Supported => "supported",
+                crate::data::ExtensionStatus::GilEnabled => "re-enables the GIL at import",
+                crate::data::ExtensionStatus::Unsupported => "no free-threaded build",
+                crate::data::ExtensionStatus::Unknown => "unknown",
+            };
+            writeln!(out, "{} ({})", package.name, status)?;
+            writeln!(out, "  imports: {}", package.imports.join(", "))?;
+            for (label, value) in [
+                ("3.13t wheels since", &package.cp313t),
+                ("3.14t wheels since", &package.cp314t),
+                ("GIL-free since", &package.gil_free_since),
+                ("alternative", &package.alternative),
+            ] {
+                if let Some(value) = value {
+                    writeln!(out, "  {label}: {value}")?;
+                }
+            }
+            if !package.source.is_empty() {
+                writeln!(out, "  source: {}", package.source)?;
+            }
+            Ok(())
+        }),
+    };
+    match written {
+        Err(error) if error.kind() != io::ErrorKind::BrokenPipe => Err(error)
+            .into_diagnostic()
+            .wrap_err("cannot write the table"),
+        _ => Ok(EXIT_CLEAN),
+    }
 }
 
 fn run_rule(args: RuleArgs) -> Result<u8> {

@@ -70,6 +70,136 @@ pub fn is_listed_last_segment(name: &str) -> bool {
         .contains(name)
 }
 
+/// What is known about an extension package's free-threading support.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ExtensionStatus {
+    /// Free-threaded wheels whose modules declare GIL-free operation.
+    Supported,
+    /// Free-threaded wheels whose modules re-enable the GIL when imported.
+    GilEnabled,
+    /// No free-threaded build.
+    Unsupported,
+    Unknown,
+}
+
+/// One distribution of `rules/extensions.toml`.
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
+pub struct ExtensionPackage {
+    pub name: String,
+    #[serde(default)]
+    pub imports: Vec<String>,
+    #[serde(default)]
+    pub has_extension: bool,
+    pub status: ExtensionStatus,
+    /// First release with free-threaded wheels for 3.13t, or `"none"`.
+    pub cp313t: Option<String>,
+    pub cp314t: Option<String>,
+    pub gil_free_since: Option<String>,
+    pub alternative: Option<String>,
+    #[serde(default)]
+    pub source: String,
+}
+
+/// Why importing a package is a problem on a free-threaded target.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ExtensionProblem {
+    /// No free-threaded build for the target (the interpreter cannot load the GIL build).
+    NoBuild,
+    /// Free-threaded wheels exist, but importing them turns the GIL back on.
+    ReenablesGil,
+}
+
+impl ExtensionPackage {
+    /// The first release with free-threaded wheels for `target`, when known.
+    pub fn first_release(&self, target: TargetVersion) -> Option<&str> {
+        match target {
+            TargetVersion::Py313t => self.cp313t.as_deref(),
+            TargetVersion::Py314t => self.cp314t.as_deref(),
+        }
+        .filter(|version| *version != "none")
+    }
+
+    /// The problem importing this package causes on `target`, if any.
+    pub fn problem(&self, target: TargetVersion) -> Option<ExtensionProblem> {
+        let field = match target {
+            TargetVersion::Py313t => self.cp313t.as_deref(),
+            TargetVersion::Py314t => self.cp314t.as_deref(),
+        };
+        match self.status {
+            ExtensionStatus::Unsupported => Some(ExtensionProblem::NoBuild),
+            ExtensionStatus::GilEnabled => Some(ExtensionProblem::ReenablesGil),
+            ExtensionStatus::Supported if field == Some("none") => Some(ExtensionProblem::NoBuild),
+            ExtensionStatus::Supported | ExtensionStatus::Unknown => None,
+        }
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct ExtensionFile {
+    #[serde(default)]
+    package: Vec<ExtensionPackage>,
+}
+
+/// The extension table, with an index by top-level import name.
+#[derive(Debug, Default)]
+pub struct ExtensionTable {
+    pub packages: Vec<ExtensionPackage>,
+    by_import: rustc_hash::FxHashMap<String, usize>,
+}
+
+impl ExtensionTable {
+    /// The package a top-level import name belongs to.
+    pub fn by_import(&self, name: &str) -> Option<&ExtensionPackage> {
+        self.by_import.get(name).map(|&index| &self.packages[index])
+    }
+
+    /// A package by distribution name (case and `-`/`_`/`.` insensitive).
+    pub fn by_name(&self, name: &str) -> Option<&ExtensionPackage> {
+        let wanted = normalize_name(name);
+        self.packages
+            .iter()
+            .find(|package| normalize_name(&package.name) == wanted)
+    }
+}
+
+/// PEP 503 normalization of a distribution name.
+pub fn normalize_name(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    let mut previous_separator = false;
+    for c in name.chars() {
+        if matches!(c, '-' | '_' | '.') {
+            if !previous_separator {
+                out.push('-');
+            }
+            previous_separator = true;
+        } else {
+            out.push(c.to_ascii_lowercase());
+            previous_separator = false;
+        }
+    }
+    out
+}
+
+pub const EXTENSIONS_TOML: &str = include_str!("../rules/extensions.toml");
+
+pub fn extensions() -> &'static ExtensionTable {
+    static TABLE: OnceLock<ExtensionTable> = OnceLock::new();
+    TABLE.get_or_init(|| {
+        let file: ExtensionFile = toml::from_str(EXTENSIONS_TOML).unwrap_or_default();
+        let mut by_import = rustc_hash::FxHashMap::default();
+        for (index, package) in file.package.iter().enumerate() {
+            for name in &package.imports {
+                by_import.entry(name.clone()).or_insert(index);
+            }
+        }
+        ExtensionTable {
+            packages: file.package,
+            by_import,
+        }
+    })
+}
+
 /// The free-threaded interpreter the code is meant for.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Default, clap::ValueEnum)]
 pub enum TargetVersion {
@@ -122,6 +252,16 @@ mod tests {
                 .iter()
                 .any(|entry| entry.name == "sys._is_gil_disabled")
         );
+    }
+
+    #[test]
+    fn extension_table_parses_and_indexes_imports() {
+        let file: ExtensionFile = toml::from_str(EXTENSIONS_TOML).unwrap();
+        assert!(!file.package.is_empty());
+        let table = extensions();
+        assert!(table.by_import("yaml").is_some());
+        assert_eq!(normalize_name("PyYAML"), "pyyaml");
+        assert_eq!(normalize_name("ruamel.yaml__clib"), "ruamel-yaml-clib");
     }
 
     #[test]

@@ -50,6 +50,14 @@ pub fn is_python_file(path: &Path) -> bool {
 
 /// Every Python file under `paths`, sorted and without duplicates, and the paths that failed.
 pub fn discover(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<Discovered>) {
+    discover_with(paths, is_python_file)
+}
+
+/// Every file under `paths` that `wanted` accepts (a file named explicitly is always taken).
+pub fn discover_with(
+    paths: &[PathBuf],
+    wanted: impl Fn(&Path) -> bool,
+) -> (Vec<PathBuf>, Vec<Discovered>) {
     let mut files = Vec::new();
     let mut errors = Vec::new();
     for path in paths {
@@ -96,7 +104,7 @@ pub fn discover(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<Discovered>) {
             match entry {
                 Ok(entry) => {
                     let is_file = entry.file_type().is_some_and(|kind| kind.is_file());
-                    if is_file && is_python_file(entry.path()) {
+                    if is_file && wanted(entry.path()) {
                         files.push(entry.into_path());
                     }
                 }

@@ -23,6 +23,8 @@ pub struct Settings {
     pub collect_facts: bool,
     /// What the semantic model needs from the settings (target version, extra functions).
     pub model: ModelOptions,
+    /// The project's build configuration, for the extension-source rule (NG203).
+    pub build: crate::checkers::ng203_extension_enables_gil::BuildContext,
 }
 
 impl Default for Settings {
@@ -31,6 +33,7 @@ impl Default for Settings {
             rules: RuleSet::all(),
             collect_facts: false,
             model: ModelOptions::default(),
+            build: Default::default(),
         }
     }
 }
@@ -261,7 +264,8 @@ pub fn analyze(
         return (diagnostics, None);
     }
     let model = SemanticModel::build_with(parsed.syntax(), source, &settings.model);
-    let diagnostics = checkers::check_module(&model, &settings.rules);
+    let diagnostics =
+        checkers::check_module(&model, &settings.rules, settings.model.target_version);
     let facts = want_facts.then(|| ModuleFacts::extract(&model));
     (diagnostics, facts)
 }
@@ -300,6 +304,67 @@ pub fn check_bytes(
         settings,
         FixMode::Report,
     )
+}
+
+/// Checks one C, C++, Cython, Rust or CMake source of the project's own extensions (NG203),
+/// applying its fixes when asked (they only add declarations).
+pub fn check_extension_source(
+    filename: Arc<str>,
+    path: &Path,
+    bytes: Vec<u8>,
+    settings: &Settings,
+    mode: FixMode,
+) -> FileReport {
+    use crate::checkers::ng203_extension_enables_gil;
+    let mut text = String::from_utf8_lossy(&bytes).into_owned();
+    let mut diagnostics = ng203_extension_enables_gil::check_source(path, &text, &settings.build);
+    let mut fixed = Vec::new();
+    let mut diff = None;
+    let mut fix_errors = Vec::new();
+    let threshold = match mode {
+        FixMode::Apply(threshold) | FixMode::Diff(threshold) => Some(threshold),
+        _ => None,
+    };
+    if let Some(threshold) = threshold {
+        let fixes: Vec<&crate::diagnostic::Fix> = diagnostics
+            .iter()
+            .filter_map(|diagnostic| diagnostic.fix.as_ref())
+            .filter(|fix| fix.applicability >= threshold)
+            .collect();
+        if !fixes.is_empty() {
+            let new_text = fix::apply_fixes(&text, &fixes);
+            let count = fixes.len();
+            if let FixMode::Diff(_) = mode {
+                diff = Some(fix::unified_diff(&filename, &text, &new_text));
+                fixed.push((Rule::ExtensionEnablesGil, count));
+            } else if std::str::from_utf8(&bytes).is_ok() {
+                match fix::write_atomically(path, new_text.as_bytes()) {
+                    Ok(()) => {
+                        fixed.push((Rule::ExtensionEnablesGil, count));
+                        text = new_text;
+                        diagnostics =
+                            ng203_extension_enables_gil::check_source(path, &text, &settings.build);
+                    }
+                    Err(error) => fix_errors.push(format!("cannot write the fixed file: {error}")),
+                }
+            }
+        }
+    }
+    let index = LineIndex::from_source_text(&text);
+    let messages = resolve_positions(&filename, &text, &index, diagnostics);
+    FileReport {
+        filename,
+        source: (!messages.is_empty()).then(|| Arc::from(text)),
+        messages,
+        io_error: None,
+        fixed,
+        diff,
+        fixed_source: None,
+        fix_errors,
+        path: Some(path.to_path_buf()),
+        facts: None,
+        diff_base: None,
+    }
 }
 
 /// Checks one file, applying fixes first when asked.

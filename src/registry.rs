@@ -25,6 +25,8 @@ pub enum Rule {
     SharedClassState,
     InconsistentLocking,
     SharedLockDefault,
+    ExtensionWithoutFreeThreading,
+    ExtensionEnablesGil,
     ProcessPoolConvertible,
     ProcessGlobalStateInThread,
     GilAssumption,
@@ -42,6 +44,8 @@ impl Rule {
         Rule::SharedClassState,
         Rule::InconsistentLocking,
         Rule::SharedLockDefault,
+        Rule::ExtensionWithoutFreeThreading,
+        Rule::ExtensionEnablesGil,
         Rule::ProcessPoolConvertible,
         Rule::ProcessGlobalStateInThread,
         Rule::GilAssumption,
@@ -58,6 +62,8 @@ impl Rule {
             Rule::SharedClassState => "NG106",
             Rule::InconsistentLocking => "NG107",
             Rule::SharedLockDefault => "NG108",
+            Rule::ExtensionWithoutFreeThreading => "NG201",
+            Rule::ExtensionEnablesGil => "NG203",
             Rule::ProcessPoolConvertible => "NG301",
             Rule::ProcessGlobalStateInThread => "NG302",
             Rule::GilAssumption => "NG303",
@@ -75,6 +81,8 @@ impl Rule {
             Rule::SharedClassState => "shared-class-state",
             Rule::InconsistentLocking => "inconsistent-locking",
             Rule::SharedLockDefault => "shared-lock-default",
+            Rule::ExtensionWithoutFreeThreading => "extension-without-free-threading",
+            Rule::ExtensionEnablesGil => "extension-enables-gil",
             Rule::ProcessPoolConvertible => "process-pool-convertible",
             Rule::ProcessGlobalStateInThread => "process-global-state-in-thread",
             Rule::GilAssumption => "gil-assumption",
@@ -93,6 +101,10 @@ impl Rule {
             Rule::SharedClassState => checkers::ng106_shared_class_state::DOCUMENTATION,
             Rule::InconsistentLocking => checkers::ng107_inconsistent_locking::DOCUMENTATION,
             Rule::SharedLockDefault => checkers::ng108_shared_lock_default::DOCUMENTATION,
+            Rule::ExtensionWithoutFreeThreading => {
+                checkers::ng201_extension_without_free_threading::DOCUMENTATION
+            }
+            Rule::ExtensionEnablesGil => checkers::ng203_extension_enables_gil::DOCUMENTATION,
             Rule::ProcessPoolConvertible => checkers::ng301_process_pool_convertible::DOCUMENTATION,
             Rule::ProcessGlobalStateInThread => {
                 checkers::ng302_process_global_state_in_thread::DOCUMENTATION

@@ -52,7 +52,8 @@ fn actual(path: &Path, _source: &str) -> BTreeSet<(usize, String)> {
 fn every_rule_has_a_fixture_with_positive_and_negative_cases() {
     let files = rule_fixtures();
     for rule in nogil_lint::registry::Rule::ALL {
-        if rule.code() == "NG001" {
+        // NG001 has CLI tests; NG203 reads C, Cython and Rust sources: fixtures/extensions.
+        if matches!(rule.code(), "NG001" | "NG203") {
             continue;
         }
         let path = PathBuf::from(format!("fixtures/rules/{}.py", rule.code()));
@@ -153,5 +154,55 @@ fn project_fixture_reports_exactly_the_marked_lines_across_modules() {
         }
     }
     assert!(expected_all.len() >= 2);
+    assert_eq!(actual, expected_all);
+}
+
+/// The extension sources under `fixtures/extensions` (C, C++, Cython, Rust, CMake): markers in
+/// comments (`// expect: NG203`, `# expect: NG203`).
+#[test]
+fn extension_fixtures_report_exactly_the_marked_lines() {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_nogil-lint"))
+        .args([
+            "check",
+            "--output-format",
+            "json",
+            "fixtures/extensions",
+            "fixtures/extensions/rust",
+        ])
+        .output()
+        .expect("runs");
+    let entries: Vec<serde_json::Value> = serde_json::from_slice(&output.stdout).expect("JSON");
+    let actual: BTreeSet<(String, usize, String)> = entries
+        .iter()
+        .map(|entry| {
+            (
+                entry["filename"].as_str().unwrap().to_string(),
+                entry["location"]["row"].as_u64().unwrap() as usize,
+                entry["code"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let mut expected_all = BTreeSet::new();
+    let mut stack = vec![PathBuf::from("fixtures/extensions")];
+    while let Some(directory) = stack.pop() {
+        for entry in std::fs::read_dir(&directory).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+                continue;
+            }
+            let source = std::fs::read_to_string(&path).unwrap();
+            for (index, line) in source.lines().enumerate() {
+                if let Some((_, code)) = line.split_once("expect: ") {
+                    expected_all.insert((
+                        path.to_string_lossy().into_owned(),
+                        index + 1,
+                        code.trim().to_string(),
+                    ));
+                }
+            }
+        }
+    }
+    assert!(expected_all.len() >= 7);
     assert_eq!(actual, expected_all);
 }

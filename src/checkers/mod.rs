@@ -11,6 +11,8 @@ pub mod ng105_shared_module_state;
 pub mod ng106_shared_class_state;
 pub mod ng107_inconsistent_locking;
 pub mod ng108_shared_lock_default;
+pub mod ng201_extension_without_free_threading;
+pub mod ng203_extension_enables_gil;
 pub mod ng301_process_pool_convertible;
 pub mod ng302_process_global_state_in_thread;
 pub mod ng303_gil_assumption;
@@ -31,6 +33,7 @@ pub struct Context<'m, 'a> {
     pub fixes: FixBuilder<'m, 'a>,
     /// Indices of accesses already reported by a statement-level rule.
     pub claimed: HashSet<usize>,
+    pub target: crate::data::TargetVersion,
 }
 
 impl<'m, 'a> Context<'m, 'a> {
@@ -115,12 +118,17 @@ pub fn snippet(text: &str) -> String {
 /// One statement is reported once, by the most specific rule: a check-then-act or lazy
 /// initialisation (NG103, NG104) before an unprotected write (NG107), and an unprotected write
 /// before a plain read-modify-write (NG101, NG102).
-pub fn check_module(model: &SemanticModel<'_>, rules: &RuleSet) -> Vec<Diagnostic> {
+pub fn check_module(
+    model: &SemanticModel<'_>,
+    rules: &RuleSet,
+    target: crate::data::TargetVersion,
+) -> Vec<Diagnostic> {
     let mut diagnostics = Vec::new();
     let mut context = Context {
         model,
         fixes: FixBuilder::new(model),
         claimed: HashSet::new(),
+        target,
     };
     if rules.contains(Rule::CheckThenAct) {
         ng103_check_then_act::check(&mut context, &mut diagnostics);
@@ -145,6 +153,9 @@ pub fn check_module(model: &SemanticModel<'_>, rules: &RuleSet) -> Vec<Diagnosti
     }
     if rules.contains(Rule::SharedLockDefault) {
         ng108_shared_lock_default::check(&context, &mut diagnostics);
+    }
+    if rules.contains(Rule::ExtensionWithoutFreeThreading) {
+        ng201_extension_without_free_threading::check(&context, &mut diagnostics);
     }
     if rules.contains(Rule::ProcessGlobalStateInThread) {
         ng302_process_global_state_in_thread::check(&context, &mut diagnostics);

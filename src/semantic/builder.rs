@@ -22,7 +22,7 @@ use super::values::{
 };
 use super::{
     AccessKind, AccessTarget, CallSite, Class, ClassAttribute, ClassId, Function, FunctionId,
-    GilApiUse, Guard, GuardKind, LockKey, LockRegion, ModelOptions, ModuleBinding,
+    GilApiUse, Guard, GuardKind, ImportRef, LockKey, LockRegion, ModelOptions, ModuleBinding,
     ParameterLockDefault, ProcessGlobalUse, SemanticModel, StateAccess, StateKey, ThreadEntry,
     ThreadEntryKind,
 };
@@ -130,6 +130,7 @@ struct Builder<'a> {
     options: ModelOptions,
     process_global_uses: Vec<ProcessGlobalUse>,
     gil_api_uses: Vec<GilApiUse>,
+    import_refs: Vec<ImportRef>,
     /// Expressions used directly as conditions (`if`/`while` tests, `not` and `and`/`or`
     /// operands): a `not …` replacement needs no parentheses there.
     condition_slots: Vec<TextRange>,
@@ -202,6 +203,7 @@ impl<'a> Builder<'a> {
             options,
             process_global_uses: Vec::new(),
             gil_api_uses: Vec::new(),
+            import_refs: Vec::new(),
             condition_slots: Vec::new(),
             imports: HashMap::default(),
             bindings: HashMap::default(),
@@ -248,6 +250,11 @@ impl<'a> Builder<'a> {
             Stmt::Import(ast::StmtImport { names, .. }) => {
                 for alias in names {
                     let full = alias.name.as_str();
+                    self.import_refs.push(ImportRef {
+                        top: full.split('.').next().unwrap_or(full).to_string(),
+                        module: full.to_string(),
+                        range: alias.range(),
+                    });
                     match &alias.asname {
                         Some(asname) => {
                             self.imports.insert(asname.as_str(), full.to_string());
@@ -267,6 +274,14 @@ impl<'a> Builder<'a> {
                 level,
                 ..
             }) => {
+                if let (Some(module), 0) = (module, *level) {
+                    let full = module.as_str();
+                    self.import_refs.push(ImportRef {
+                        top: full.split('.').next().unwrap_or(full).to_string(),
+                        module: full.to_string(),
+                        range: module.range(),
+                    });
+                }
                 let base = match module {
                     Some(module) if *level == 0 => module.as_str().to_string(),
                     Some(module) => format!("{}{}", ".".repeat(*level as usize), module.as_str()),
@@ -1630,6 +1645,36 @@ impl<'a> Builder<'a> {
         }
     }
 
+    /// `importlib.import_module("name")` with a literal (absolute) name.
+    fn record_dynamic_import(&mut self, call: &'a ast::ExprCall) {
+        let Some(Expr::StringLiteral(literal)) = call.arguments.args.first() else {
+            return;
+        };
+        let is_import_module = match &*call.func {
+            Expr::Attribute(attribute) => {
+                attribute.attr.as_str() == "import_module"
+                    && self.qualified_name(&call.func).as_deref() == Some("importlib.import_module")
+            }
+            Expr::Name(name) => {
+                self.imports.get(name.id.as_str()).map(String::as_str)
+                    == Some("importlib.import_module")
+            }
+            _ => false,
+        };
+        if !is_import_module {
+            return;
+        }
+        let name = literal.value.to_str();
+        if name.starts_with('.') || name.is_empty() {
+            return;
+        }
+        self.import_refs.push(ImportRef {
+            top: name.split('.').next().unwrap_or(name).to_string(),
+            module: name.to_string(),
+            range: call.range(),
+        });
+    }
+
     /// `getattr(<module>, "<literal>", …)`: the module's qualified name and the literal.
     fn getattr_of_module(&self, call: &'a ast::ExprCall) -> Option<(String, String)> {
         let Expr::Name(name) = &*call.func else {
@@ -2423,6 +2468,7 @@ impl<'a> Builder<'a> {
             call_sites,
             parameter_lock_defaults: self.parameter_lock_defaults,
             process_global_uses: self.process_global_uses,
+            import_refs: self.import_refs,
             process_pools,
             external_calls,
             gil_api_uses: self.gil_api_uses,
@@ -2638,6 +2684,7 @@ impl<'a> Visitor<'a> for Builder<'a> {
                 self.record_process_global_call(call);
                 self.record_gil_api_call(call);
                 self.record_process_pool(call);
+                self.record_dynamic_import(call);
                 self.callee_depth += 1;
                 self.visit_expr(&call.func);
                 self.callee_depth -= 1;

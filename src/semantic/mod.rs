@@ -303,6 +303,17 @@ pub struct ProcessPool {
     pub arguments: Vec<TextRange>,
 }
 
+/// An import of a top-level module (`import numpy.linalg`, `from yaml import safe_load`,
+/// `importlib.import_module("lxml.etree")`), for the extension rules.
+#[derive(Debug, Clone)]
+pub struct ImportRef {
+    /// The top-level module name (`numpy`).
+    pub top: String,
+    /// The imported name as written (`numpy.linalg`).
+    pub module: String,
+    pub range: TextRange,
+}
+
 /// Options of the model that come from the settings.
 #[derive(Debug, Clone, Default)]
 pub struct ModelOptions {
@@ -337,6 +348,7 @@ pub struct SemanticModel<'a> {
     pub parameter_lock_defaults: Vec<ParameterLockDefault>,
     pub process_global_uses: Vec<ProcessGlobalUse>,
     pub process_pools: Vec<ProcessPool>,
+    pub import_refs: Vec<ImportRef>,
     /// Calls of imported names (`helpers.work`, `from .jobs import run; run()`), by caller.
     pub external_calls: Vec<(Option<FunctionId>, String)>,
     pub gil_api_uses: Vec<GilApiUse>,

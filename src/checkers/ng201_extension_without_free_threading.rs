@@ -1,0 +1,88 @@
+//! NG201 extension-without-free-threading: an import of a distribution that has no
+//! free-threaded build for the target, or whose extension modules turn the GIL back on.
+
+use crate::data::{self, ExtensionPackage, ExtensionProblem, TargetVersion};
+use crate::diagnostic::{Diagnostic, Severity};
+use crate::registry::Rule;
+
+use super::Context;
+
+pub const DOCUMENTATION: &str = include_str!("../../rules/NG201.md");
+
+/// What to do instead: a release that supports the target, a declaration, or an alternative.
+pub fn advice(
+    package: &ExtensionPackage,
+    problem: &ExtensionProblem,
+    target: TargetVersion,
+) -> String {
+    let mut parts = Vec::new();
+    match problem {
+        ExtensionProblem::NoBuild => {
+            if let Some(version) = package.first_release(target) {
+                parts.push(format!("upgrade to {} >= {version}", package.name));
+            }
+        }
+        ExtensionProblem::ReenablesGil => {
+            if let Some(version) = package.gil_free_since.as_deref() {
+                parts.push(format!(
+                    "upgrade to {} >= {version}, which declares GIL-free modules",
+                    package.name
+                ));
+            }
+        }
+    }
+    if let Some(alternative) = &package.alternative {
+        parts.push(format!("or switch to the `{alternative}` distribution"));
+    }
+    if parts.is_empty() {
+        match problem {
+            ExtensionProblem::NoBuild => "no release supports it yet: keep it off the free-threaded path, or find an alternative".to_string(),
+            ExtensionProblem::ReenablesGil => "no release declares GIL-free modules yet; running with `PYTHON_GIL=0` keeps the GIL off at your own risk".to_string(),
+        }
+    } else {
+        parts.join(", ")
+    }
+}
+
+/// The problem in words: "has no free-threaded build for 3.14t".
+pub fn describe(problem: &ExtensionProblem, target: TargetVersion) -> String {
+    match problem {
+        ExtensionProblem::NoBuild => format!("has no free-threaded build for {}", target.as_str()),
+        ExtensionProblem::ReenablesGil => format!(
+            "publishes free-threaded wheels, but importing its extension modules re-enables the GIL on {}",
+            target.as_str()
+        ),
+    }
+}
+
+pub fn check(context: &Context<'_, '_>, diagnostics: &mut Vec<Diagnostic>) {
+    let model = context.model;
+    let target = context.target;
+    let table = data::extensions();
+    for import in &model.import_refs {
+        let Some(package) = table.by_import(&import.top) else {
+            continue;
+        };
+        let Some(problem) = package.problem(target) else {
+            continue;
+        };
+        diagnostics.push(
+            Diagnostic::new(
+                Rule::ExtensionWithoutFreeThreading,
+                format!(
+                    "`{}` comes from `{}`, which {}",
+                    import.module,
+                    package.name,
+                    describe(&problem, target)
+                ),
+                import.range,
+            )
+            .with_severity(Severity::Warning)
+            .with_label(match problem {
+                ExtensionProblem::NoBuild => "no free-threaded build",
+                ExtensionProblem::ReenablesGil => "re-enables the GIL",
+            })
+            .with_help(advice(package, &problem, target)),
+        );
+    }
+}
