@@ -407,6 +407,32 @@ pub fn run_pipeline(
     // The project phase: link the modules so that workers started from another module count
     // as reached from a thread, and decide NG301 with every worker in view.
     crate::project::link(&mut reports, paths, &settings.rules);
+    if settings.rules.contains(Rule::PinnedBelowFreeThreading) {
+        let imported: rustc_hash::FxHashSet<String> = reports
+            .iter()
+            .filter_map(|report| report.facts.as_ref())
+            .flat_map(|facts| facts.imported_modules.iter().cloned())
+            .collect();
+        let base = std::env::current_dir()
+            .and_then(std::fs::canonicalize)
+            .unwrap_or_default();
+        let mut requirement_reports = crate::requirements::check(
+            &crate::project::source_roots(paths),
+            &base,
+            &imported,
+            settings.model.target_version,
+        );
+        if let FixMode::Diff(_) = mode {
+            for report in &mut requirement_reports {
+                report.diff_base = report
+                    .source
+                    .as_ref()
+                    .map(|text| (text.to_string(), text.to_string()));
+            }
+        }
+        reports.extend(requirement_reports);
+        reports.sort_by(|a, b| a.filename.cmp(&b.filename));
+    }
     for report in &mut reports {
         report.facts = None;
     }
@@ -439,18 +465,21 @@ fn apply_project_fixes(reports: &mut [FileReport], mode: FixMode) {
             .iter()
             .enumerate()
             .filter(|(_, message)| {
-                message.diagnostic.rule == Rule::ProcessPoolConvertible
-                    && message
-                        .diagnostic
-                        .fix
-                        .as_ref()
-                        .is_some_and(|fix| fix.applicability >= threshold)
+                matches!(
+                    message.diagnostic.rule,
+                    Rule::ProcessPoolConvertible | Rule::PinnedBelowFreeThreading
+                ) && message
+                    .diagnostic
+                    .fix
+                    .as_ref()
+                    .is_some_and(|fix| fix.applicability >= threshold)
             })
             .map(|(index, _)| index)
             .collect();
         if fixable.is_empty() {
             continue;
         }
+        let fixed_rule = report.messages[fixable[0]].diagnostic.rule;
         let fixes: Vec<&crate::diagnostic::Fix> = fixable
             .iter()
             .filter_map(|&index| report.messages[index].diagnostic.fix.as_ref())
@@ -462,7 +491,7 @@ fn apply_project_fixes(reports: &mut [FileReport], mode: FixMode) {
             FixMode::Diff(_) => match &mut report.diff_base {
                 Some((_, fixed)) => {
                     let candidate = crate::fix::apply_fixes(fixed, &fixes);
-                    let ok = crate::fix::parses(&candidate, &path);
+                    let ok = still_valid(&path, &candidate);
                     if ok {
                         *fixed = candidate;
                     }
@@ -481,7 +510,7 @@ fn apply_project_fixes(reports: &mut [FileReport], mode: FixMode) {
                     })
                     .and_then(|(text, encoding)| {
                         let candidate = crate::fix::apply_fixes(&text, &fixes);
-                        if !crate::fix::parses(&candidate, &path) {
+                        if !still_valid(&path, &candidate) {
                             return Err("the fix would not parse".to_string());
                         }
                         let bytes = encoding
@@ -506,8 +535,17 @@ fn apply_project_fixes(reports: &mut [FileReport], mode: FixMode) {
             for index in fixable.into_iter().rev() {
                 report.messages.remove(index);
             }
-            report.fixed.push((Rule::ProcessPoolConvertible, count));
+            report.fixed.push((fixed_rule, count));
         }
+    }
+}
+
+/// A fixed text still parses as what the file is: Python, or TOML for `pyproject.toml`.
+fn still_valid(path: &Path, text: &str) -> bool {
+    match path.extension().and_then(|ext| ext.to_str()) {
+        Some("py" | "pyi") => crate::fix::parses(text, path),
+        Some("toml") => toml::from_str::<toml::Value>(text).is_ok(),
+        _ => true,
     }
 }
 

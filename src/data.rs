@@ -148,7 +148,35 @@ pub struct ExtensionTable {
     by_import: rustc_hash::FxHashMap<String, usize>,
 }
 
+/// Namespace packages that several distributions share: the top-level name alone does not say
+/// which distribution a module comes from, so only the dotted names below count.
+const NAMESPACE_PACKAGES: &[(&str, &[(&str, &str)])] = &[
+    ("google", &[("protobuf", "google.protobuf")]),
+    ("zope", &[("zope-interface", "zope.interface")]),
+    ("mysql", &[("mysql-connector-python", "mysql.connector")]),
+    (
+        "snowflake",
+        &[("snowflake-connector-python", "snowflake.connector")],
+    ),
+    ("cuda", &[("cuda-bindings", "cuda.bindings")]),
+    ("mpl_toolkits", &[]),
+    ("backports", &[]),
+    ("azure", &[]),
+];
+
 impl ExtensionTable {
+    /// The package an imported module (`numpy.linalg`, `google.protobuf.message`) comes from:
+    /// the longest dotted prefix the table knows.
+    pub fn by_module(&self, module: &str) -> Option<&ExtensionPackage> {
+        let mut candidate = module;
+        loop {
+            if let Some(&index) = self.by_import.get(candidate) {
+                return Some(&self.packages[index]);
+            }
+            candidate = candidate.rsplit_once('.')?.0;
+        }
+    }
+
     /// The package a top-level import name belongs to.
     pub fn by_import(&self, name: &str) -> Option<&ExtensionPackage> {
         self.by_import.get(name).map(|&index| &self.packages[index])
@@ -190,7 +218,18 @@ pub fn extensions() -> &'static ExtensionTable {
         let mut by_import = rustc_hash::FxHashMap::default();
         for (index, package) in file.package.iter().enumerate() {
             for name in &package.imports {
-                by_import.entry(name.clone()).or_insert(index);
+                match NAMESPACE_PACKAGES.iter().find(|(top, _)| top == name) {
+                    Some((_, dotted)) => {
+                        for (distribution, module) in *dotted {
+                            if normalize_name(&package.name) == *distribution {
+                                by_import.entry((*module).to_string()).or_insert(index);
+                            }
+                        }
+                    }
+                    None => {
+                        by_import.entry(name.clone()).or_insert(index);
+                    }
+                }
             }
         }
         ExtensionTable {
@@ -261,6 +300,18 @@ mod tests {
         let table = extensions();
         assert!(table.by_import("yaml").is_some());
         assert_eq!(normalize_name("PyYAML"), "pyyaml");
+        // A namespace package's top-level name alone does not pick a distribution.
+        assert!(table.by_module("google.cloud.storage").is_none());
+        assert_eq!(
+            table
+                .by_module("google.protobuf.message")
+                .map(|p| p.name.as_str()),
+            Some("protobuf")
+        );
+        assert_eq!(
+            table.by_module("numpy.linalg").map(|p| p.name.as_str()),
+            Some("numpy")
+        );
         assert_eq!(normalize_name("ruamel.yaml__clib"), "ruamel-yaml-clib");
     }
 

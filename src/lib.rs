@@ -11,4 +11,5 @@ pub mod linter;
 pub mod output;
 pub mod project;
 pub mod registry;
+pub mod requirements;
 pub mod semantic;

@@ -31,6 +31,8 @@ pub struct ModuleFacts {
     pub entries: Vec<EntryFacts>,
     pub process_global: Vec<ProcessGlobalFact>,
     pub pools: Vec<PoolFact>,
+    /// Top-level modules imported anywhere in the module (for NG202).
+    pub imported_modules: Vec<String>,
     /// Functions already reached from a thread entry of this module.
     pub locally_reached: Vec<bool>,
 }
@@ -203,6 +205,16 @@ impl ModuleFacts {
             entries,
             process_global,
             pools,
+            imported_modules: {
+                let mut tops: Vec<String> = model
+                    .import_refs
+                    .iter()
+                    .map(|import| import.module.clone())
+                    .collect();
+                tops.sort();
+                tops.dedup();
+                tops
+            },
             locally_reached,
         }
     }

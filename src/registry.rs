@@ -26,6 +26,7 @@ pub enum Rule {
     InconsistentLocking,
     SharedLockDefault,
     ExtensionWithoutFreeThreading,
+    PinnedBelowFreeThreading,
     ExtensionEnablesGil,
     ProcessPoolConvertible,
     ProcessGlobalStateInThread,
@@ -45,6 +46,7 @@ impl Rule {
         Rule::InconsistentLocking,
         Rule::SharedLockDefault,
         Rule::ExtensionWithoutFreeThreading,
+        Rule::PinnedBelowFreeThreading,
         Rule::ExtensionEnablesGil,
         Rule::ProcessPoolConvertible,
         Rule::ProcessGlobalStateInThread,
@@ -63,6 +65,7 @@ impl Rule {
             Rule::InconsistentLocking => "NG107",
             Rule::SharedLockDefault => "NG108",
             Rule::ExtensionWithoutFreeThreading => "NG201",
+            Rule::PinnedBelowFreeThreading => "NG202",
             Rule::ExtensionEnablesGil => "NG203",
             Rule::ProcessPoolConvertible => "NG301",
             Rule::ProcessGlobalStateInThread => "NG302",
@@ -82,6 +85,7 @@ impl Rule {
             Rule::InconsistentLocking => "inconsistent-locking",
             Rule::SharedLockDefault => "shared-lock-default",
             Rule::ExtensionWithoutFreeThreading => "extension-without-free-threading",
+            Rule::PinnedBelowFreeThreading => "pinned-below-free-threading",
             Rule::ExtensionEnablesGil => "extension-enables-gil",
             Rule::ProcessPoolConvertible => "process-pool-convertible",
             Rule::ProcessGlobalStateInThread => "process-global-state-in-thread",
@@ -104,6 +108,7 @@ impl Rule {
             Rule::ExtensionWithoutFreeThreading => {
                 checkers::ng201_extension_without_free_threading::DOCUMENTATION
             }
+            Rule::PinnedBelowFreeThreading => crate::requirements::DOCUMENTATION,
             Rule::ExtensionEnablesGil => checkers::ng203_extension_enables_gil::DOCUMENTATION,
             Rule::ProcessPoolConvertible => checkers::ng301_process_pool_convertible::DOCUMENTATION,
             Rule::ProcessGlobalStateInThread => {

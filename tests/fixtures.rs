@@ -52,8 +52,9 @@ fn actual(path: &Path, _source: &str) -> BTreeSet<(usize, String)> {
 fn every_rule_has_a_fixture_with_positive_and_negative_cases() {
     let files = rule_fixtures();
     for rule in nogil_lint::registry::Rule::ALL {
-        // NG001 has CLI tests; NG203 reads C, Cython and Rust sources: fixtures/extensions.
-        if matches!(rule.code(), "NG001" | "NG203") {
+        // NG001 has CLI tests; NG202 reads requirement files (fixtures/requirements) and NG203
+        // C, Cython and Rust sources (fixtures/extensions).
+        if matches!(rule.code(), "NG001" | "NG202" | "NG203") {
             continue;
         }
         let path = PathBuf::from(format!("fixtures/rules/{}.py", rule.code()));
@@ -157,18 +158,12 @@ fn project_fixture_reports_exactly_the_marked_lines_across_modules() {
     assert_eq!(actual, expected_all);
 }
 
-/// The extension sources under `fixtures/extensions` (C, C++, Cython, Rust, CMake): markers in
-/// comments (`// expect: NG203`, `# expect: NG203`).
-#[test]
-fn extension_fixtures_report_exactly_the_marked_lines() {
+/// Runs the command line on `args` and checks that it reports exactly the lines marked
+/// `expect: CODE` (in any comment syntax) in the files under `directory`.
+fn assert_directory_fixture(args: &[&str], directory: &str, at_least: usize) {
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_nogil-lint"))
-        .args([
-            "check",
-            "--output-format",
-            "json",
-            "fixtures/extensions",
-            "fixtures/extensions/rust",
-        ])
+        .args(["check", "--output-format", "json"])
+        .args(args)
         .output()
         .expect("runs");
     let entries: Vec<serde_json::Value> = serde_json::from_slice(&output.stdout).expect("JSON");
@@ -183,7 +178,7 @@ fn extension_fixtures_report_exactly_the_marked_lines() {
         })
         .collect();
     let mut expected_all = BTreeSet::new();
-    let mut stack = vec![PathBuf::from("fixtures/extensions")];
+    let mut stack = vec![PathBuf::from(directory)];
     while let Some(directory) = stack.pop() {
         for entry in std::fs::read_dir(&directory).unwrap() {
             let path = entry.unwrap().path();
@@ -193,16 +188,38 @@ fn extension_fixtures_report_exactly_the_marked_lines() {
             }
             let source = std::fs::read_to_string(&path).unwrap();
             for (index, line) in source.lines().enumerate() {
-                if let Some((_, code)) = line.split_once("expect: ") {
-                    expected_all.insert((
-                        path.to_string_lossy().into_owned(),
-                        index + 1,
-                        code.trim().to_string(),
-                    ));
+                if let Some((_, codes)) = line.split_once("expect: ") {
+                    for code in codes.split(',') {
+                        expected_all.insert((
+                            path.to_string_lossy().into_owned(),
+                            index + 1,
+                            code.trim().to_string(),
+                        ));
+                    }
                 }
             }
         }
     }
-    assert!(expected_all.len() >= 7);
+    assert!(expected_all.len() >= at_least, "{expected_all:?}");
     assert_eq!(actual, expected_all);
+}
+
+/// The extension sources under `fixtures/extensions` (C, C++, Cython, Rust, CMake).
+#[test]
+fn extension_fixtures_report_exactly_the_marked_lines() {
+    assert_directory_fixture(
+        &["fixtures/extensions", "fixtures/extensions/rust"],
+        "fixtures/extensions",
+        7,
+    );
+}
+
+/// Requirement files (pyproject, requirements with includes) against the project's imports.
+#[test]
+fn requirement_fixtures_report_exactly_the_marked_lines() {
+    assert_directory_fixture(
+        &["--target-version", "3.13t", "fixtures/requirements"],
+        "fixtures/requirements",
+        4,
+    );
 }

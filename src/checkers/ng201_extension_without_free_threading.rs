@@ -60,7 +60,7 @@ pub fn check(context: &Context<'_, '_>, diagnostics: &mut Vec<Diagnostic>) {
     let target = context.target;
     let table = data::extensions();
     for import in &model.import_refs {
-        let Some(package) = table.by_import(&import.top) else {
+        let Some(package) = table.by_module(&import.module) else {
             continue;
         };
         let Some(problem) = package.problem(target) else {

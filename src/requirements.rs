@@ -1,0 +1,396 @@
+//! NG202 pinned-below-free-threading: declared requirements that only allow releases older
+//! than the first free-threaded release of an extension package the project imports.
+//!
+//! Requirements are read from `pyproject.toml` (`[project]` dependencies and optional
+//! dependencies), `requirements*.txt` (following `-r`/`-c` includes) and `setup.cfg`
+//! (`install_requires`), at the source roots. Each requirement is parsed as PEP 508 and its
+//! version specifiers as PEP 440.
+
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::sync::Arc;
+
+use pep508_rs::pep440_rs::Version;
+use pep508_rs::{Requirement, VersionOrUrl};
+use ruff_source_file::LineIndex;
+use ruff_text_size::{TextRange, TextSize};
+use rustc_hash::FxHashSet;
+
+use crate::data::{self, ExtensionPackage, TargetVersion};
+use crate::diagnostic::{Diagnostic, Edit, FixApplicability, Severity};
+use crate::linter::{FileReport, resolve_positions};
+use crate::registry::Rule;
+
+pub const DOCUMENTATION: &str = include_str!("../rules/NG202.md");
+
+/// One requirement string and where it is written.
+#[derive(Debug, Clone)]
+struct Declared {
+    text: String,
+    range: TextRange,
+}
+
+/// The requirement strings of a `requirements.txt`, following `-r`/`-c` includes.
+fn requirements_txt(
+    path: &Path,
+    seen: &mut FxHashSet<PathBuf>,
+    out: &mut Vec<(PathBuf, String, Vec<Declared>)>,
+) {
+    let Ok(canonical) = std::fs::canonicalize(path) else {
+        return;
+    };
+    if !seen.insert(canonical) {
+        return;
+    }
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return;
+    };
+    let mut declared = Vec::new();
+    let mut offset = 0usize;
+    for line in text.split_inclusive('\n') {
+        let start = offset;
+        offset += line.len();
+        let content = line.split(" #").next().unwrap_or(line).trim_end();
+        let trimmed = content.trim_start();
+        if trimmed.is_empty() || trimmed.starts_with('#') {
+            continue;
+        }
+        if let Some(rest) = trimmed
+            .strip_prefix("-r ")
+            .or_else(|| trimmed.strip_prefix("--requirement "))
+            .or_else(|| trimmed.strip_prefix("-c "))
+            .or_else(|| trimmed.strip_prefix("--constraint "))
+        {
+            let include = path.parent().unwrap_or(Path::new(".")).join(rest.trim());
+            requirements_txt(&include, seen, out);
+            continue;
+        }
+        if trimmed.starts_with('-') {
+            continue;
+        }
+        let leading = content.len() - trimmed.len();
+        let begin = start + leading;
+        declared.push(Declared {
+            text: trimmed.to_string(),
+            range: TextRange::new(
+                TextSize::try_from(begin).unwrap_or_default(),
+                TextSize::try_from(begin + trimmed.len()).unwrap_or_default(),
+            ),
+        });
+    }
+    out.push((path.to_path_buf(), text, declared));
+}
+
+/// Quoted requirement strings in the dependency arrays of a `pyproject.toml`.
+fn pyproject(path: &Path, out: &mut Vec<(PathBuf, String, Vec<Declared>)>) {
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return;
+    };
+    let Ok(value) = toml::from_str::<toml::Value>(&text) else {
+        return;
+    };
+    let Some(project) = value.get("project") else {
+        return;
+    };
+    let mut strings: Vec<String> = Vec::new();
+    if let Some(dependencies) = project.get("dependencies").and_then(toml::Value::as_array) {
+        strings.extend(
+            dependencies
+                .iter()
+                .filter_map(|v| v.as_str().map(str::to_string)),
+        );
+    }
+    if let Some(optional) = project
+        .get("optional-dependencies")
+        .and_then(toml::Value::as_table)
+    {
+        for group in optional.values().filter_map(toml::Value::as_array) {
+            strings.extend(group.iter().filter_map(|v| v.as_str().map(str::to_string)));
+        }
+    }
+    let declared = locate_quoted(&text, &strings);
+    out.push((path.to_path_buf(), text, declared));
+}
+
+/// `install_requires` in `setup.cfg` (one requirement per continuation line).
+fn setup_cfg(path: &Path, out: &mut Vec<(PathBuf, String, Vec<Declared>)>) {
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return;
+    };
+    let mut declared = Vec::new();
+    let mut offset = 0usize;
+    let mut inside = false;
+    for line in text.split_inclusive('\n') {
+        let start = offset;
+        offset += line.len();
+        let content = line.trim_end();
+        if content.trim_start().starts_with("install_requires") {
+            inside = true;
+            let value = content
+                .split_once('=')
+                .map_or("", |(_, value)| value)
+                .trim();
+            if !value.is_empty() {
+                let begin = start + content.rfind(value).unwrap_or(0);
+                declared.push(Declared {
+                    text: value.to_string(),
+                    range: TextRange::new(
+                        TextSize::try_from(begin).unwrap_or_default(),
+                        TextSize::try_from(begin + value.len()).unwrap_or_default(),
+                    ),
+                });
+            }
+            continue;
+        }
+        if inside {
+            let is_continuation = line.starts_with([' ', '\t']) && !content.trim().is_empty();
+            if !is_continuation {
+                inside = false;
+                continue;
+            }
+            let trimmed = content.trim();
+            if trimmed.starts_with('#') {
+                continue;
+            }
+            let begin = start + (content.len() - content.trim_start().len());
+            declared.push(Declared {
+                text: trimmed.to_string(),
+                range: TextRange::new(
+                    TextSize::try_from(begin).unwrap_or_default(),
+                    TextSize::try_from(begin + trimmed.len()).unwrap_or_default(),
+                ),
+            });
+        }
+    }
+    out.push((path.to_path_buf(), text, declared));
+}
+
+/// Where each string stands in the file, quoted.
+fn locate_quoted(text: &str, strings: &[String]) -> Vec<Declared> {
+    let mut declared = Vec::new();
+    let mut from = 0usize;
+    for string in strings {
+        for quote in ['"', '\''] {
+            let needle = format!("{quote}{string}{quote}");
+            if let Some(at) = text[from..]
+                .find(&needle)
+                .map(|at| at + from)
+                .or_else(|| text.find(&needle))
+            {
+                let begin = at + 1;
+                declared.push(Declared {
+                    text: string.clone(),
+                    range: TextRange::new(
+                        TextSize::try_from(begin).unwrap_or_default(),
+                        TextSize::try_from(begin + string.len()).unwrap_or_default(),
+                    ),
+                });
+                from = begin;
+                break;
+            }
+        }
+    }
+    declared
+}
+
+/// The requirement files at the source roots.
+fn requirement_files(roots: &[PathBuf]) -> Vec<(PathBuf, String, Vec<Declared>)> {
+    let mut out = Vec::new();
+    let mut seen = FxHashSet::default();
+    for root in roots {
+        let pyproject_path = root.join("pyproject.toml");
+        if pyproject_path.is_file() {
+            pyproject(&pyproject_path, &mut out);
+        }
+        let setup_cfg_path = root.join("setup.cfg");
+        if setup_cfg_path.is_file() {
+            setup_cfg(&setup_cfg_path, &mut out);
+        }
+        if let Ok(entries) = std::fs::read_dir(root) {
+            let mut names: Vec<PathBuf> = entries
+                .filter_map(Result::ok)
+                .map(|entry| entry.path())
+                .filter(|path| {
+                    path.file_name()
+                        .and_then(|name| name.to_str())
+                        .is_some_and(|name| {
+                            name.starts_with("requirements") && name.ends_with(".txt")
+                        })
+                })
+                .collect();
+            names.sort();
+            for path in names {
+                requirements_txt(&path, &mut seen, &mut out);
+            }
+        }
+    }
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    out.dedup_by(|a, b| a.0 == b.0);
+    out
+}
+
+/// Whether the specifiers admit no release at or after `first` (probing the first release and
+/// later ones), while still admitting something.
+fn only_older_releases(
+    specifiers: &pep508_rs::pep440_rs::VersionSpecifiers,
+    first: &Version,
+) -> bool {
+    let release = first.release();
+    let major = release.first().copied().unwrap_or(0);
+    let minor = release.get(1).copied().unwrap_or(0);
+    let probes = [
+        first.clone(),
+        Version::new([major, minor, 99]),
+        Version::new([major, minor + 1]),
+        Version::new([major + 1]),
+        Version::new([9999]),
+    ];
+    !probes.iter().any(|probe| specifiers.contains(probe))
+}
+
+/// NG202 findings for the requirement files at `roots`, for the packages the project imports.
+pub fn check(
+    roots: &[PathBuf],
+    display_base: &Path,
+    imported_modules: &FxHashSet<String>,
+    target: TargetVersion,
+) -> Vec<FileReport> {
+    let table = data::extensions();
+    let imported: FxHashSet<String> = imported_modules
+        .iter()
+        .filter_map(|module| table.by_module(module))
+        .map(|package| data::normalize_name(&package.name))
+        .collect();
+    let mut reports = Vec::new();
+    for (path, text, declared) in requirement_files(roots) {
+        let mut diagnostics = Vec::new();
+        for requirement in declared {
+            let Ok(parsed) = Requirement::<pep508_rs::VerbatimUrl>::from_str(&requirement.text)
+            else {
+                continue;
+            };
+            let name = data::normalize_name(parsed.name.as_ref());
+            if !imported.contains(&name) {
+                continue;
+            }
+            let Some(package) = table.by_name(&name) else {
+                continue;
+            };
+            if let Some(diagnostic) = finding(package, &parsed, &requirement, target) {
+                diagnostics.push(diagnostic);
+            }
+        }
+        if diagnostics.is_empty() {
+            continue;
+        }
+        let shown = path
+            .strip_prefix(display_base)
+            .unwrap_or(&path)
+            .to_string_lossy()
+            .into_owned();
+        let filename: Arc<str> = Arc::from(shown.as_str());
+        let index = LineIndex::from_source_text(&text);
+        let messages = resolve_positions(&filename, &text, &index, diagnostics);
+        reports.push(FileReport {
+            filename,
+            source: Some(Arc::from(text.as_str())),
+            messages,
+            io_error: None,
+            fixed: Vec::new(),
+            diff: None,
+            fixed_source: None,
+            fix_errors: Vec::new(),
+            path: Some(path.clone()),
+            facts: None,
+            diff_base: None,
+        });
+    }
+    reports
+}
+
+fn finding(
+    package: &ExtensionPackage,
+    parsed: &Requirement,
+    declared: &Declared,
+    target: TargetVersion,
+) -> Option<Diagnostic> {
+    let first_text = package.first_release(target)?;
+    let first = Version::from_str(first_text.split_whitespace().next()?).ok()?;
+    let Some(VersionOrUrl::VersionSpecifier(specifiers)) = &parsed.version_or_url else {
+        return None;
+    };
+    if specifiers.is_empty() || !only_older_releases(specifiers, &first) {
+        return None;
+    }
+    // The fix keeps the name, extras and markers, and asks for the first supporting release.
+    let mut replacement = parsed.name.to_string();
+    if !parsed.extras.is_empty() {
+        let extras: Vec<String> = parsed.extras.iter().map(ToString::to_string).collect();
+        replacement.push_str(&format!("[{}]", extras.join(",")));
+    }
+    replacement.push_str(&format!(">={first}"));
+    if let Some((_, marker)) = declared.text.split_once(';') {
+        replacement.push_str(&format!("; {}", marker.trim()));
+    }
+    Some(
+        Diagnostic::new(
+            Rule::PinnedBelowFreeThreading,
+            format!(
+                "`{}` allows only releases of `{}` older than {first}, its first release with free-threaded wheels for {}",
+                declared.text,
+                package.name,
+                target.as_str()
+            ),
+            declared.range,
+        )
+        .with_severity(Severity::Warning)
+        .with_label(format!("excludes {} >= {first}", package.name))
+        .with_help(format!("allow {} >= {first}", package.name))
+        .with_fix(Some(crate::fix::fix(
+            FixApplicability::Unsafe,
+            format!("Require `{replacement}`"),
+            vec![Edit {
+                range: declared.range,
+                content: replacement,
+            }],
+        ))),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn specifiers(text: &str) -> pep508_rs::pep440_rs::VersionSpecifiers {
+        pep508_rs::pep440_rs::VersionSpecifiers::from_str(text).unwrap()
+    }
+
+    #[test]
+    fn older_only() {
+        let first = Version::from_str("2.1.0").unwrap();
+        assert!(only_older_releases(&specifiers("<2.1"), &first));
+        assert!(only_older_releases(&specifiers("==2.0.*"), &first));
+        assert!(only_older_releases(&specifiers("~=2.0.0"), &first));
+        assert!(!only_older_releases(&specifiers(">=1.20,<2.2"), &first));
+        assert!(!only_older_releases(&specifiers(">=1.20"), &first));
+        assert!(!only_older_releases(&specifiers("==2.1.0"), &first));
+    }
+
+    #[test]
+    fn requirement_lines_and_includes() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("requirements.txt"),
+            "-r base.txt\nrequests>=2  # http\n",
+        )
+        .unwrap();
+        std::fs::write(dir.path().join("base.txt"), "numpy<2.1\n").unwrap();
+        let files = requirement_files(&[dir.path().to_path_buf()]);
+        let texts: Vec<&str> = files
+            .iter()
+            .flat_map(|(_, _, declared)| declared.iter().map(|d| d.text.as_str()))
+            .collect();
+        assert!(texts.contains(&"numpy<2.1"));
+        assert!(texts.contains(&"requests>=2"));
+    }
+}
