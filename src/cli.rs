@@ -8,6 +8,7 @@ use std::sync::Arc;
 use clap::{Args, Parser, Subcommand};
 use miette::{IntoDiagnostic, Result, WrapErr, miette};
 use rayon::prelude::*;
+use rustc_hash::FxHashMap;
 
 use crate::data::TargetVersion;
 use crate::diagnostic::FixApplicability;
@@ -87,6 +88,13 @@ pub struct CheckArgs {
     /// The free-threaded interpreter the code targets.
     #[arg(long, value_enum, default_value_t = TargetVersion::Py314t)]
     pub target_version: TargetVersion,
+    /// The interpreter whose installed packages NG204 inspects (default: the project's `.venv`).
+    #[arg(long, value_name = "PATH")]
+    pub python: Option<PathBuf>,
+    /// With NG204: also import the project's extension packages in a subprocess to see whether
+    /// they re-enable the GIL.
+    #[arg(long)]
+    pub import_check: bool,
     /// Apply safe fixes, then report what remains.
     #[arg(long)]
     pub fix: bool,
@@ -189,6 +197,9 @@ pub fn settings_from_args(args: &CheckArgs) -> Result<Settings> {
             thread_unsafe_functions: Vec::new(),
         },
         build: Default::default(),
+        python: args.python.clone(),
+        import_check: args.import_check,
+        inspect_environment: false,
     })
 }
 
@@ -381,6 +392,28 @@ pub fn run_pipeline(
                 && crate::checkers::ng203_extension_enables_gil::is_extension_source(path))
     });
     let mut settings = settings.clone();
+    let mut errors = errors;
+    let environment = if settings.rules.contains(Rule::InstalledExtensionEnablesGil) {
+        let roots = crate::project::source_roots(paths);
+        match crate::environment::find_python(settings.python.as_deref(), &roots) {
+            Some(python) => match crate::environment::probe(&python) {
+                Ok(interpreter) => {
+                    settings.inspect_environment = true;
+                    Some((python, interpreter))
+                }
+                Err(message) => {
+                    errors.push(Discovered::Error {
+                        path: python,
+                        message,
+                    });
+                    None
+                }
+            },
+            None => None,
+        }
+    } else {
+        None
+    };
     if with_sources {
         settings.build = crate::checkers::ng203_extension_enables_gil::build_context(
             &crate::project::source_roots(paths),
@@ -407,6 +440,9 @@ pub fn run_pipeline(
     // The project phase: link the modules so that workers started from another module count
     // as reached from a thread, and decide NG301 with every worker in view.
     crate::project::link(&mut reports, paths, &settings.rules);
+    if let Some((python, interpreter)) = &environment {
+        check_environment(&mut reports, python, interpreter, settings);
+    }
     if settings.rules.contains(Rule::PinnedBelowFreeThreading) {
         let imported: rustc_hash::FxHashSet<String> = reports
             .iter()
@@ -536,6 +572,102 @@ fn apply_project_fixes(reports: &mut [FileReport], mode: FixMode) {
                 report.messages.remove(index);
             }
             report.fixed.push((fixed_rule, count));
+        }
+    }
+}
+
+/// NG204: imports of installed packages built for the GIL ABI or that re-enable the GIL.
+fn check_environment(
+    reports: &mut [FileReport],
+    python: &Path,
+    interpreter: &crate::environment::Interpreter,
+    settings: &Settings,
+) {
+    use crate::environment;
+    let installed = environment::installed(&interpreter.site_packages);
+    if !interpreter.gil_disabled {
+        eprintln!(
+            "warning: {} (Python {}) is not a free-threaded build: NG204 checks only packages known to re-enable the GIL{}",
+            python.display(),
+            interpreter.version,
+            if settings.import_check {
+                " and what --import-check observes"
+            } else {
+                ""
+            }
+        );
+    }
+    let mut by_import: FxHashMap<&str, &environment::InstalledDistribution> = FxHashMap::default();
+    for distribution in &installed {
+        for name in &distribution.imports {
+            by_import.entry(name.as_str()).or_insert(distribution);
+        }
+    }
+    // What to import for --import-check: the top-level modules of imported extension packages.
+    let mut imported_tops: Vec<String> = reports
+        .iter()
+        .filter_map(|report| report.facts.as_ref())
+        .flat_map(|facts| facts.imports_at.iter())
+        .map(|import| import.module.split('.').next().unwrap_or("").to_string())
+        .filter(|top| by_import.contains_key(top.as_str()))
+        .collect();
+    imported_tops.sort();
+    imported_tops.dedup();
+    let observed = if settings.import_check {
+        environment::import_check(python, &imported_tops)
+    } else {
+        Default::default()
+    };
+    let table = crate::data::extensions();
+    for report in reports.iter_mut() {
+        let Some(facts) = &report.facts else { continue };
+        let mut added = Vec::new();
+        for import in &facts.imports_at {
+            let top = import.module.split('.').next().unwrap_or("");
+            let Some(distribution) = by_import.get(top) else {
+                continue;
+            };
+            let gil_abi = distribution.gil_abi_extensions();
+            let reason = if interpreter.gil_disabled && !gil_abi.is_empty() {
+                Some(format!(
+                    "installs extension modules built for the GIL ABI (`{}`), which this free-threaded interpreter cannot load",
+                    gil_abi[0].rsplit('/').next().unwrap_or(gil_abi[0])
+                ))
+            } else if let Some(detail) = observed.get(top) {
+                Some(format!("re-enabled the GIL when imported ({detail})"))
+            } else {
+                table
+                    .by_name(&distribution.name)
+                    .filter(|package| package.status == crate::data::ExtensionStatus::GilEnabled)
+                    .map(|_| "is known to re-enable the GIL when imported".to_string())
+            };
+            let Some(reason) = reason else { continue };
+            let diagnostic = crate::diagnostic::Diagnostic::new(
+                Rule::InstalledExtensionEnablesGil,
+                format!(
+                    "`{}` comes from {} {} installed in {}, which {reason}",
+                    import.module,
+                    distribution.name,
+                    distribution.version,
+                    python.display()
+                ),
+                import.range,
+            )
+            .with_severity(crate::diagnostic::Severity::Warning)
+            .with_label("installed build keeps the GIL")
+            .with_help("reinstall it from free-threaded wheels, or upgrade to a release that declares free-threading support");
+            added.push(linter::Message {
+                filename: report.filename.clone(),
+                noqa_row: import.start.row,
+                start: import.start,
+                end: import.end,
+                fix_edits: Vec::new(),
+                diagnostic,
+            });
+        }
+        if !added.is_empty() {
+            report.messages.extend(added);
+            report.sort_messages();
         }
     }
 }

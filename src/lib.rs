@@ -6,6 +6,7 @@ pub mod cli;
 pub mod data;
 pub mod diagnostic;
 pub mod discovery;
+pub mod environment;
 pub mod fix;
 pub mod linter;
 pub mod output;

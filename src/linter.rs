@@ -25,6 +25,12 @@ pub struct Settings {
     pub model: ModelOptions,
     /// The project's build configuration, for the extension-source rule (NG203).
     pub build: crate::checkers::ng203_extension_enables_gil::BuildContext,
+    /// The interpreter whose installed packages NG204 inspects (`--python`).
+    pub python: Option<PathBuf>,
+    /// Import the project's extension packages in a subprocess (`--import-check`).
+    pub import_check: bool,
+    /// Set by the pipeline when NG204 will inspect an environment (keeps import positions).
+    pub inspect_environment: bool,
 }
 
 impl Default for Settings {
@@ -34,6 +40,9 @@ impl Default for Settings {
             collect_facts: false,
             model: ModelOptions::default(),
             build: Default::default(),
+            python: None,
+            import_check: false,
+            inspect_environment: false,
         }
     }
 }
@@ -464,6 +473,10 @@ pub fn check_and_fix(
             fact.start = location(&index, &source, fact.range.start());
             fact.end = location(&index, &source, fact.range.end());
         }
+        for import in &mut facts.imports_at {
+            import.start = location(&index, &source, import.range.start());
+            import.end = location(&index, &source, import.range.end());
+        }
         for pool in &mut facts.pools {
             pool.start = location(&index, &source, pool.range.start());
             pool.end = location(&index, &source, pool.range.end());
@@ -482,9 +495,11 @@ pub fn check_and_fix(
     // The code frame needs the text when there are findings, or may be findings once the
     // project phase links the modules.
     let keep_source = !messages.is_empty()
-        || facts
-            .as_ref()
-            .is_some_and(|facts| !facts.process_global.is_empty() || !facts.pools.is_empty());
+        || facts.as_ref().is_some_and(|facts| {
+            !facts.process_global.is_empty()
+                || !facts.pools.is_empty()
+                || (settings.inspect_environment && !facts.imports_at.is_empty())
+        });
     FileReport {
         filename,
         source: keep_source.then(|| Arc::from(source)),

@@ -33,6 +33,8 @@ pub struct ModuleFacts {
     pub pools: Vec<PoolFact>,
     /// Top-level modules imported anywhere in the module (for NG202).
     pub imported_modules: Vec<String>,
+    /// Each import with its position (for NG204, reported at the import line).
+    pub imports_at: Vec<ImportFact>,
     /// Functions already reached from a thread entry of this module.
     pub locally_reached: Vec<bool>,
 }
@@ -44,6 +46,15 @@ pub struct FunctionFacts {
     /// Why the function is not safe to run on a thread instead of a process: it changes
     /// process-wide state or writes shared state without a lock.
     pub thread_unsafe: Option<String>,
+}
+
+/// An import and where it is written.
+#[derive(Debug, Clone)]
+pub struct ImportFact {
+    pub module: String,
+    pub range: TextRange,
+    pub start: Location,
+    pub end: Location,
 }
 
 /// A process pool and its workers (NG301).
@@ -215,6 +226,16 @@ impl ModuleFacts {
                 tops.dedup();
                 tops
             },
+            imports_at: model
+                .import_refs
+                .iter()
+                .map(|import| ImportFact {
+                    module: import.module.clone(),
+                    range: import.range,
+                    start: Location { row: 0, column: 0 },
+                    end: Location { row: 0, column: 0 },
+                })
+                .collect(),
             locally_reached,
         }
     }

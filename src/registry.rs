@@ -28,6 +28,7 @@ pub enum Rule {
     ExtensionWithoutFreeThreading,
     PinnedBelowFreeThreading,
     ExtensionEnablesGil,
+    InstalledExtensionEnablesGil,
     ProcessPoolConvertible,
     ProcessGlobalStateInThread,
     GilAssumption,
@@ -48,6 +49,7 @@ impl Rule {
         Rule::ExtensionWithoutFreeThreading,
         Rule::PinnedBelowFreeThreading,
         Rule::ExtensionEnablesGil,
+        Rule::InstalledExtensionEnablesGil,
         Rule::ProcessPoolConvertible,
         Rule::ProcessGlobalStateInThread,
         Rule::GilAssumption,
@@ -67,6 +69,7 @@ impl Rule {
             Rule::ExtensionWithoutFreeThreading => "NG201",
             Rule::PinnedBelowFreeThreading => "NG202",
             Rule::ExtensionEnablesGil => "NG203",
+            Rule::InstalledExtensionEnablesGil => "NG204",
             Rule::ProcessPoolConvertible => "NG301",
             Rule::ProcessGlobalStateInThread => "NG302",
             Rule::GilAssumption => "NG303",
@@ -87,6 +90,7 @@ impl Rule {
             Rule::ExtensionWithoutFreeThreading => "extension-without-free-threading",
             Rule::PinnedBelowFreeThreading => "pinned-below-free-threading",
             Rule::ExtensionEnablesGil => "extension-enables-gil",
+            Rule::InstalledExtensionEnablesGil => "installed-extension-enables-gil",
             Rule::ProcessPoolConvertible => "process-pool-convertible",
             Rule::ProcessGlobalStateInThread => "process-global-state-in-thread",
             Rule::GilAssumption => "gil-assumption",
@@ -110,6 +114,7 @@ impl Rule {
             }
             Rule::PinnedBelowFreeThreading => crate::requirements::DOCUMENTATION,
             Rule::ExtensionEnablesGil => checkers::ng203_extension_enables_gil::DOCUMENTATION,
+            Rule::InstalledExtensionEnablesGil => crate::environment::DOCUMENTATION,
             Rule::ProcessPoolConvertible => checkers::ng301_process_pool_convertible::DOCUMENTATION,
             Rule::ProcessGlobalStateInThread => {
                 checkers::ng302_process_global_state_in_thread::DOCUMENTATION

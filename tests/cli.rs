@@ -295,3 +295,45 @@ fn rule_documentation() {
         Some(nogil_lint::registry::Rule::ALL.len())
     );
 }
+
+#[test]
+fn python_errors_are_clean_and_a_gil_interpreter_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("app.py"), "import os\n").unwrap();
+    nogil_lint()
+        .args(["check", "--python", "/nonexistent/python3.14t"])
+        .arg(dir.path())
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "cannot run /nonexistent/python3.14t",
+        ));
+    // The machines' python3 has a GIL: NG204 says what it can still check.
+    nogil_lint()
+        .args(["check", "--python", "python3", "--import-check"])
+        .arg(dir.path())
+        .assert()
+        .code(0)
+        .stderr(predicate::str::contains("is not a free-threaded build"));
+}
+
+#[test]
+fn extensions_command_prints_the_table() {
+    nogil_lint()
+        .args(["extensions", "PyYAML"])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("pyyaml (supported)"))
+        .stdout(predicate::str::contains("alternative: pyyaml-ft"));
+    nogil_lint()
+        .args(["extensions", "yaml", "--output-format", "json"])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("\"name\": \"pyyaml\""));
+    nogil_lint()
+        .args(["extensions", "numpyy"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("did you mean"))
+        .stderr(predicate::str::contains("`numpy`?"));
+}

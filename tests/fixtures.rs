@@ -53,8 +53,9 @@ fn every_rule_has_a_fixture_with_positive_and_negative_cases() {
     let files = rule_fixtures();
     for rule in nogil_lint::registry::Rule::ALL {
         // NG001 has CLI tests; NG202 reads requirement files (fixtures/requirements) and NG203
-        // C, Cython and Rust sources (fixtures/extensions).
-        if matches!(rule.code(), "NG001" | "NG202" | "NG203") {
+        // C, Cython and Rust sources (fixtures/extensions); NG204 an environment
+        // (fixtures/environment).
+        if matches!(rule.code(), "NG001" | "NG202" | "NG203" | "NG204") {
             continue;
         }
         let path = PathBuf::from(format!("fixtures/rules/{}.py", rule.code()));
@@ -221,5 +222,21 @@ fn requirement_fixtures_report_exactly_the_marked_lines() {
         &["--target-version", "3.13t", "fixtures/requirements"],
         "fixtures/requirements",
         4,
+    );
+}
+
+/// Installed packages (a stand-in interpreter whose site-packages hold dist-info directories
+/// with GIL-ABI and free-threaded extension modules).
+#[cfg(unix)]
+#[test]
+fn environment_fixture_reports_exactly_the_marked_lines() {
+    assert_directory_fixture(
+        &[
+            "--python",
+            "fixtures/environment/python",
+            "fixtures/environment/src",
+        ],
+        "fixtures/environment/src",
+        3,
     );
 }
