@@ -69,6 +69,7 @@ FIELD_ORDER = (
     "name",
     "imports",
     "has_extension",
+    "pure_python_fallback",
     "status",
     "cp313t",
     "cp314t",
@@ -108,6 +109,9 @@ HEADER = """\
 #                   another checked source, or equal to the obvious guess (name with '-' -> '_');
 #                   may be empty.  Each import name belongs to one package only.
 #   has_extension   false only when the data says the project publishes no compiled code
+#   pure_python_fallback
+#                   optional: true when a pure-Python wheel is published too, so a free-threaded
+#                   interpreter installs that one (without the compiled accelerator)
 #   status          "supported":   free-threaded builds whose modules declare GIL-free operation
 #                   "gil-enabled": free-threaded wheels are published, but importing the released
 #                                  modules re-enables the GIL (no Py_mod_gil declaration)
@@ -348,6 +352,9 @@ def build(data_dir: Path, cp314t_from_pre_314: bool) -> tuple[list[dict], Report
         status = STATUS_MAP[row["free_threaded_status"]]
         has_ext_cell = row["has_extension"].strip().lower()
         has_extension = not has_ext_cell.startswith("no")
+        # "yes (optional; pure-Python wheel also published)": installers on a free-threaded
+        # interpreter fall back to the pure-Python wheel (slower, but it works).
+        pure_python_fallback = "optional" in has_ext_cell
 
         cp313t = parse_version_cell(row["first_version_cp313t"], "first_version_cp313t", name, report)
         cp314t = parse_version_cell(row["first_version_cp314t"], "first_version_cp314t", name, report)
@@ -402,6 +409,8 @@ def build(data_dir: Path, cp314t_from_pre_314: bool) -> tuple[list[dict], Report
             "has_extension": has_extension,
             "status": status,
         }
+        if pure_python_fallback:
+            package["pure_python_fallback"] = True
         if cp313t is not None:
             package["cp313t"] = cp313t
         if cp314t is not None:

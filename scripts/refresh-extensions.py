@@ -78,6 +78,7 @@ FIELD_ORDER = (
     "name",
     "imports",
     "has_extension",
+    "pure_python_fallback",
     "status",
     "cp313t",
     "cp314t",

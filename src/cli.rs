@@ -200,6 +200,7 @@ pub fn settings_from_args(args: &CheckArgs) -> Result<Settings> {
         python: args.python.clone(),
         import_check: args.import_check,
         inspect_environment: false,
+        project_modules: Default::default(),
     })
 }
 
@@ -393,6 +394,10 @@ pub fn run_pipeline(
     });
     let mut settings = settings.clone();
     let mut errors = errors;
+    settings.project_modules = std::sync::Arc::new(crate::project::top_level_modules(
+        &files,
+        &crate::project::source_roots(paths),
+    ));
     let environment = if settings.rules.contains(Rule::InstalledExtensionEnablesGil) {
         let roots = crate::project::source_roots(paths);
         match crate::environment::find_python(settings.python.as_deref(), &roots) {

@@ -91,6 +91,9 @@ pub struct ExtensionPackage {
     pub imports: Vec<String>,
     #[serde(default)]
     pub has_extension: bool,
+    /// A pure-Python wheel is published too: a free-threaded interpreter installs that one.
+    #[serde(default)]
+    pub pure_python_fallback: bool,
     pub status: ExtensionStatus,
     /// First release with free-threaded wheels for 3.13t, or `"none"`.
     pub cp313t: Option<String>,

@@ -31,6 +31,9 @@ pub struct Settings {
     pub import_check: bool,
     /// Set by the pipeline when NG204 will inspect an environment (keeps import positions).
     pub inspect_environment: bool,
+    /// Top-level module names of the project itself: its own imports are never third-party
+    /// packages (a project named like a listed distribution, such as black checking itself).
+    pub project_modules: std::sync::Arc<rustc_hash::FxHashSet<String>>,
 }
 
 impl Default for Settings {
@@ -43,6 +46,7 @@ impl Default for Settings {
             python: None,
             import_check: false,
             inspect_environment: false,
+            project_modules: Default::default(),
         }
     }
 }
@@ -273,8 +277,12 @@ pub fn analyze(
         return (diagnostics, None);
     }
     let model = SemanticModel::build_with(parsed.syntax(), source, &settings.model);
-    let diagnostics =
-        checkers::check_module(&model, &settings.rules, settings.model.target_version);
+    let diagnostics = checkers::check_module(
+        &model,
+        &settings.rules,
+        settings.model.target_version,
+        &settings.project_modules,
+    );
     let facts = want_facts.then(|| ModuleFacts::extract(&model));
     (diagnostics, facts)
 }

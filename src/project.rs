@@ -264,6 +264,24 @@ pub fn source_roots(paths: &[PathBuf]) -> Vec<PathBuf> {
     roots
 }
 
+/// The top-level module names the project's files provide (`black` for `src/black/…`).
+pub fn top_level_modules(files: &[PathBuf], roots: &[PathBuf]) -> rustc_hash::FxHashSet<String> {
+    let mut tops = rustc_hash::FxHashSet::default();
+    let mut packages: FxHashMap<PathBuf, bool> = FxHashMap::default();
+    for file in files
+        .iter()
+        .filter(|file| crate::discovery::is_python_file(file))
+    {
+        let (names, _) = module_names(file, roots, &mut packages);
+        for name in names {
+            if let Some(top) = name.split('.').next() {
+                tops.insert(top.to_string());
+            }
+        }
+    }
+    tops
+}
+
 /// The dotted names a file can be imported as, and whether it is a package (`__init__`).
 /// `packages` caches which directories hold an `__init__.py`.
 fn module_names(

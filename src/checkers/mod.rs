@@ -34,6 +34,8 @@ pub struct Context<'m, 'a> {
     /// Indices of accesses already reported by a statement-level rule.
     pub claimed: HashSet<usize>,
     pub target: crate::data::TargetVersion,
+    /// Top-level modules of the project itself.
+    pub project_modules: &'m rustc_hash::FxHashSet<String>,
 }
 
 impl<'m, 'a> Context<'m, 'a> {
@@ -122,6 +124,7 @@ pub fn check_module(
     model: &SemanticModel<'_>,
     rules: &RuleSet,
     target: crate::data::TargetVersion,
+    project_modules: &rustc_hash::FxHashSet<String>,
 ) -> Vec<Diagnostic> {
     let mut diagnostics = Vec::new();
     let mut context = Context {
@@ -129,6 +132,7 @@ pub fn check_module(
         fixes: FixBuilder::new(model),
         claimed: HashSet::new(),
         target,
+        project_modules,
     };
     if rules.contains(Rule::CheckThenAct) {
         ng103_check_then_act::check(&mut context, &mut diagnostics);

@@ -45,8 +45,16 @@ pub fn advice(
 }
 
 /// The problem in words: "has no free-threaded build for 3.14t".
-pub fn describe(problem: &ExtensionProblem, target: TargetVersion) -> String {
+pub fn describe(
+    package: &ExtensionPackage,
+    problem: &ExtensionProblem,
+    target: TargetVersion,
+) -> String {
     match problem {
+        ExtensionProblem::NoBuild if package.pure_python_fallback => format!(
+            "has no free-threaded build of its compiled extensions for {}: installers fall back to its pure-Python wheel, without the speed-up",
+            target.as_str()
+        ),
         ExtensionProblem::NoBuild => format!("has no free-threaded build for {}", target.as_str()),
         ExtensionProblem::ReenablesGil => format!(
             "publishes free-threaded wheels, but importing its extension modules re-enables the GIL on {}",
@@ -60,6 +68,9 @@ pub fn check(context: &Context<'_, '_>, diagnostics: &mut Vec<Diagnostic>) {
     let target = context.target;
     let table = data::extensions();
     for import in &model.import_refs {
+        if context.project_modules.contains(&import.top) {
+            continue;
+        }
         let Some(package) = table.by_module(&import.module) else {
             continue;
         };
@@ -73,7 +84,7 @@ pub fn check(context: &Context<'_, '_>, diagnostics: &mut Vec<Diagnostic>) {
                     "`{}` comes from `{}`, which {}",
                     import.module,
                     package.name,
-                    describe(&problem, target)
+                    describe(package, &problem, target)
                 ),
                 import.range,
             )
