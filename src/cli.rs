@@ -45,6 +45,36 @@ pub enum Command {
     Rule(RuleArgs),
     /// Show what nogil-lint knows about extension packages and free threading.
     Extensions(ExtensionsArgs),
+    /// Run each flagged pattern and its fix on threads of your interpreter, and compare.
+    #[command(after_help = PARITY_HELP)]
+    Parity(ParityArgs),
+}
+
+const PARITY_HELP: &str = "\
+Each race workload is a program nogil-lint flags (it checks that it does), and the program its
+fix produces; both run serially and on threads, and the outcomes are compared. The scaling
+workloads time CPU-bound work serially, on a thread pool and on a process pool.
+
+Exit status: 0 every fixed program has parity, 1 one does not, 2 an error (no interpreter,
+a crash, a workload past its timeout).";
+
+#[derive(Debug, Args)]
+pub struct ParityArgs {
+    /// The interpreter (default: python3.14t, python3.13t, then python3 on PATH).
+    #[arg(long, value_name = "PATH")]
+    pub python: Option<PathBuf>,
+    /// Threads (and pool workers) to use.
+    #[arg(long, default_value_t = 4, value_name = "N")]
+    pub threads: usize,
+    /// Iterations per thread (scale it up for a longer, more telling run).
+    #[arg(long, default_value_t = 20_000, value_name = "N")]
+    pub iterations: usize,
+    /// Run one workload: a rule code (NG101) or `scaling`.
+    #[arg(long, value_name = "NAME")]
+    pub only: Option<String>,
+    /// `text` or `json`.
+    #[arg(long, value_enum, default_value_t = RuleFormat::Text)]
+    pub output_format: RuleFormat,
 }
 
 #[derive(Debug, Args)]
@@ -157,6 +187,7 @@ pub fn main() -> ExitCode {
         Command::Check(args) => run_check(args),
         Command::Rule(args) => run_rule(args),
         Command::Extensions(args) => run_extensions(args),
+        Command::Parity(args) => run_parity_command(args),
     };
     match result {
         Ok(code) => ExitCode::from(code),
@@ -691,6 +722,30 @@ fn check_files(files: &[PathBuf], settings: &Settings, mode: FixMode) -> Vec<Fil
         .par_iter()
         .map(|path| check_path_with(path, settings, mode))
         .collect()
+}
+
+fn run_parity_command(args: ParityArgs) -> Result<u8> {
+    if args.threads == 0 || args.iterations == 0 {
+        return Err(miette!("--threads and --iterations must be at least 1"));
+    }
+    let options = crate::parity::ParityOptions {
+        python: args.python.clone(),
+        threads: args.threads,
+        iterations: args.iterations,
+        only: args.only.clone(),
+        scaling: true,
+    };
+    let report = crate::parity::run_parity(&options).map_err(|error| miette!("{error}"))?;
+    let text = match args.output_format {
+        RuleFormat::Text => crate::parity::render_text(&report),
+        RuleFormat::Json => serde_json::to_string_pretty(&report).unwrap_or_default() + "\n",
+    };
+    print!("{text}");
+    Ok(if crate::parity::all_parity(&report) {
+        EXIT_CLEAN
+    } else {
+        EXIT_FINDINGS
+    })
 }
 
 fn run_extensions(args: ExtensionsArgs) -> Result<u8> {

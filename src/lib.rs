@@ -10,6 +10,7 @@ pub mod environment;
 pub mod fix;
 pub mod linter;
 pub mod output;
+pub mod parity;
 pub mod project;
 pub mod registry;
 pub mod requirements;
