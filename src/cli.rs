@@ -659,6 +659,12 @@ fn check_environment(
         let Some(facts) = &report.facts else { continue };
         let mut added = Vec::new();
         for import in &facts.imports_at {
+            if facts
+                .suppressions
+                .silences(Rule::InstalledExtensionEnablesGil, import.start.row)
+            {
+                continue;
+            }
             let top = import.module.split('.').next().unwrap_or("");
             let Some(distribution) = by_import.get(top) else {
                 continue;

@@ -9,6 +9,7 @@ pub mod discovery;
 pub mod environment;
 pub mod fix;
 pub mod linter;
+pub mod noqa;
 pub mod output;
 pub mod parity;
 pub mod project;

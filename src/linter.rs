@@ -283,7 +283,33 @@ pub fn analyze(
         settings.model.target_version,
         &settings.project_modules,
     );
-    let facts = want_facts.then(|| ModuleFacts::extract(&model));
+    // Suppression comments: read once, applied here and (through the facts) to findings the
+    // project phase adds.
+    let suppressions = crate::noqa::Suppressions::from_tokens(source, parsed.tokens());
+    let diagnostics = if suppressions.lines.is_empty()
+        && !suppressions.file_all
+        && suppressions.file_codes.is_empty()
+    {
+        diagnostics
+    } else {
+        let line_starts: Vec<usize> = std::iter::once(0)
+            .chain(source.match_indices('\n').map(|(at, _)| at + 1))
+            .collect();
+        let row_of =
+            |offset: TextSize| line_starts.partition_point(|&start| start <= usize::from(offset));
+        crate::noqa::apply(
+            source,
+            &suppressions,
+            diagnostics,
+            row_of,
+            settings.rules.contains(Rule::UnusedNoqa),
+        )
+    };
+    let facts = want_facts.then(|| {
+        let mut facts = ModuleFacts::extract(&model);
+        facts.suppressions = suppressions;
+        facts
+    });
     (diagnostics, facts)
 }
 

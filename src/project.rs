@@ -35,6 +35,8 @@ pub struct ModuleFacts {
     pub imported_modules: Vec<String>,
     /// Each import with its position (for NG204, reported at the import line).
     pub imports_at: Vec<ImportFact>,
+    /// The file's `# noqa` comments, for findings added by the project phase.
+    pub suppressions: crate::noqa::Suppressions,
     /// Functions already reached from a thread entry of this module.
     pub locally_reached: Vec<bool>,
 }
@@ -236,6 +238,7 @@ impl ModuleFacts {
                     end: Location { row: 0, column: 0 },
                 })
                 .collect(),
+            suppressions: Default::default(),
             locally_reached,
         }
     }
@@ -537,7 +540,13 @@ pub fn link(reports: &mut [FileReport], paths: &[PathBuf], rules: &crate::regist
                     }
                     frontier = next;
                 }
-                convertible.push((index_of_report[module_index], pool.clone()));
+                if !module
+                    .facts
+                    .suppressions
+                    .silences(Rule::ProcessPoolConvertible, pool.start.row)
+                {
+                    convertible.push((index_of_report[module_index], pool.clone()));
+                }
             }
         }
     }
@@ -571,6 +580,13 @@ pub fn link(reports: &mut [FileReport], paths: &[PathBuf], rules: &crate::regist
             }
         }
         for fact in &module.facts.process_global {
+            if module
+                .facts
+                .suppressions
+                .silences(Rule::ProcessGlobalStateInThread, fact.start.row)
+            {
+                continue;
+            }
             if let Some(description) = update.reached.get(&fact.function) {
                 update
                     .process_global

@@ -17,6 +17,7 @@ pub const DOCS_BASE_URL: &str = "https://github.com/nogil-lint/nogil-lint/blob/m
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Rule {
     SyntaxError,
+    UnusedNoqa,
     UnlockedGlobalRmw,
     UnlockedContainerRmw,
     CheckThenAct,
@@ -38,6 +39,7 @@ impl Rule {
     /// Every implemented rule, in code order.
     pub const ALL: &'static [Rule] = &[
         Rule::SyntaxError,
+        Rule::UnusedNoqa,
         Rule::UnlockedGlobalRmw,
         Rule::UnlockedContainerRmw,
         Rule::CheckThenAct,
@@ -58,6 +60,7 @@ impl Rule {
     pub const fn code(self) -> &'static str {
         match self {
             Rule::SyntaxError => "NG001",
+            Rule::UnusedNoqa => "NG100",
             Rule::UnlockedGlobalRmw => "NG101",
             Rule::UnlockedContainerRmw => "NG102",
             Rule::CheckThenAct => "NG103",
@@ -79,6 +82,7 @@ impl Rule {
     pub const fn name(self) -> &'static str {
         match self {
             Rule::SyntaxError => "syntax-error",
+            Rule::UnusedNoqa => "unused-noqa",
             Rule::UnlockedGlobalRmw => "unlocked-global-rmw",
             Rule::UnlockedContainerRmw => "unlocked-container-rmw",
             Rule::CheckThenAct => "check-then-act",
@@ -101,6 +105,7 @@ impl Rule {
     pub fn documentation(self) -> &'static str {
         match self {
             Rule::SyntaxError => checkers::ng001_syntax_error::DOCUMENTATION,
+            Rule::UnusedNoqa => crate::noqa::DOCUMENTATION,
             Rule::UnlockedGlobalRmw => checkers::ng101_unlocked_global_rmw::DOCUMENTATION,
             Rule::UnlockedContainerRmw => checkers::ng102_unlocked_container_rmw::DOCUMENTATION,
             Rule::CheckThenAct => checkers::ng103_check_then_act::DOCUMENTATION,
