@@ -115,9 +115,25 @@ pub struct CheckArgs {
     /// The file name to report (and to pick the source type by) when reading standard input.
     #[arg(long, value_name = "NAME")]
     pub stdin_filename: Option<PathBuf>,
-    /// The free-threaded interpreter the code targets.
-    #[arg(long, value_enum, default_value_t = TargetVersion::Py314t)]
-    pub target_version: TargetVersion,
+    /// The free-threaded interpreter the code targets (default 3.14t, or the configuration's).
+    #[arg(long, value_enum)]
+    pub target_version: Option<TargetVersion>,
+    /// The configuration file (default: the nearest pyproject.toml with [tool.nogil-lint],
+    /// nogil-lint.toml or .nogil-lint.toml above the first path).
+    #[arg(long, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    /// Ignore every configuration file.
+    #[arg(long, conflicts_with = "config")]
+    pub isolated: bool,
+    /// Apply excludes to files named on the command line too (for pre-commit).
+    #[arg(long)]
+    pub force_exclude: bool,
+    /// Print the resolved settings and exit.
+    #[arg(long)]
+    pub show_settings: bool,
+    /// Print the files that would be checked and exit.
+    #[arg(long)]
+    pub show_files: bool,
     /// The interpreter whose installed packages NG204 inspects (default: the project's `.venv`).
     #[arg(long, value_name = "PATH")]
     pub python: Option<PathBuf>,
@@ -137,24 +153,6 @@ pub struct CheckArgs {
     /// Apply fixes without reporting the findings that remain.
     #[arg(long)]
     pub fix_only: bool,
-}
-
-impl CheckArgs {
-    /// What to do with fixes, from `--fix`, `--fix-only`, `--diff` and `--unsafe-fixes`.
-    pub fn fix_mode(&self) -> FixMode {
-        let threshold = if self.unsafe_fixes {
-            FixApplicability::Unsafe
-        } else {
-            FixApplicability::Safe
-        };
-        if self.diff {
-            FixMode::Diff(threshold)
-        } else if self.fix || self.fix_only {
-            FixMode::Apply(threshold)
-        } else {
-            FixMode::Report
-        }
-    }
 }
 
 #[derive(Debug, Args)]
@@ -212,27 +210,116 @@ fn parse_selectors(values: &[String], flag: &str) -> Result<Vec<RuleSelector>> {
 
 /// The settings the command line asks for.
 pub fn settings_from_args(args: &CheckArgs) -> Result<Settings> {
-    let select = args
+    // Configuration: --config, else the nearest file above the first path (not with --isolated).
+    let config = if args.isolated {
+        None
+    } else if let Some(path) = &args.config {
+        match crate::config::load(path).map_err(|error| miette::Report::new(*error))? {
+            Some(config) => Some(config),
+            None => {
+                return Err(miette!("{} has no [tool.nogil-lint] table", path.display()));
+            }
+        }
+    } else {
+        let start = args
+            .paths
+            .iter()
+            .find(|path| path.as_os_str() != "-")
+            .cloned()
+            .unwrap_or_else(|| PathBuf::from("."));
+        crate::config::discover(&start).map_err(|error| miette::Report::new(*error))?
+    };
+    let options = config
+        .as_ref()
+        .map(|config| config.options.clone())
+        .unwrap_or_default();
+
+    let cli_select = args
         .select
         .as_deref()
         .map(|values| parse_selectors(values, "--select"))
         .transpose()?;
-    let extend_select = parse_selectors(&args.extend_select, "--extend-select")?;
-    let ignore = parse_selectors(&args.ignore, "--ignore")?;
+    let select = cli_select.or_else(|| options.select.as_deref().map(crate::config::selectors));
+    let mut extend_select = options
+        .extend_select
+        .as_deref()
+        .map(crate::config::selectors)
+        .unwrap_or_default();
+    extend_select.extend(parse_selectors(&args.extend_select, "--extend-select")?);
+    let mut ignore = options
+        .ignore
+        .as_deref()
+        .map(crate::config::selectors)
+        .unwrap_or_default();
+    ignore.extend(parse_selectors(&args.ignore, "--ignore")?);
     let rules = RuleSet::from_selectors(select.as_deref(), &extend_select, &ignore);
+
+    let target_version = args.target_version.unwrap_or_else(|| {
+        match options
+            .target_version
+            .as_ref()
+            .map(|version| version.get_ref().as_str())
+        {
+            Some("3.13t") => TargetVersion::Py313t,
+            _ => TargetVersion::Py314t,
+        }
+    });
+    let base = config
+        .as_ref()
+        .and_then(|config| config.path.parent().map(Path::to_path_buf))
+        .unwrap_or_else(|| PathBuf::from("."));
+    let base = std::fs::canonicalize(&base).unwrap_or(base);
+    let mut excludes: Vec<String> = options.exclude.clone().unwrap_or_default();
+    excludes.extend(options.extend_exclude.clone().unwrap_or_default());
+    let exclude = build_globs(&excludes)?;
+    let mut per_file_ignores = Vec::new();
+    for (pattern, codes) in options.per_file_ignores.clone().unwrap_or_default() {
+        let matcher = build_globs(std::slice::from_ref(&pattern))?;
+        let ignored = RuleSet::from_selectors(Some(&crate::config::selectors(&codes)), &[], &[]);
+        per_file_ignores.push((matcher, ignored));
+    }
     Ok(Settings {
         rules,
         collect_facts: true,
         model: ModelOptions {
-            target_version: args.target_version,
-            thread_unsafe_functions: Vec::new(),
+            target_version,
+            thread_unsafe_functions: options.thread_unsafe_functions.clone().unwrap_or_default(),
+            lock_factories: options.lock_factories.clone().unwrap_or_default(),
+            thread_entry_decorators: options.thread_entry_decorators.clone().unwrap_or_default(),
         },
         build: Default::default(),
         python: args.python.clone(),
         import_check: args.import_check,
         inspect_environment: false,
         project_modules: Default::default(),
+        config_path: config.as_ref().map(|config| config.path.clone()),
+        config_base: base,
+        exclude,
+        per_file_ignores: std::sync::Arc::new(per_file_ignores),
+        fix: args.fix || options.fix.unwrap_or(false),
+        unsafe_fixes: args.unsafe_fixes || options.unsafe_fixes.unwrap_or(false),
+        force_exclude: args.force_exclude,
     })
+}
+
+/// A glob set; a pattern without a `/` matches a file or directory name at any depth.
+fn build_globs(patterns: &[String]) -> Result<globset::GlobSet> {
+    let mut builder = globset::GlobSetBuilder::new();
+    for pattern in patterns {
+        let anchored = if pattern.contains('/') {
+            pattern.trim_start_matches("./").to_string()
+        } else {
+            format!("**/{pattern}")
+        };
+        for variant in [anchored.clone(), format!("{anchored}/**")] {
+            let glob = globset::Glob::new(&variant)
+                .map_err(|error| miette!("invalid glob `{pattern}`: {error}"))?;
+            builder.add(glob);
+        }
+    }
+    builder
+        .build()
+        .map_err(|error| miette!("invalid globs: {error}"))
 }
 
 /// The name a file is reported under: the path as given, without a leading `./`.
@@ -288,7 +375,44 @@ fn run_check(args: CheckArgs) -> Result<u8> {
         .wrap_err("cannot start the worker threads")?;
 
     let read_stdin = args.paths.iter().any(|path| path.as_os_str() == "-");
-    let mode = args.fix_mode();
+    let threshold = if settings.unsafe_fixes {
+        FixApplicability::Unsafe
+    } else {
+        FixApplicability::Safe
+    };
+    let mode = if args.diff {
+        FixMode::Diff(threshold)
+    } else if settings.fix || args.fix_only {
+        FixMode::Apply(threshold)
+    } else {
+        FixMode::Report
+    };
+    if args.show_settings {
+        println!("{}", describe_settings(&settings, mode));
+        return Ok(EXIT_CLEAN);
+    }
+    if args.show_files {
+        let paths: Vec<PathBuf> = args
+            .paths
+            .iter()
+            .filter(|path| path.as_os_str() != "-")
+            .cloned()
+            .collect();
+        let (files, errors) = discover_files(&paths, &settings);
+        for file in &files {
+            println!("{}", display_name(file));
+        }
+        for error in &errors {
+            if let Discovered::Error { path, message } = error {
+                eprintln!("error: {}: {message}", path.display());
+            }
+        }
+        return Ok(if errors.is_empty() {
+            EXIT_CLEAN
+        } else {
+            EXIT_ERROR
+        });
+    }
     let stdin = if read_stdin {
         let mut bytes = Vec::new();
         io::stdin()
@@ -416,13 +540,7 @@ pub fn run_pipeline(
     settings: &Settings,
     mode: FixMode,
 ) -> (Vec<FileReport>, Vec<Discovered>) {
-    // The project's own extension sources are read when NG203 is selected.
-    let with_sources = settings.rules.contains(Rule::ExtensionEnablesGil);
-    let (files, errors) = discovery::discover_with(paths, |path| {
-        discovery::is_python_file(path)
-            || (with_sources
-                && crate::checkers::ng203_extension_enables_gil::is_extension_source(path))
-    });
+    let (files, errors) = discover_files(paths, settings);
     let mut settings = settings.clone();
     let mut errors = errors;
     settings.project_modules = std::sync::Arc::new(crate::project::top_level_modules(
@@ -450,7 +568,7 @@ pub fn run_pipeline(
     } else {
         None
     };
-    if with_sources {
+    if settings.rules.contains(Rule::ExtensionEnablesGil) {
         settings.build = crate::checkers::ng203_extension_enables_gil::build_context(
             &crate::project::source_roots(paths),
         );
@@ -509,6 +627,15 @@ pub fn run_pipeline(
         report.facts = None;
     }
     apply_project_fixes(&mut reports, mode);
+    if !settings.per_file_ignores.is_empty() {
+        for report in &mut reports {
+            if let Some(path) = report.path.clone() {
+                report
+                    .messages
+                    .retain(|message| !settings.ignores_for_file(&path, message.diagnostic.rule));
+            }
+        }
+    }
     for report in &mut reports {
         if let Some((original, fixed)) = report.diff_base.take()
             && original != fixed
@@ -521,6 +648,59 @@ pub fn run_pipeline(
         }
     }
     (reports, errors)
+}
+
+/// The files a run checks: Python files (and, with NG203, extension sources) under `paths`,
+/// without the excluded ones (a file named explicitly is kept unless `--force-exclude`).
+pub fn discover_files(paths: &[PathBuf], settings: &Settings) -> (Vec<PathBuf>, Vec<Discovered>) {
+    let with_sources = settings.rules.contains(Rule::ExtensionEnablesGil);
+    let (files, errors) = discovery::discover_with(paths, |path| {
+        discovery::is_python_file(path)
+            || (with_sources
+                && crate::checkers::ng203_extension_enables_gil::is_extension_source(path))
+    });
+    let files = files
+        .into_iter()
+        .filter(|file| {
+            let named = paths.iter().any(|path| path == file);
+            (named && !settings.force_exclude) || !settings.is_excluded(file)
+        })
+        .collect();
+    (files, errors)
+}
+
+/// `--show-settings`.
+fn describe_settings(settings: &Settings, mode: FixMode) -> String {
+    let rules: Vec<&str> = settings.rules.iter().map(|rule| rule.code()).collect();
+    let lines = [
+        format!(
+            "configuration: {}",
+            settings
+                .config_path
+                .as_ref()
+                .map_or("none (defaults)".to_string(), |path| path
+                    .display()
+                    .to_string())
+        ),
+        format!("rules: {}", rules.join(", ")),
+        format!("target-version: {}", settings.model.target_version.as_str()),
+        format!("fix: {mode:?}"),
+        format!("exclude: {} patterns", settings.exclude.len() / 2),
+        format!(
+            "per-file-ignores: {} patterns",
+            settings.per_file_ignores.len()
+        ),
+        format!("lock-factories: {:?}", settings.model.lock_factories),
+        format!(
+            "thread-entry-decorators: {:?}",
+            settings.model.thread_entry_decorators
+        ),
+        format!(
+            "thread-unsafe-functions: {:?}",
+            settings.model.thread_unsafe_functions
+        ),
+    ];
+    lines.join("\n")
 }
 
 /// Applies the fixes only the project phase can decide (NG301: the workers may live in other

@@ -3,6 +3,7 @@
 
 pub mod checkers;
 pub mod cli;
+pub mod config;
 pub mod data;
 pub mod diagnostic;
 pub mod discovery;

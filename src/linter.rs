@@ -34,6 +34,53 @@ pub struct Settings {
     /// Top-level module names of the project itself: its own imports are never third-party
     /// packages (a project named like a listed distribution, such as black checking itself).
     pub project_modules: std::sync::Arc<rustc_hash::FxHashSet<String>>,
+    /// The configuration file in use, and the directory its globs are relative to.
+    pub config_path: Option<PathBuf>,
+    pub config_base: PathBuf,
+    /// `exclude` and `extend-exclude`.
+    pub exclude: globset::GlobSet,
+    /// `per-file-ignores`: files matching a glob, and the rules ignored for them.
+    pub per_file_ignores: std::sync::Arc<Vec<(globset::GlobSet, RuleSet)>>,
+    /// `fix` / `unsafe-fixes` from the configuration or the command line.
+    pub fix: bool,
+    pub unsafe_fixes: bool,
+    /// Apply excludes to files named explicitly (`--force-exclude`).
+    pub force_exclude: bool,
+}
+
+impl Settings {
+    /// The path a glob of the configuration is matched against: relative to the configuration
+    /// file's directory when the file is inside it.
+    fn relative<'p>(&self, path: &'p Path) -> std::borrow::Cow<'p, Path> {
+        let absolute = if path.is_absolute() {
+            std::borrow::Cow::Borrowed(path)
+        } else {
+            match std::env::current_dir() {
+                Ok(current) => std::borrow::Cow::Owned(current.join(path)),
+                Err(_) => std::borrow::Cow::Borrowed(path),
+            }
+        };
+        match absolute.strip_prefix(&self.config_base) {
+            Ok(relative) => std::borrow::Cow::Owned(relative.to_path_buf()),
+            Err(_) => std::borrow::Cow::Owned(path.to_path_buf()),
+        }
+    }
+
+    /// Whether `exclude`/`extend-exclude` exclude a path.
+    pub fn is_excluded(&self, path: &Path) -> bool {
+        !self.exclude.is_empty() && self.exclude.is_match(self.relative(path).as_ref())
+    }
+
+    /// Whether `per-file-ignores` ignores `rule` for a file.
+    pub fn ignores_for_file(&self, path: &Path, rule: Rule) -> bool {
+        if self.per_file_ignores.is_empty() {
+            return false;
+        }
+        let relative = self.relative(path);
+        self.per_file_ignores
+            .iter()
+            .any(|(globs, rules)| rules.contains(rule) && globs.is_match(relative.as_ref()))
+    }
 }
 
 impl Default for Settings {
@@ -47,6 +94,13 @@ impl Default for Settings {
             import_check: false,
             inspect_environment: false,
             project_modules: Default::default(),
+            config_path: None,
+            config_base: PathBuf::from("."),
+            exclude: globset::GlobSet::empty(),
+            per_file_ignores: Default::default(),
+            fix: false,
+            unsafe_fixes: false,
+            force_exclude: false,
         }
     }
 }

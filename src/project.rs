@@ -406,6 +406,7 @@ fn describe(kind: ThreadEntryKind, filename: &str, line: usize) -> String {
         ThreadEntryKind::Initializer => "the thread-pool initializer set",
         ThreadEntryKind::ToThread => "the `asyncio.to_thread` call",
         ThreadEntryKind::RunOverride => "the `Thread.run` override",
+        ThreadEntryKind::Decorated => "the thread-entry decorator",
     };
     format!("{what} at {filename}:{line}")
 }

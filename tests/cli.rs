@@ -337,3 +337,128 @@ fn extensions_command_prints_the_table() {
         .stderr(predicate::str::contains("did you mean"))
         .stderr(predicate::str::contains("`numpy`?"));
 }
+
+#[test]
+fn configuration_from_pyproject_with_errors_located() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::create_dir_all(dir.path().join("src")).unwrap();
+    fs::create_dir_all(dir.path().join("generated")).unwrap();
+    fs::write(dir.path().join("src/app.py"), RACY).unwrap();
+    fs::write(dir.path().join("generated/gen.py"), RACY).unwrap();
+
+    // An unknown key: the file, the line, a code frame and a suggestion; exit 2.
+    fs::write(
+        dir.path().join("pyproject.toml"),
+        "[project]\nname = \"x\"\n\n[tool.nogil-lint]\nselct = [\"NG1\"]\n",
+    )
+    .unwrap();
+    nogil_lint()
+        .current_dir(dir.path())
+        .args(["check", "."])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("unknown field `selct`"))
+        .stderr(predicate::str::contains("pyproject.toml:5:1"))
+        .stderr(predicate::str::contains("did you mean `select`?"));
+
+    // An unknown code and a wrong type.
+    fs::write(
+        dir.path().join("pyproject.toml"),
+        "[tool.nogil-lint]\nignore = [\"NG999\"]\n",
+    )
+    .unwrap();
+    nogil_lint()
+        .current_dir(dir.path())
+        .args(["check", "."])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "unknown rule code or prefix `NG999`",
+        ));
+    fs::write(
+        dir.path().join("pyproject.toml"),
+        "[tool.nogil-lint]\nfix = \"yes\"\n",
+    )
+    .unwrap();
+    nogil_lint()
+        .current_dir(dir.path())
+        .args(["check", "."])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("pyproject.toml:2:7"));
+
+    // exclude, per-file-ignores, and the command line overriding select.
+    fs::write(
+        dir.path().join("pyproject.toml"),
+        "[tool.nogil-lint]\nextend-exclude = [\"generated\"]\nper-file-ignores = { \"src/*.py\" = [\"NG101\"] }\n",
+    )
+    .unwrap();
+    nogil_lint()
+        .current_dir(dir.path())
+        .args(["check", "--output-format", "concise", "."])
+        .assert()
+        .code(0);
+    nogil_lint()
+        .current_dir(dir.path())
+        .args(["check", "--isolated", "--output-format", "concise", "."])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("generated/gen.py"));
+    nogil_lint()
+        .current_dir(dir.path())
+        .args(["check", "--show-files", "."])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("src/app.py"))
+        .stdout(predicate::str::contains("gen.py").not());
+    // A file named explicitly is checked even when excluded, unless --force-exclude.
+    nogil_lint()
+        .current_dir(dir.path())
+        .args(["check", "--output-format", "concise", "generated/gen.py"])
+        .assert()
+        .code(1);
+    nogil_lint()
+        .current_dir(dir.path())
+        .args(["check", "--force-exclude", "generated/gen.py"])
+        .assert()
+        .code(0);
+
+    // nogil-lint.toml, and --show-settings.
+    fs::remove_file(dir.path().join("pyproject.toml")).unwrap();
+    fs::write(
+        dir.path().join("nogil-lint.toml"),
+        "target-version = \"3.13t\"\nselect = [\"NG10\"]\n",
+    )
+    .unwrap();
+    nogil_lint()
+        .current_dir(dir.path())
+        .args(["check", "--show-settings", "."])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("target-version: 3.13t"))
+        .stdout(predicate::str::contains("nogil-lint.toml"));
+}
+
+#[test]
+fn configured_lock_factories_and_thread_entry_decorators() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(
+        dir.path().join("nogil-lint.toml"),
+        "lock-factories = [\"app.locks.make_lock\"]\nthread-entry-decorators = [\"app.background\"]\n",
+    )
+    .unwrap();
+    fs::write(
+        dir.path().join("app.py"),
+        "from app.locks import make_lock\nfrom app import background\n\n_lock = make_lock()\ncount = 0\n\n\ndef locked():\n    global count\n    with _lock:\n        count += 1\n\n\n@background\ndef worker():\n    global count\n    count -= 1\n",
+    )
+    .unwrap();
+    nogil_lint()
+        .current_dir(dir.path())
+        .args(["check", "--output-format", "concise", "app.py"])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("NG107"))
+        .stdout(predicate::str::contains(
+            "reached from the thread-entry decorator at line 14",
+        ));
+}

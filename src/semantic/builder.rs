@@ -175,6 +175,8 @@ struct Builder<'a> {
     context_names: HashSet<String>,
     /// Locals bound to `functools.partial(…)`, so a pool's worker can be followed through them.
     partial_bindings: HashMap<(FunctionId, &'a str), &'a Expr>,
+    /// Functions decorated with a configured thread-entry decorator, and the decorator.
+    decorated_entries: Vec<(FunctionId, TextRange)>,
 }
 
 /// A process pool constructor call, before its workers are known.
@@ -234,6 +236,7 @@ impl<'a> Builder<'a> {
             pending_submissions: Vec::new(),
             context_names: HashSet::default(),
             partial_bindings: HashMap::default(),
+            decorated_entries: Vec::new(),
         }
     }
 
@@ -345,7 +348,16 @@ impl<'a> Builder<'a> {
                     _ => return ValueKind::Other,
                 };
                 if !super::values::is_factory_name(last) {
-                    return ValueKind::Other;
+                    // Configured lock factories (`lock-factories`).
+                    let configured = !self.options.lock_factories.is_empty()
+                        && self.qualified_name(func).is_some_and(|qualified| {
+                            self.options.lock_factories.contains(&qualified)
+                        });
+                    return if configured {
+                        ValueKind::Lock
+                    } else {
+                        ValueKind::Other
+                    };
                 }
                 if let Some(kind) = self
                     .qualified_name(func)
@@ -1160,6 +1172,21 @@ impl<'a> Builder<'a> {
             escapes: false,
             in_main_guard: self.in_main_guard,
         });
+        // Configured decorators that run the function on a thread (`thread-entry-decorators`).
+        if !self.options.thread_entry_decorators.is_empty() {
+            for decorator in &def.decorator_list {
+                let expression = match &decorator.expression {
+                    Expr::Call(call) => &*call.func,
+                    other => other,
+                };
+                let named = self
+                    .qualified_name(expression)
+                    .unwrap_or_else(|| self.text(expression.range()).to_string());
+                if self.options.thread_entry_decorators.contains(&named) {
+                    self.decorated_entries.push((id, decorator.range()));
+                }
+            }
+        }
         match class {
             Some(class) => self.classes[class].methods.push(id),
             None => {
@@ -2422,6 +2449,14 @@ impl<'a> Builder<'a> {
                     });
                 }
             }
+        }
+        for &(function, range) in &self.decorated_entries {
+            thread_entries.push(ThreadEntry {
+                kind: ThreadEntryKind::Decorated,
+                range,
+                targets: vec![function],
+                external_targets: Vec::new(),
+            });
         }
         thread_entries.sort_by_key(|entry| entry.range.start());
 

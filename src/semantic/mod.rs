@@ -141,6 +141,8 @@ pub enum ThreadEntryKind {
     ToThread,
     RunInExecutor,
     RunOverride,
+    /// A function decorated with a configured `thread-entry-decorators` decorator.
+    Decorated,
 }
 
 /// A place where a function is handed to a thread.
@@ -320,6 +322,10 @@ pub struct ModelOptions {
     pub target_version: crate::data::TargetVersion,
     /// Extra qualified names of functions that change process-wide state.
     pub thread_unsafe_functions: Vec<String>,
+    /// Extra qualified names of callables that create locks (`mypkg.locks.make_lock`).
+    pub lock_factories: Vec<String>,
+    /// Decorators that run the decorated function on a thread (`mypkg.background`).
+    pub thread_entry_decorators: Vec<String>,
 }
 
 /// A lock created once and shared where a per-instance or per-call lock was likely meant.
@@ -522,6 +528,9 @@ impl ThreadEntry {
             ThreadEntryKind::ToThread => format!("the `asyncio.to_thread` call at line {line}"),
             ThreadEntryKind::RunOverride => {
                 format!("the `Thread.run` override at line {line}")
+            }
+            ThreadEntryKind::Decorated => {
+                format!("the thread-entry decorator at line {line}")
             }
         }
     }
