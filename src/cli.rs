@@ -128,6 +128,12 @@ pub struct CheckArgs {
     /// Apply excludes to files named on the command line too (for pre-commit).
     #[arg(long)]
     pub force_exclude: bool,
+    /// Write the report to a file instead of standard output.
+    #[arg(long, value_name = "PATH")]
+    pub output_file: Option<PathBuf>,
+    /// Print the number of findings per code (with how many are fixable) instead of each.
+    #[arg(long)]
+    pub statistics: bool,
     /// Print the resolved settings and exit.
     #[arg(long)]
     pub show_settings: bool,
@@ -455,7 +461,14 @@ fn run_check(args: CheckArgs) -> Result<u8> {
     }
 
     let stdout = io::stdout();
-    let mut out = io::BufWriter::new(stdout.lock());
+    let mut out: Box<dyn Write> = match &args.output_file {
+        Some(path) => Box::new(io::BufWriter::new(
+            std::fs::File::create(path)
+                .into_diagnostic()
+                .wrap_err_with(|| format!("cannot write {}", path.display()))?,
+        )),
+        None => Box::new(io::BufWriter::new(stdout.lock())),
+    };
     let fixed: usize = reports
         .iter()
         .flat_map(|report| &report.fixed)
@@ -494,7 +507,12 @@ fn run_check(args: CheckArgs) -> Result<u8> {
             }
             return out.flush();
         }
+        if args.statistics {
+            output::print_statistics(&reports, args.output_format, &mut out)?;
+            return out.flush();
+        }
         let color = args.output_format == OutputFormat::Full
+            && args.output_file.is_none()
             && io::stdout().is_terminal()
             && std::env::var_os("NO_COLOR").is_none_or(|value| value.is_empty());
         let options = PrintOptions {
@@ -1040,7 +1058,7 @@ fn run_rule(args: RuleArgs) -> Result<u8> {
                         "name": rule.name(),
                         "summary": rule.summary(),
                         "explanation": rule.documentation(),
-                        "fix": "none",
+                        "fix": rule.fix_availability(),
                         "url": rule.url(),
                     })
                 })

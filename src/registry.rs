@@ -142,6 +142,29 @@ impl Rule {
         format!("{DOCS_BASE_URL}/{}.md", self.code())
     }
 
+    /// Whether the rule offers an automatic fix: `always`, `sometimes` or `never`.
+    pub const fn fix_availability(self) -> &'static str {
+        match self {
+            Rule::UnusedNoqa => "always",
+            Rule::GilAssumption => "sometimes",
+            Rule::UnlockedGlobalRmw
+            | Rule::UnlockedContainerRmw
+            | Rule::CheckThenAct
+            | Rule::RacyLazyInit
+            | Rule::InconsistentLocking
+            | Rule::SharedLockDefault
+            | Rule::PinnedBelowFreeThreading
+            | Rule::ExtensionEnablesGil
+            | Rule::ProcessPoolConvertible => "sometimes",
+            Rule::SyntaxError
+            | Rule::SharedModuleState
+            | Rule::SharedClassState
+            | Rule::ExtensionWithoutFreeThreading
+            | Rule::InstalledExtensionEnablesGil
+            | Rule::ProcessGlobalStateInThread => "never",
+        }
+    }
+
     pub fn from_code(code: &str) -> Option<Rule> {
         Rule::ALL
             .iter()

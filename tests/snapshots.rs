@@ -81,3 +81,56 @@ fn syntax_error_full() {
     }
     insta::assert_snapshot!(render(&[report], OutputFormat::Full));
 }
+
+#[test]
+fn example_ci_formats() {
+    let reports = reports(EXAMPLE);
+    insta::assert_snapshot!(
+        "example_json_lines",
+        render(&reports, OutputFormat::JsonLines)
+    );
+    insta::assert_snapshot!("example_github", render(&reports, OutputFormat::Github));
+    insta::assert_snapshot!("example_grouped", render(&reports, OutputFormat::Grouped));
+    insta::assert_snapshot!("example_junit", render(&reports, OutputFormat::Junit));
+    let sarif = render(&reports, OutputFormat::Sarif);
+    let value: serde_json::Value = serde_json::from_str(&sarif).expect("SARIF is JSON");
+    assert_eq!(value["version"], "2.1.0");
+    let driver = &value["runs"][0]["tool"]["driver"];
+    assert_eq!(
+        driver["rules"].as_array().map(Vec::len),
+        Some(nogil_lint::registry::Rule::ALL.len())
+    );
+    for rule in driver["rules"].as_array().unwrap() {
+        for key in [
+            "id",
+            "name",
+            "shortDescription",
+            "fullDescription",
+            "helpUri",
+        ] {
+            assert!(rule.get(key).is_some(), "rule {key}");
+        }
+    }
+    let results = value["runs"][0]["results"].as_array().unwrap();
+    assert_eq!(results.len(), reports[0].messages.len());
+    let region = &results[0]["locations"][0]["physicalLocation"]["region"];
+    assert!(region["startLine"].as_u64().unwrap() >= 1);
+    assert!(results.iter().any(|result| result.get("fixes").is_some()));
+    insta::assert_snapshot!("example_sarif", sarif);
+}
+
+#[test]
+fn github_escapes_messages_and_properties() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("a,b:c.py");
+    std::fs::write(&path, "n = 0\n\n\ndef f():\n    global n\n    n += 1\n").unwrap();
+    let mut report = check_path(&path, &Settings::default());
+    report.filename = "dir/a,b:c.py".into();
+    for message in &mut report.messages {
+        message.filename = "dir/a,b:c.py".into();
+        message.diagnostic.message = "100% sure\r\nsecond line".to_string();
+    }
+    let out = render(&[report], OutputFormat::Github);
+    assert!(out.contains("file=dir/a%2Cb%3Ac.py,"), "{out}");
+    assert!(out.contains("::100%25 sure%0D%0Asecond line"), "{out}");
+}

@@ -23,7 +23,7 @@ struct JsonFix {
 }
 
 #[derive(Serialize)]
-struct JsonMessage<'a> {
+pub struct JsonMessage<'a> {
     /// `null` for a file that could not be read.
     code: Option<&'a str>,
     name: &'a str,
@@ -66,6 +66,13 @@ fn to_json(message: &Message) -> JsonMessage<'_> {
 }
 
 pub fn print(reports: &[FileReport], out: &mut dyn Write) -> io::Result<()> {
+    let entries = entries(reports);
+    serde_json::to_writer_pretty(&mut *out, &entries).map_err(super::json_io)?;
+    writeln!(out)
+}
+
+/// The JSON objects of every finding (and unreadable file), in report order.
+pub fn entries(reports: &[FileReport]) -> Vec<JsonMessage<'_>> {
     let start = Location { row: 1, column: 1 };
     let mut entries: Vec<JsonMessage<'_>> = Vec::new();
     for report in reports {
@@ -85,6 +92,5 @@ pub fn print(reports: &[FileReport], out: &mut dyn Write) -> io::Result<()> {
         }
         entries.extend(report.messages.iter().map(to_json));
     }
-    serde_json::to_writer_pretty(&mut *out, &entries).map_err(io::Error::other)?;
-    writeln!(out)
+    entries
 }

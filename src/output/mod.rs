@@ -1,5 +1,6 @@
 //! Output formats. Every format reads the same sorted [`FileReport`]s.
 
+mod ci;
 mod full;
 mod json;
 
@@ -16,6 +17,16 @@ pub enum OutputFormat {
     Concise,
     /// A JSON array in Ruff's shape, for editors and tools.
     Json,
+    /// One JSON object per line.
+    JsonLines,
+    /// GitHub Actions workflow annotations.
+    Github,
+    /// Findings grouped by file.
+    Grouped,
+    /// JUnit XML.
+    Junit,
+    /// SARIF 2.1.0, for code scanning.
+    Sarif,
 }
 
 /// How to print.
@@ -56,8 +67,72 @@ pub fn print(reports: &[FileReport], options: PrintOptions, out: &mut dyn Write)
             }
         }
         OutputFormat::Json => json::print(reports, out)?,
+        OutputFormat::JsonLines => ci::json_lines(reports, out)?,
+        OutputFormat::Github => ci::github(reports, out)?,
+        OutputFormat::Junit => ci::junit(reports, out)?,
+        OutputFormat::Sarif => ci::sarif(reports, out)?,
+        OutputFormat::Grouped => {
+            ci::grouped(reports, out)?;
+            if !options.quiet {
+                print_summary(reports, options.unsafe_fixes, out)?;
+            }
+        }
     }
     Ok(())
+}
+
+/// `--statistics`: the number of findings per code, with its name and how many are fixable.
+pub fn print_statistics(
+    reports: &[FileReport],
+    format: OutputFormat,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    let mut counts: std::collections::BTreeMap<crate::registry::Rule, (usize, usize)> =
+        std::collections::BTreeMap::new();
+    for message in reports.iter().flat_map(|report| &report.messages) {
+        let entry = counts.entry(message.diagnostic.rule).or_default();
+        entry.0 += 1;
+        if message.diagnostic.fix.is_some() {
+            entry.1 += 1;
+        }
+    }
+    if format == OutputFormat::Json {
+        let rows: Vec<serde_json::Value> = counts
+            .iter()
+            .map(|(rule, (count, fixable))| {
+                serde_json::json!({
+                    "code": rule.code(),
+                    "name": rule.name(),
+                    "count": count,
+                    "fixable": fixable,
+                })
+            })
+            .collect();
+        serde_json::to_writer_pretty(&mut *out, &rows).map_err(json_io)?;
+        return writeln!(out);
+    }
+    for (rule, (count, fixable)) in &counts {
+        let fixable = if *fixable > 0 {
+            format!("{fixable} fixable")
+        } else {
+            String::new()
+        };
+        writeln!(
+            out,
+            "{count:>6}  {}  {:<34} {fixable}",
+            rule.code(),
+            rule.name()
+        )?;
+    }
+    Ok(())
+}
+
+/// Keeps the kind of an I/O error inside a JSON error (a closed pipe stays a closed pipe).
+pub(crate) fn json_io(error: serde_json::Error) -> io::Error {
+    match error.io_error_kind() {
+        Some(kind) => io::Error::new(kind, error),
+        None => io::Error::other(error),
+    }
 }
 
 /// `1 finding`, `2 findings`.

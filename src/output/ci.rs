@@ -1,0 +1,220 @@
+//! Formats for CI systems and tools: `json-lines`, `github`, `grouped`, `junit`, `sarif`.
+
+use std::io::{self, Write};
+
+use serde_json::json;
+
+use crate::diagnostic::{FixApplicability, Severity};
+use crate::linter::FileReport;
+use crate::registry::Rule;
+
+/// One JSON object per line (the same objects as `json`).
+pub fn json_lines(reports: &[FileReport], out: &mut dyn Write) -> io::Result<()> {
+    for entry in super::json::entries(reports) {
+        serde_json::to_writer(&mut *out, &entry).map_err(super::json_io)?;
+        writeln!(out)?;
+    }
+    Ok(())
+}
+
+/// GitHub's escaping of a workflow command's message.
+fn escape_data(text: &str) -> String {
+    text.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
+}
+
+/// GitHub's escaping of a workflow command's property value.
+fn escape_property(text: &str) -> String {
+    escape_data(text).replace(':', "%3A").replace(',', "%2C")
+}
+
+/// GitHub Actions workflow commands: one `::error`/`::warning` annotation per finding.
+pub fn github(reports: &[FileReport], out: &mut dyn Write) -> io::Result<()> {
+    for report in reports {
+        if let Some(error) = &report.io_error {
+            writeln!(
+                out,
+                "::error file={},title={}::{}",
+                escape_property(&report.filename),
+                escape_property("io-error"),
+                escape_data(error)
+            )?;
+        }
+        for message in &report.messages {
+            let rule = message.diagnostic.rule;
+            let level = match message.diagnostic.severity {
+                Severity::Error => "error",
+                Severity::Warning => "warning",
+            };
+            writeln!(
+                out,
+                "::{level} file={},line={},col={},endLine={},endColumn={},title={}::{}",
+                escape_property(&message.filename),
+                message.start.row,
+                message.start.column,
+                message.end.row,
+                message.end.column,
+                escape_property(&format!("{} ({})", rule.code(), rule.name())),
+                escape_data(&message.diagnostic.message)
+            )?;
+        }
+    }
+    Ok(())
+}
+
+/// Findings grouped under their file name.
+pub fn grouped(reports: &[FileReport], out: &mut dyn Write) -> io::Result<()> {
+    for report in reports.iter().filter(|report| !report.messages.is_empty()) {
+        writeln!(out, "{}:", report.filename)?;
+        for message in &report.messages {
+            writeln!(
+                out,
+                "  {}:{} {} {}",
+                message.start.row,
+                message.start.column,
+                message.diagnostic.rule.code(),
+                message.diagnostic.message
+            )?;
+        }
+        writeln!(out)?;
+    }
+    Ok(())
+}
+
+fn xml_escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&apos;")
+}
+
+/// JUnit XML: a test suite per file, a failing test case per finding.
+pub fn junit(reports: &[FileReport], out: &mut dyn Write) -> io::Result<()> {
+    let total: usize = reports.iter().map(|report| report.messages.len()).sum();
+    writeln!(out, r#"<?xml version="1.0" encoding="UTF-8"?>"#)?;
+    writeln!(
+        out,
+        r#"<testsuites name="nogil-lint" tests="{total}" failures="{total}" errors="0">"#
+    )?;
+    for report in reports.iter().filter(|report| !report.messages.is_empty()) {
+        let name = xml_escape(&report.filename);
+        let count = report.messages.len();
+        writeln!(
+            out,
+            r#"  <testsuite name="{name}" tests="{count}" failures="{count}" errors="0">"#
+        )?;
+        for message in &report.messages {
+            let rule = message.diagnostic.rule;
+            writeln!(
+                out,
+                r#"    <testcase name="{}:{}:{} {}" classname="{name}">"#,
+                name,
+                message.start.row,
+                message.start.column,
+                rule.code()
+            )?;
+            writeln!(
+                out,
+                r#"      <failure message="{}" type="{}">line {}, column {}: {}</failure>"#,
+                xml_escape(&message.diagnostic.message),
+                rule.code(),
+                message.start.row,
+                message.start.column,
+                xml_escape(&message.diagnostic.message)
+            )?;
+            writeln!(out, "    </testcase>")?;
+        }
+        writeln!(out, "  </testsuite>")?;
+    }
+    writeln!(out, "</testsuites>")
+}
+
+/// SARIF 2.1.0, for code scanning.
+pub fn sarif(reports: &[FileReport], out: &mut dyn Write) -> io::Result<()> {
+    let rules: Vec<serde_json::Value> = Rule::ALL
+        .iter()
+        .map(|rule| {
+            json!({
+                "id": rule.code(),
+                "name": rule.name(),
+                "shortDescription": { "text": rule.summary() },
+                "fullDescription": { "text": rule.summary() },
+                "help": { "text": rule.summary(), "markdown": rule.documentation() },
+                "helpUri": rule.url(),
+                "properties": { "fix": rule.fix_availability() },
+            })
+        })
+        .collect();
+    let mut results = Vec::new();
+    for report in reports {
+        for message in &report.messages {
+            let rule = message.diagnostic.rule;
+            let mut result = json!({
+                "ruleId": rule.code(),
+                "ruleIndex": Rule::ALL.iter().position(|r| *r == rule).unwrap_or(0),
+                "level": match message.diagnostic.severity {
+                    Severity::Error => "error",
+                    Severity::Warning => "warning",
+                },
+                "message": { "text": message.diagnostic.message },
+                "locations": [{
+                    "physicalLocation": {
+                        "artifactLocation": { "uri": message.filename.replace('\\', "/") },
+                        "region": {
+                            "startLine": message.start.row,
+                            "startColumn": message.start.column,
+                            "endLine": message.end.row,
+                            "endColumn": message.end.column,
+                        }
+                    }
+                }],
+            });
+            if let Some(fix) = &message.diagnostic.fix
+                && fix.applicability != FixApplicability::DisplayOnly
+            {
+                let replacements: Vec<serde_json::Value> = message
+                    .fix_edits
+                    .iter()
+                    .map(|edit| {
+                        json!({
+                            "deletedRegion": {
+                                "startLine": edit.start.row,
+                                "startColumn": edit.start.column,
+                                "endLine": edit.end.row,
+                                "endColumn": edit.end.column,
+                            },
+                            "insertedContent": { "text": edit.content },
+                        })
+                    })
+                    .collect();
+                result["fixes"] = json!([{
+                    "description": { "text": fix.message },
+                    "artifactChanges": [{
+                        "artifactLocation": { "uri": message.filename.replace('\\', "/") },
+                        "replacements": replacements,
+                    }],
+                }]);
+            }
+            results.push(result);
+        }
+    }
+    let document = json!({
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {
+                "driver": {
+                    "name": "nogil-lint",
+                    "informationUri": crate::registry::DOCS_BASE_URL,
+                    "version": env!("CARGO_PKG_VERSION"),
+                    "rules": rules,
+                }
+            },
+            "results": results,
+        }],
+    });
+    serde_json::to_writer_pretty(&mut *out, &document).map_err(super::json_io)?;
+    writeln!(out)
+}
