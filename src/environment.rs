@@ -84,8 +84,8 @@ print(json.dumps({
 }))
 "#;
 
-/// Runs `command` with a timeout; returns its standard output and error.
-fn run_with_timeout(
+/// Runs `command` with a timeout; returns whether it succeeded, its standard output and error.
+pub fn run_with_timeout(
     mut command: Command,
     timeout: Duration,
 ) -> Result<(bool, String, String), String> {

@@ -397,18 +397,7 @@ impl Linker<'_> {
 
 /// An entry that reaches a function, as a message suffix.
 fn describe(kind: ThreadEntryKind, filename: &str, line: usize) -> String {
-    let what = match kind {
-        ThreadEntryKind::Thread | ThreadEntryKind::StartNewThread => "the thread started",
-        ThreadEntryKind::Timer => "the timer thread started",
-        ThreadEntryKind::ExecutorSubmit
-        | ThreadEntryKind::PoolMethod
-        | ThreadEntryKind::RunInExecutor => "the thread-pool task submitted",
-        ThreadEntryKind::Initializer => "the thread-pool initializer set",
-        ThreadEntryKind::ToThread => "the `asyncio.to_thread` call",
-        ThreadEntryKind::RunOverride => "the `Thread.run` override",
-        ThreadEntryKind::Decorated => "the thread-entry decorator",
-    };
-    format!("{what} at {filename}:{line}")
+    format!("{} at {filename}:{line}", kind.description())
 }
 
 /// Links the modules of a run and applies what only the whole project shows: findings in

@@ -123,27 +123,6 @@ impl<'a> Locator<'a> {
     }
 }
 
-/// Applies non-overlapping edits (sorted by position; identical edits once).
-pub fn apply_edits(source: &str, edits: &[Edit]) -> String {
-    let mut edits: Vec<&Edit> = edits.iter().collect();
-    edits.sort_by_key(|edit| (edit.range.start(), edit.range.end()));
-    edits.dedup_by(|a, b| a == b);
-    let mut out = String::with_capacity(source.len() + 256);
-    let mut last = 0usize;
-    for edit in edits {
-        let start = usize::from(edit.range.start());
-        let end = usize::from(edit.range.end());
-        if start < last {
-            continue;
-        }
-        out.push_str(&source[last..start]);
-        out.push_str(&edit.content);
-        last = end;
-    }
-    out.push_str(&source[last..]);
-    out
-}
-
 /// Picks the fixes of a pass: in order, each fix whose edits overlap no edit already taken
 /// (identical edits are shared, insertions at the same point are kept in order).
 fn select_non_overlapping<'d>(fixes: &[&'d Fix]) -> Vec<&'d Fix> {

@@ -7,10 +7,9 @@
 //! first linted (it must be reported with its rule: a self-check), then fixed with the same
 //! pipeline as `check --fix --unsafe-fixes`, then both programs run under an embedded harness.
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
@@ -149,42 +148,21 @@ pub fn find_interpreter(explicit: Option<&Path>) -> Result<PathBuf, String> {
 }
 
 fn run(python: &Path, args: &[&str], timeout: Duration) -> Result<String, String> {
-    let mut child = Command::new(python)
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|error| format!("cannot run {}: {error}", python.display()))?;
-    let start = Instant::now();
-    loop {
-        match child.try_wait().map_err(|error| error.to_string())? {
-            Some(status) => {
-                let mut stdout = String::new();
-                let mut stderr = String::new();
-                if let Some(mut out) = child.stdout.take() {
-                    let _ = out.read_to_string(&mut stdout);
-                }
-                if let Some(mut err) = child.stderr.take() {
-                    let _ = err.read_to_string(&mut stderr);
-                }
-                if !status.success() {
-                    let last = stderr.lines().last().unwrap_or("no error output");
-                    return Err(format!("{} exited with {status}: {last}", python.display()));
-                }
-                return Ok(stdout);
+    let mut command = Command::new(python);
+    command.args(args);
+    let (ok, stdout, stderr) =
+        crate::environment::run_with_timeout(command, timeout).map_err(|error| {
+            if error.starts_with("timed out") {
+                format!("a workload ran past its timeout of {} s", timeout.as_secs())
+            } else {
+                format!("cannot run {}: {error}", python.display())
             }
-            None if start.elapsed() > timeout => {
-                let _ = child.kill();
-                let _ = child.wait();
-                return Err(format!(
-                    "a workload ran past its timeout of {} s",
-                    timeout.as_secs()
-                ));
-            }
-            None => std::thread::sleep(Duration::from_millis(20)),
-        }
+        })?;
+    if !ok {
+        let last = stderr.lines().last().unwrap_or("no error output");
+        return Err(format!("{} exited with an error: {last}", python.display()));
     }
+    Ok(stdout)
 }
 
 /// "lost 2,104,331 of 4,000,000 updates" / "12 extra objects built" / "exact".

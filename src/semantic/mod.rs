@@ -511,27 +511,27 @@ impl<'a> SemanticModel<'a> {
 impl ThreadEntry {
     /// "the thread started at line 19", for messages.
     pub fn describe(&self, model: &SemanticModel<'_>) -> String {
-        let line = model.line_of(self.range.start());
-        match self.kind {
-            ThreadEntryKind::Thread | ThreadEntryKind::StartNewThread => {
-                format!("the thread started at line {line}")
-            }
-            ThreadEntryKind::Timer => format!("the timer thread started at line {line}"),
+        format!(
+            "{} at line {}",
+            self.kind.description(),
+            model.line_of(self.range.start())
+        )
+    }
+}
+
+impl ThreadEntryKind {
+    /// "the thread started", for "reached from the thread started at …".
+    pub fn description(self) -> &'static str {
+        match self {
+            ThreadEntryKind::Thread | ThreadEntryKind::StartNewThread => "the thread started",
+            ThreadEntryKind::Timer => "the timer thread started",
             ThreadEntryKind::ExecutorSubmit
             | ThreadEntryKind::PoolMethod
-            | ThreadEntryKind::RunInExecutor => {
-                format!("the thread-pool task submitted at line {line}")
-            }
-            ThreadEntryKind::Initializer => {
-                format!("the thread-pool initializer set at line {line}")
-            }
-            ThreadEntryKind::ToThread => format!("the `asyncio.to_thread` call at line {line}"),
-            ThreadEntryKind::RunOverride => {
-                format!("the `Thread.run` override at line {line}")
-            }
-            ThreadEntryKind::Decorated => {
-                format!("the thread-entry decorator at line {line}")
-            }
+            | ThreadEntryKind::RunInExecutor => "the thread-pool task submitted",
+            ThreadEntryKind::Initializer => "the thread-pool initializer set",
+            ThreadEntryKind::ToThread => "the `asyncio.to_thread` call",
+            ThreadEntryKind::RunOverride => "the `Thread.run` override",
+            ThreadEntryKind::Decorated => "the thread-entry decorator",
         }
     }
 }
