@@ -134,6 +134,9 @@ pub struct CheckArgs {
     /// Print the number of findings per code (with how many are fixable) instead of each.
     #[arg(long)]
     pub statistics: bool,
+    /// Add `# noqa: CODES` to every line with findings (for adopting nogil-lint gradually).
+    #[arg(long, conflicts_with_all = ["fix", "diff", "fix_only"])]
+    pub add_noqa: bool,
     /// Print the resolved settings and exit.
     #[arg(long)]
     pub show_settings: bool,
@@ -452,6 +455,40 @@ fn run_check(args: CheckArgs) -> Result<u8> {
         }
     }
 
+    if args.add_noqa {
+        let mut added = 0;
+        for report in &reports {
+            let Some(path) = &report.path else { continue };
+            if report.messages.is_empty() || !discovery::is_python_file(path) {
+                continue;
+            }
+            let findings: Vec<(usize, Rule)> = report
+                .messages
+                .iter()
+                .map(|message| (message.noqa_row, message.diagnostic.rule))
+                .collect();
+            let Ok(bytes) = std::fs::read(path) else {
+                continue;
+            };
+            let linter::Decoded::Text(text, encoding) = linter::decode(bytes) else {
+                continue;
+            };
+            let (new_text, count) = crate::noqa::add_noqa(&text, path, &findings);
+            if count == 0 || new_text == text {
+                continue;
+            }
+            let written = encoding
+                .encode(&new_text)
+                .ok_or_else(|| io::Error::other("cannot encode"))
+                .and_then(|bytes| crate::fix::write_atomically(path, &bytes));
+            match written {
+                Ok(()) => added += count,
+                Err(error) => eprintln!("error: cannot write {}: {error}", path.display()),
+            }
+        }
+        println!("Added {}.", output::plural(added, "noqa directive"));
+        return Ok(EXIT_CLEAN);
+    }
     let mut write_failed = false;
     for report in &reports {
         for error in &report.fix_errors {

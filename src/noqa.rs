@@ -254,6 +254,77 @@ pub fn apply(
     kept
 }
 
+/// `--add-noqa`: the source with `# noqa: CODES` added to each line that has findings (merged
+/// into an existing directive). Lines that end inside a multi-line string are left alone,
+/// since a comment there would change the string. Returns the new text and how many lines
+/// were annotated.
+pub fn add_noqa(
+    source: &str,
+    path: &std::path::Path,
+    findings: &[(usize, Rule)],
+) -> (String, usize) {
+    let source_type = ruff_python_ast::PySourceType::from(path);
+    let parsed = ruff_python_parser::parse_unchecked_source(source, source_type);
+    if !parsed.errors().is_empty() {
+        return (source.to_string(), 0);
+    }
+    let suppressions = Suppressions::from_tokens(source, parsed.tokens());
+    let mut by_row: std::collections::BTreeMap<usize, Vec<&'static str>> = Default::default();
+    for (row, rule) in findings {
+        if *rule == Rule::SyntaxError || *rule == Rule::UnusedNoqa {
+            continue;
+        }
+        let codes = by_row.entry(*row).or_default();
+        if !codes.contains(&rule.code()) {
+            codes.push(rule.code());
+        }
+    }
+    let mut edits: Vec<Edit> = Vec::new();
+    let mut offset = 0usize;
+    for (index, line) in source.split_inclusive('\n').enumerate() {
+        let row = index + 1;
+        let start = offset;
+        offset += line.len();
+        let Some(codes) = by_row.get(&row) else {
+            continue;
+        };
+        let content_end = start + line.trim_end_matches(['\n', '\r']).len();
+        let end = TextSize::try_from(content_end).unwrap_or_default();
+        let inside_token = parsed.tokens().iter().any(|token| {
+            token.kind() != TokenKind::Comment && token.start() < end && end < token.end()
+        });
+        if inside_token {
+            continue;
+        }
+        match suppressions.lines.get(&row) {
+            Some(LineDirective { codes: None, .. }) => {}
+            Some(LineDirective {
+                codes: Some(existing),
+                ..
+            }) => {
+                let missing: Vec<&str> = codes
+                    .iter()
+                    .copied()
+                    .filter(|code| !existing.iter().any(|(c, _)| c == code))
+                    .collect();
+                if let (false, Some((_, last))) = (missing.is_empty(), existing.last()) {
+                    edits.push(Edit {
+                        range: TextRange::empty(last.end()),
+                        content: format!(", {}", missing.join(", ")),
+                    });
+                }
+            }
+            None => edits.push(Edit {
+                range: TextRange::empty(end),
+                content: format!("  # noqa: {}", codes.join(", ")),
+            }),
+        }
+    }
+    let count = edits.len();
+    let fix = crate::fix::fix(FixApplicability::Safe, "add noqa", edits);
+    (crate::fix::apply_fixes(source, &[&fix]), count)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -462,3 +462,30 @@ fn configured_lock_factories_and_thread_entry_decorators() {
             "reached from the thread-entry decorator at line 14",
         ));
 }
+
+#[test]
+fn add_noqa_silences_every_current_finding() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("app.py");
+    fs::write(
+        &path,
+        "hits = 0\n\n\ndef f():\n    global hits\n    hits += 1  # type: ignore\n    text = \"\"\"\n    hits += 1\n    \"\"\"\n    return text\n",
+    )
+    .unwrap();
+    nogil_lint()
+        .args(["check", "--add-noqa"])
+        .arg(&path)
+        .assert()
+        .code(0)
+        .stdout("Added 1 noqa directive.\n");
+    let text = fs::read_to_string(&path).unwrap();
+    assert!(
+        text.contains("    hits += 1  # type: ignore  # noqa: NG101\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("    hits += 1\n    \"\"\""),
+        "strings are untouched: {text}"
+    );
+    nogil_lint().arg("check").arg(&path).assert().code(0);
+}
