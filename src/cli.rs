@@ -230,12 +230,25 @@ pub fn settings_from_args(args: &CheckArgs) -> Result<Settings> {
             }
         }
     } else {
-        let start = args
+        // Editors send a buffer on standard input: its configuration is the one above its name.
+        let from_stdin = args
             .paths
             .iter()
-            .find(|path| path.as_os_str() != "-")
-            .cloned()
-            .unwrap_or_else(|| PathBuf::from("."));
+            .any(|path| path.as_os_str() == "-")
+            .then(|| args.stdin_filename.clone())
+            .flatten()
+            .map(|name| {
+                name.parent()
+                    .filter(|parent| !parent.as_os_str().is_empty())
+                    .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
+            });
+        let start = from_stdin.unwrap_or_else(|| {
+            args.paths
+                .iter()
+                .find(|path| path.as_os_str() != "-")
+                .cloned()
+                .unwrap_or_else(|| PathBuf::from("."))
+        });
         crate::config::discover(&start).map_err(|error| miette::Report::new(*error))?
     };
     let options = config
@@ -684,11 +697,14 @@ pub fn run_pipeline(
     apply_project_fixes(&mut reports, mode);
     if !settings.per_file_ignores.is_empty() {
         for report in &mut reports {
-            if let Some(path) = report.path.clone() {
-                report
-                    .messages
-                    .retain(|message| !settings.ignores_for_file(&path, message.diagnostic.rule));
-            }
+            // Standard input is matched by its --stdin-filename.
+            let path = report
+                .path
+                .clone()
+                .unwrap_or_else(|| PathBuf::from(report.filename.as_ref()));
+            report
+                .messages
+                .retain(|message| !settings.ignores_for_file(&path, message.diagnostic.rule));
         }
     }
     for report in &mut reports {

@@ -489,3 +489,34 @@ fn add_noqa_silences_every_current_finding() {
     );
     nogil_lint().arg("check").arg(&path).assert().code(0);
 }
+
+#[test]
+fn stdin_uses_the_settings_of_its_file_name() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::create_dir_all(dir.path().join("tests")).unwrap();
+    fs::write(
+        dir.path().join("pyproject.toml"),
+        "[tool.nogil-lint]\nper-file-ignores = { \"tests/*.py\" = [\"NG101\"] }\n",
+    )
+    .unwrap();
+    nogil_lint()
+        .current_dir(dir.path())
+        .args(["check", "--stdin-filename", "tests/test_app.py", "-"])
+        .write_stdin(RACY)
+        .assert()
+        .code(0);
+    nogil_lint()
+        .current_dir(dir.path())
+        .args([
+            "check",
+            "--output-format",
+            "concise",
+            "--stdin-filename",
+            "src/app.py",
+            "-",
+        ])
+        .write_stdin(RACY)
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("src/app.py:5:5: NG101"));
+}
