@@ -262,18 +262,18 @@ pub fn settings_from_args(args: &CheckArgs) -> Result<Settings> {
         .map(|values| parse_selectors(values, "--select"))
         .transpose()?;
     let select = cli_select.or_else(|| options.select.as_deref().map(crate::config::selectors));
-    let mut extend_select = options
-        .extend_select
-        .as_deref()
-        .map(crate::config::selectors)
-        .unwrap_or_default();
-    extend_select.extend(parse_selectors(&args.extend_select, "--extend-select")?);
-    let mut ignore = options
-        .ignore
-        .as_deref()
-        .map(crate::config::selectors)
-        .unwrap_or_default();
-    ignore.extend(parse_selectors(&args.ignore, "--ignore")?);
+    // The configuration's lists, extended by the command line's.
+    let merged = |configured: Option<&[toml::Spanned<String>]>, given: &[String], flag: &str| {
+        let mut selectors = configured.map(crate::config::selectors).unwrap_or_default();
+        selectors.extend(parse_selectors(given, flag)?);
+        Ok::<_, miette::Report>(selectors)
+    };
+    let extend_select = merged(
+        options.extend_select.as_deref(),
+        &args.extend_select,
+        "--extend-select",
+    )?;
+    let ignore = merged(options.ignore.as_deref(), &args.ignore, "--ignore")?;
     let rules = RuleSet::from_selectors(select.as_deref(), &extend_select, &ignore);
 
     let target_version = args.target_version.unwrap_or_else(|| {
@@ -611,12 +611,11 @@ pub fn run_pipeline(
     let (files, errors) = discover_files(paths, settings);
     let mut settings = settings.clone();
     let mut errors = errors;
-    settings.project_modules = std::sync::Arc::new(crate::project::top_level_modules(
-        &files,
-        &crate::project::source_roots(paths),
-    ));
+    // Source roots and module names are computed once and shared by every phase.
+    let roots = crate::project::source_roots(paths);
+    let module_names = crate::project::ModuleNames::new(&files, &roots);
+    settings.project_modules = std::sync::Arc::new(module_names.top_level());
     let environment = if settings.rules.contains(Rule::InstalledExtensionEnablesGil) {
-        let roots = crate::project::source_roots(paths);
         match crate::environment::find_python(settings.python.as_deref(), &roots) {
             Some(python) => match crate::environment::probe(&python) {
                 Ok(interpreter) => {
@@ -637,9 +636,7 @@ pub fn run_pipeline(
         None
     };
     if settings.rules.contains(Rule::ExtensionEnablesGil) {
-        settings.build = crate::checkers::ng203_extension_enables_gil::build_context(
-            &crate::project::source_roots(paths),
-        );
+        settings.build = crate::checkers::ng203_extension_enables_gil::build_context(&roots);
     }
     let settings = &settings;
     let mut reports = Vec::with_capacity(files.len() + 1);
@@ -661,7 +658,7 @@ pub fn run_pipeline(
 
     // The project phase: link the modules so that workers started from another module count
     // as reached from a thread, and decide NG301 with every worker in view.
-    crate::project::link(&mut reports, paths, &settings.rules);
+    crate::project::link(&mut reports, &module_names, &settings.rules);
     if let Some((python, interpreter)) = &environment {
         check_environment(&mut reports, python, interpreter, settings);
     }
@@ -674,12 +671,8 @@ pub fn run_pipeline(
         let base = std::env::current_dir()
             .and_then(std::fs::canonicalize)
             .unwrap_or_default();
-        let mut requirement_reports = crate::requirements::check(
-            &crate::project::source_roots(paths),
-            &base,
-            &imported,
-            settings.model.target_version,
-        );
+        let mut requirement_reports =
+            crate::requirements::check(&roots, &base, &imported, settings.model.target_version);
         if let FixMode::Diff(_) = mode {
             for report in &mut requirement_reports {
                 report.diff_base = report

@@ -74,7 +74,14 @@ impl Suppressions {
     /// Reads the directives from the comment tokens of a parsed file.
     pub fn from_tokens(source: &str, tokens: &[ruff_python_ast::token::Token]) -> Self {
         let mut suppressions = Suppressions::default();
-        let line_of = |offset: usize| source[..offset].matches('\n').count() + 1;
+        // Comments come in source order: count line breaks incrementally, once over the file.
+        let mut line = 1;
+        let mut counted_to = 0;
+        let mut line_of = |offset: usize| {
+            line += source[counted_to..offset].matches('\n').count();
+            counted_to = offset;
+            line
+        };
         for token in tokens
             .iter()
             .filter(|token| token.kind() == TokenKind::Comment)

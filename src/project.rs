@@ -267,22 +267,33 @@ pub fn source_roots(paths: &[PathBuf]) -> Vec<PathBuf> {
     roots
 }
 
-/// The top-level module names the project's files provide (`black` for `src/black/…`).
-pub fn top_level_modules(files: &[PathBuf], roots: &[PathBuf]) -> rustc_hash::FxHashSet<String> {
-    let mut tops = rustc_hash::FxHashSet::default();
-    let mut packages: FxHashMap<PathBuf, bool> = FxHashMap::default();
-    for file in files
-        .iter()
-        .filter(|file| crate::discovery::is_python_file(file))
-    {
-        let (names, _) = module_names(file, roots, &mut packages);
-        for name in names {
-            if let Some(top) = name.split('.').next() {
-                tops.insert(top.to_string());
-            }
-        }
+/// The dotted names each Python file of a run can be imported as, computed once (module
+/// naming reads the file system: canonical paths, `__init__.py` lookups).
+#[derive(Debug, Default)]
+pub struct ModuleNames {
+    by_path: FxHashMap<PathBuf, (Vec<String>, bool)>,
+}
+
+impl ModuleNames {
+    pub fn new(files: &[PathBuf], roots: &[PathBuf]) -> Self {
+        let mut packages: FxHashMap<PathBuf, bool> = FxHashMap::default();
+        let by_path = files
+            .iter()
+            .filter(|file| crate::discovery::is_python_file(file))
+            .map(|file| (file.clone(), module_names(file, roots, &mut packages)))
+            .collect();
+        ModuleNames { by_path }
     }
-    tops
+
+    /// The top-level module names the project's files provide (`black` for `src/black/…`).
+    pub fn top_level(&self) -> rustc_hash::FxHashSet<String> {
+        self.by_path
+            .values()
+            .flat_map(|(names, _)| names.iter())
+            .filter_map(|name| name.split('.').next())
+            .map(str::to_string)
+            .collect()
+    }
 }
 
 /// The dotted names a file can be imported as, and whether it is a package (`__init__`).
@@ -403,16 +414,14 @@ fn describe(kind: ThreadEntryKind, filename: &str, line: usize) -> String {
 /// Links the modules of a run and applies what only the whole project shows: findings in
 /// functions that another module runs on a thread become errors and say where the thread
 /// starts, and NG302 is reported for process-wide changes reached that way.
-pub fn link(reports: &mut [FileReport], paths: &[PathBuf], rules: &crate::registry::RuleSet) {
-    let roots = source_roots(paths);
+pub fn link(reports: &mut [FileReport], names: &ModuleNames, rules: &crate::registry::RuleSet) {
     let mut index_of_report: Vec<usize> = Vec::new();
-    let mut packages: FxHashMap<PathBuf, bool> = FxHashMap::default();
     let mut modules: Vec<Module<'_>> = Vec::new();
     for (report_index, report) in reports.iter().enumerate() {
         let (Some(facts), Some(path)) = (&report.facts, &report.path) else {
             continue;
         };
-        let (names, is_package) = module_names(path, &roots, &mut packages);
+        let (names, is_package) = names.by_path.get(path).cloned().unwrap_or_default();
         modules.push(Module {
             names,
             is_package,
