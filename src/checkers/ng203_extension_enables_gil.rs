@@ -105,7 +105,7 @@ pub fn check_source(path: &Path, text: &str, build: &BuildContext) -> Vec<Diagno
         .unwrap_or("");
     match (extension, name) {
         (_, "CMakeLists.txt") => check_cmake(&without_comments(text, true)),
-        ("pyx", _) => check_cython(text, build),
+        ("pyx", _) => check_cython(text, build, path),
         ("rs", _) => check_pyo3(&without_comments(text, false), build),
         _ => check_c(&without_comments(text, false)),
     }
@@ -175,13 +175,13 @@ fn check_cmake(text: &str) -> Vec<Diagnostic> {
     diagnostics
 }
 
-fn check_cython(text: &str, build: &BuildContext) -> Vec<Diagnostic> {
+fn check_cython(text: &str, build: &BuildContext, path: &Path) -> Vec<Diagnostic> {
     // The directive lives in the `# cython:` header comments (or a build file).
     let declared = text
         .lines()
         .take_while(|line| line.trim().is_empty() || line.trim_start().starts_with('#'))
         .any(|line| line.contains("cython:") && line.contains("freethreading_compatible"));
-    if build.cython_directive_in_build || declared {
+    if build.cython_directive_in_build || declared || directive_in_enclosing_build(path) {
         return Vec::new();
     }
     // The fix adds the directive to the header comment block (or a new first line).
@@ -246,12 +246,46 @@ fn check_pyo3(text: &str, build: &BuildContext) -> Vec<Diagnostic> {
     diagnostics
 }
 
+/// The build files whose Cython arguments apply to the modules at and below them.
+const BUILD_FILES: [&str; 4] = ["setup.py", "pyproject.toml", "meson.build", "setup.cfg"];
+
+/// Whether a build file beside `path` or above it, up to the top of its project, passes
+/// `freethreading_compatible`. Meson projects (scikit-learn, numpy.random) set the Cython
+/// arguments in the `meson.build` of a package directory, which `build_context` (reading only
+/// the linted roots) never sees.
+fn directive_in_enclosing_build(path: &Path) -> bool {
+    let path = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
+    for dir in path.ancestors().skip(1) {
+        // A bare file name has no directory to look in (standard input, the unit tests).
+        if dir.as_os_str().is_empty() {
+            break;
+        }
+        let mut top = dir.join(".git").exists();
+        for name in BUILD_FILES {
+            let Ok(text) = std::fs::read_to_string(dir.join(name)) else {
+                continue;
+            };
+            if text.contains("freethreading_compatible") {
+                return true;
+            }
+            top |= name != "meson.build"
+                || text
+                    .lines()
+                    .any(|line| line.trim_start().starts_with("project("));
+        }
+        if top {
+            break;
+        }
+    }
+    false
+}
+
 /// Reads the build configuration of the project around `roots`: Cython directives in
 /// `setup.py`, `pyproject.toml` or `meson.build`, and the PyO3 version in `Cargo.toml`.
 pub fn build_context(roots: &[std::path::PathBuf]) -> BuildContext {
     let mut context = BuildContext::default();
     for root in roots {
-        for name in ["setup.py", "pyproject.toml", "meson.build", "setup.cfg"] {
+        for name in BUILD_FILES {
             if let Ok(text) = std::fs::read_to_string(root.join(name))
                 && text.contains("freethreading_compatible")
             {
@@ -319,18 +353,29 @@ mod tests {
     #[test]
     fn cython_directive_and_fix() {
         let build = BuildContext::default();
-        let found = check_cython("# cython: language_level=3\ndef f():\n    pass\n", &build);
+        let found = check_cython(
+            "# cython: language_level=3\ndef f():\n    pass\n",
+            &build,
+            Path::new("fast.pyx"),
+        );
         assert_eq!(found.len(), 1);
         let fix = found[0].fix.as_ref().unwrap();
         let fixed =
             crate::fix::apply_fixes("# cython: language_level=3\ndef f():\n    pass\n", &[fix]);
         assert!(fixed.starts_with("# cython: language_level=3, freethreading_compatible=True\n"));
-        assert!(check_cython("# cython: freethreading_compatible=True\n", &build).is_empty());
+        assert!(
+            check_cython(
+                "# cython: freethreading_compatible=True\n",
+                &build,
+                Path::new("fast.pyx")
+            )
+            .is_empty()
+        );
         let configured = BuildContext {
             cython_directive_in_build: true,
             ..BuildContext::default()
         };
-        assert!(check_cython("def f(): pass\n", &configured).is_empty());
+        assert!(check_cython("def f(): pass\n", &configured, Path::new("fast.pyx")).is_empty());
     }
 
     #[test]
