@@ -10,8 +10,12 @@ use std::fmt;
 
 use crate::checkers;
 
-/// The published location of `rules/`; one constant so a move of the project is one edit.
-pub const DOCS_BASE_URL: &str = "https://github.com/nogil-lint/nogil-lint/blob/main/rules";
+/// The project's home, from `repository` in Cargo.toml: the one place it is written down.
+pub const HOMEPAGE: &str = env!("CARGO_PKG_REPOSITORY");
+
+/// The published location of `rules/`, under [`HOMEPAGE`], so a move of the project is one edit
+/// to Cargo.toml.
+pub const DOCS_BASE_URL: &str = concat!(env!("CARGO_PKG_REPOSITORY"), "/blob/main/rules");
 
 /// One lint rule.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -131,6 +131,33 @@ pub fn junit(reports: &[FileReport], out: &mut dyn Write) -> io::Result<()> {
     writeln!(out, "</testsuites>")
 }
 
+/// A file name as the URI reference SARIF's `artifactLocation.uri` must be (RFC 3986): every byte
+/// but unreserved characters and `/` percent-encoded, so spaces, `%`, `#`, `?` and non-ASCII names
+/// survive, and a `:` in the first segment cannot read as a scheme. A Windows drive path becomes
+/// a `file:` URI, since `C:/x` would otherwise mean scheme `C`.
+fn artifact_uri(filename: &str) -> String {
+    let path = filename.replace('\\', "/");
+    let bytes = path.as_bytes();
+    let (prefix, rest) = if bytes.len() >= 3
+        && bytes[0].is_ascii_alphabetic()
+        && bytes[1] == b':'
+        && bytes[2] == b'/'
+    {
+        (format!("file:///{}:", &path[..1]), &path[2..])
+    } else {
+        (String::new(), path.as_str())
+    };
+    let mut uri = prefix;
+    for &byte in rest.as_bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~' | b'/') {
+            uri.push(char::from(byte));
+        } else {
+            uri.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    uri
+}
+
 /// SARIF 2.1.0, for code scanning.
 pub fn sarif(reports: &[FileReport], out: &mut dyn Write) -> io::Result<()> {
     let rules: Vec<serde_json::Value> = Rule::ALL
@@ -150,6 +177,7 @@ pub fn sarif(reports: &[FileReport], out: &mut dyn Write) -> io::Result<()> {
     let mut results = Vec::new();
     for report in reports {
         for message in &report.messages {
+            let uri = artifact_uri(&message.filename);
             let rule = message.diagnostic.rule;
             let mut result = json!({
                 "ruleId": rule.code(),
@@ -161,7 +189,7 @@ pub fn sarif(reports: &[FileReport], out: &mut dyn Write) -> io::Result<()> {
                 "message": { "text": message.diagnostic.message },
                 "locations": [{
                     "physicalLocation": {
-                        "artifactLocation": { "uri": message.filename.replace('\\', "/") },
+                        "artifactLocation": { "uri": uri },
                         "region": {
                             "startLine": message.start.row,
                             "startColumn": message.start.column,
@@ -171,8 +199,10 @@ pub fn sarif(reports: &[FileReport], out: &mut dyn Write) -> io::Result<()> {
                     }
                 }],
             });
+            // The schema requires at least one replacement in a fix.
             if let Some(fix) = &message.diagnostic.fix
                 && fix.applicability != FixApplicability::DisplayOnly
+                && !message.fix_edits.is_empty()
             {
                 let replacements: Vec<serde_json::Value> = message
                     .fix_edits
@@ -192,7 +222,7 @@ pub fn sarif(reports: &[FileReport], out: &mut dyn Write) -> io::Result<()> {
                 result["fixes"] = json!([{
                     "description": { "text": fix.message },
                     "artifactChanges": [{
-                        "artifactLocation": { "uri": message.filename.replace('\\', "/") },
+                        "artifactLocation": { "uri": uri },
                         "replacements": replacements,
                     }],
                 }]);
@@ -207,14 +237,31 @@ pub fn sarif(reports: &[FileReport], out: &mut dyn Write) -> io::Result<()> {
             "tool": {
                 "driver": {
                     "name": "nogil-lint",
-                    "informationUri": crate::registry::DOCS_BASE_URL,
+                    "informationUri": crate::registry::HOMEPAGE,
                     "version": env!("CARGO_PKG_VERSION"),
                     "rules": rules,
                 }
             },
             "results": results,
+            // Our columns count characters; SARIF readers otherwise assume UTF-16 code units.
+            "columnKind": "unicodeCodePoints",
         }],
     });
     serde_json::to_writer_pretty(&mut *out, &document).map_err(super::json_io)?;
     writeln!(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::artifact_uri;
+
+    #[test]
+    fn artifact_uris_are_uri_references() {
+        assert_eq!(artifact_uri("src/app.py"), "src/app.py");
+        assert_eq!(artifact_uri("./a b/naïve.py"), "./a%20b/na%C3%AFve.py");
+        assert_eq!(artifact_uri("50%#?.py"), "50%25%23%3F.py");
+        assert_eq!(artifact_uri("c:colon.py"), "c%3Acolon.py");
+        assert_eq!(artifact_uri("/tmp/x.py"), "/tmp/x.py");
+        assert_eq!(artifact_uri(r"C:\work\a b.py"), "file:///C:/work/a%20b.py");
+    }
 }
