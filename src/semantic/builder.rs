@@ -2485,9 +2485,21 @@ impl<'a> Builder<'a> {
         }
 
         let reached_from = propagate_reachability(function_count, &thread_entries, &call_sites);
-        let inherited_locks =
-            inherit_locks(&self.functions, &call_sites, &entry_targets, function_count);
+        let inherited_locks = inherit_locks(
+            &self.functions,
+            &call_sites,
+            &entry_targets,
+            function_count,
+            None,
+        );
         let construction = construction_only(&self.functions, &call_sites, &entry_targets);
+        let instance_inherited_locks = inherit_locks(
+            &self.functions,
+            &call_sites,
+            &entry_targets,
+            function_count,
+            Some(&construction),
+        );
         let import_time = import_time_only(&self.functions, &call_sites, &entry_targets);
 
         SemanticModel {
@@ -2511,6 +2523,7 @@ impl<'a> Builder<'a> {
             header_end: TextSize::default(),
             reached_from,
             inherited_locks,
+            instance_inherited_locks,
             construction,
             import_time,
         }
@@ -2834,16 +2847,24 @@ fn propagate_reachability(
 /// The locks every caller holds when it calls a function (a greatest fixpoint over the call
 /// graph). Functions that escape, are decorated, start threads or have no call site in this
 /// module inherit nothing: someone we cannot see may call them without the lock.
+///
+/// With `construction`, calls made while an object is constructed do not count: for the
+/// object's own attributes a helper that `__init__` calls before the object is shared, and
+/// every other method calls under the lock, always writes them under the lock once it matters.
 fn inherit_locks(
     functions: &[Function<'_>],
     call_sites: &[CallSite],
     entry_targets: &HashSet<FunctionId>,
     function_count: usize,
+    construction: Option<&[bool]>,
 ) -> Vec<Vec<LockKey>> {
     let mut sites_by_callee: Vec<Vec<&CallSite>> = vec![Vec::new(); function_count];
     for site in call_sites {
         sites_by_callee[site.callee].push(site);
     }
+    let from_construction = |site: &&CallSite| {
+        construction.is_some_and(|construction| site.caller.is_some_and(|c| construction[c]))
+    };
     let eligible: Vec<bool> = (0..function_count)
         .map(|id| {
             let function = &functions[id];
@@ -2867,7 +2888,10 @@ fn inherit_locks(
                 continue;
             }
             let mut result: Option<Vec<LockKey>> = None;
-            for site in &sites_by_callee[id] {
+            for site in sites_by_callee[id]
+                .iter()
+                .filter(|site| !from_construction(site))
+            {
                 let held: Option<Vec<LockKey>> = match site.caller {
                     None => Some(site.locks.clone()),
                     Some(caller) => inherited[caller].as_ref().map(|caller_locks| {

@@ -367,6 +367,9 @@ pub struct SemanticModel<'a> {
     reached_from: Vec<Option<EntryId>>,
     /// For each function, the locks held at every one of its call sites.
     inherited_locks: Vec<Vec<LockKey>>,
+    /// As `inherited_locks`, not counting calls made while constructing an object: what an
+    /// instance's own attributes are written under once the object can be shared.
+    instance_inherited_locks: Vec<Vec<LockKey>>,
     /// For each function, whether it runs only during construction of its object.
     construction: Vec<bool>,
     /// For each function, whether it is called only from module-level code.
@@ -440,7 +443,23 @@ impl<'a> SemanticModel<'a> {
 
     /// The locks held at a write.
     pub fn access_locks(&self, access: &StateAccess<'a>) -> Vec<LockKey> {
-        self.locks_held(access.function, &access.locks)
+        self.state_locks_held(access, &access.locks)
+    }
+
+    /// Every lock held at a point of `access.function` (lexically `direct`) for the state
+    /// `access` touches: an instance's own attributes ignore the calls made while it is
+    /// constructed, as nothing else can see the object yet.
+    fn state_locks_held(&self, access: &StateAccess<'a>, direct: &[LockKey]) -> Vec<LockKey> {
+        let StateKey::InstanceAttr(..) = access.key else {
+            return self.locks_held(access.function, direct);
+        };
+        let mut locks = direct.to_vec();
+        for lock in &self.instance_inherited_locks[access.function] {
+            if !locks.contains(lock) {
+                locks.push(lock.clone());
+            }
+        }
+        locks
     }
 
     /// Whether the write and the check it depends on both hold a common lock.
@@ -448,7 +467,7 @@ impl<'a> SemanticModel<'a> {
         let write_locks = self.access_locks(access);
         match &access.guard {
             Some(guard) => {
-                let check_locks = self.locks_held(access.function, &guard.locks);
+                let check_locks = self.state_locks_held(access, &guard.locks);
                 write_locks.iter().any(|lock| check_locks.contains(lock))
             }
             None => !write_locks.is_empty(),
