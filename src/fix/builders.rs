@@ -120,6 +120,15 @@ impl<'m, 'a> FixBuilder<'m, 'a> {
         let here = model.function(function);
         for access in model.accesses.iter().filter(|access| access.key == key) {
             for lock in model.access_locks(access) {
+                // Only a name (`_lock`, `self._lock`, `Cls._lock`) means the same lock here: a
+                // call (`self.locks.get(key)`) may name the other function's locals or make a
+                // new lock each time.
+                if !lock
+                    .chars()
+                    .all(|c| c.is_alphanumeric() || c == '_' || c == '.')
+                {
+                    continue;
+                }
                 let module_lock = model
                     .bindings
                     .get(lock.as_str())
