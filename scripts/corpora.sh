@@ -80,8 +80,7 @@ fi
 bin=$(realpath "$bin")
 [ -x "$bin" ] || { echo "not executable: $bin" >&2; exit 2; }
 
-mkdir -p "$work"
-work=$(realpath "$work")
+work=$(realpath -m "$work")
 # Fixing a copy inside the repository would let the repository's own configuration apply, and
 # a stray tree there could be committed by accident.
 case "$work/" in "$root"/*) echo "the work directory must be outside the repository: $work" >&2; exit 2 ;; esac
