@@ -55,7 +55,15 @@ pub fn unprotected_writes(model: &SemanticModel<'_>) -> Vec<UnprotectedWrite> {
             continue;
         };
         for &index in indices {
-            if model.access_locks(&model.accesses[index]).is_empty() {
+            let access = &model.accesses[index];
+            // `if not lock.acquire(False): pending.append(x)`: the author's lock-free fallback
+            // for when the lock is busy (possibly held by this very thread, as in
+            // multiprocessing.heap); taking the lock there would block or deadlock.
+            let fallback = model
+                .lock_unavailable
+                .iter()
+                .any(|(key, range)| *key == lock && range.contains_range(access.range));
+            if !fallback && model.access_locks(access).is_empty() {
                 writes.push(UnprotectedWrite {
                     access: index,
                     lock: lock.clone(),

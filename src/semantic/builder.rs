@@ -146,6 +146,7 @@ struct Builder<'a> {
     /// references that cannot denote a function of this module before resolving them.
     function_names: HashSet<&'a str>,
     lock_regions: Vec<LockRegion>,
+    lock_unavailable: Vec<(LockKey, TextRange)>,
     accesses: Vec<StateAccess<'a>>,
     parameter_lock_defaults: Vec<ParameterLockDefault>,
     main_guards: Vec<TextRange>,
@@ -216,6 +217,7 @@ impl<'a> Builder<'a> {
             function_index: HashMap::default(),
             function_names: HashSet::default(),
             lock_regions: Vec::new(),
+            lock_unavailable: Vec::new(),
             accesses: Vec::new(),
             parameter_lock_defaults: Vec::new(),
             main_guards: Vec::new(),
@@ -2510,6 +2512,7 @@ impl<'a> Builder<'a> {
             classes: self.classes,
             class_index: self.class_index,
             lock_regions: self.lock_regions,
+            lock_unavailable: self.lock_unavailable,
             thread_entries,
             accesses: self.accesses,
             call_sites,
@@ -2564,6 +2567,21 @@ impl<'a> Visitor<'a> for Builder<'a> {
                 // `if not lock.acquire(False): … else:` holds it in the `else` branch.
                 let acquired = self.acquire_test(test);
                 let body_holds = acquired.as_ref().filter(|(_, _, negated)| !negated);
+                if let Some((key, _, negated)) = &acquired {
+                    // The branch taken when the lock was not free: written lock-free on purpose.
+                    let fallback = if *negated {
+                        body.first().zip(body.last())
+                    } else {
+                        elif_else_clauses
+                            .iter()
+                            .find(|clause| clause.test.is_none())
+                            .and_then(|clause| clause.body.first().zip(clause.body.last()))
+                    };
+                    if let Some((first, last)) = fallback {
+                        self.lock_unavailable
+                            .push((key.clone(), TextRange::new(first.start(), last.end())));
+                    }
+                }
                 self.walk_suite_holding(
                     body,
                     body_holds.map(|(key, text, _)| (key, text.as_str())),

@@ -348,6 +348,9 @@ pub struct SemanticModel<'a> {
     /// Class name → the first class of that name.
     pub class_index: HashMap<&'a str, ClassId>,
     pub lock_regions: Vec<LockRegion>,
+    /// The branches taken when `lock.acquire(False)` failed (`if not lock.acquire(False): …`):
+    /// code that chose not to wait for the lock, and must not be made to.
+    pub lock_unavailable: Vec<(LockKey, TextRange)>,
     pub thread_entries: Vec<ThreadEntry>,
     pub accesses: Vec<StateAccess<'a>>,
     pub call_sites: Vec<CallSite>,
