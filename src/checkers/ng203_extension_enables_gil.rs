@@ -184,13 +184,14 @@ fn check_cython(text: &str, build: &BuildContext, path: &Path) -> Vec<Diagnostic
     if build.cython_directive_in_build || declared || directive_in_enclosing_build(path) {
         return Vec::new();
     }
-    // The fix adds the directive to the header comment block (or a new first line).
+    // The fix adds the directive to the header comment block (or a new first line). Offsets
+    // come from the lines with their breaks: a `\r\n` is two bytes.
     let existing = text
-        .lines()
+        .split_inclusive('\n')
         .take_while(|line| line.trim().is_empty() || line.trim_start().starts_with('#'))
         .scan(0usize, |position, line| {
             let start = *position;
-            *position += line.len() + 1;
+            *position += line.len();
             Some((start, line))
         })
         .find(|(_, line)| line.trim_start().starts_with("# cython:"));
