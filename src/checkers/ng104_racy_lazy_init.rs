@@ -38,12 +38,14 @@ pub fn check(context: &mut Context<'_, '_>, diagnostics: &mut Vec<Diagnostic>) {
         let check = context.snippet(guard.check);
         let act_line = context.line(access.range);
         // Publishing the object and then filling it in lets other threads see it half-built.
-        let populated_after = model.accesses.iter().find(|later| {
-            later.key == access.key
-                && later.target != AccessTarget::Whole
-                && guard.stmt.contains_range(later.range)
-                && later.range.start() > access.range.end()
-        });
+        let populated_after = model
+            .accesses_of(access.key)
+            .map(|(_, later)| later)
+            .find(|later| {
+                later.target != AccessTarget::Whole
+                    && guard.stmt.contains_range(later.range)
+                    && later.range.start() > access.range.end()
+            });
         let consequence = match populated_after {
             Some(later) => format!(
                 "two threads can both initialize it, and line {} fills it in after publishing it, so \

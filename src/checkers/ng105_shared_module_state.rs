@@ -26,13 +26,9 @@ pub fn check(context: &Context<'_, '_>, diagnostics: &mut Vec<Diagnostic>) {
             continue;
         }
         let mutations: Vec<&StateAccess<'_>> = model
-            .accesses
-            .iter()
-            .filter(|access| {
-                access.key == StateKey::Global(name)
-                    && mutates_contents(access)
-                    && model.is_runtime_access(access)
-            })
+            .accesses_of(StateKey::Global(name))
+            .map(|(_, access)| access)
+            .filter(|access| mutates_contents(access) && model.is_runtime_access(access))
             .collect();
         if mutations.is_empty() {
             continue;

@@ -5,6 +5,8 @@ use crate::diagnostic::Diagnostic;
 use crate::registry::Rule;
 use crate::semantic::{AccessKind, AccessTarget, ClassId, StateAccess, StateKey, ValueKind};
 
+use rustc_hash::FxHashMap as HashMap;
+
 use super::Context;
 use super::ng105_shared_module_state::describe_sites;
 
@@ -20,6 +22,32 @@ fn runs_at_class_creation(name: &str) -> bool {
 
 pub fn check(context: &Context<'_, '_>, diagnostics: &mut Vec<Diagnostic>) {
     let model = context.model;
+    // One pass over the accesses groups each runtime mutation under the class that defines the
+    // attribute it reaches (`self.items` in a subclass mutates the base class's `items`).
+    let mut mutations_by_definition: HashMap<(ClassId, &str), Vec<&StateAccess<'_>>> =
+        HashMap::default();
+    for access in &model.accesses {
+        let (StateKey::InstanceAttr(owner, attr) | StateKey::ClassAttr(owner, attr)) = access.key
+        else {
+            continue;
+        };
+        let mutates = matches!(access.kind, AccessKind::MutatingCall(_))
+            || matches!(access.target, AccessTarget::Item(_));
+        if !mutates
+            || runs_at_class_creation(model.function(access.function).name)
+            || !model.is_runtime_access(access)
+            // An attribute the instance sets for itself shadows the class attribute.
+            || model.class(owner).instance_attributes.contains_key(attr)
+        {
+            continue;
+        }
+        if let Some((defining, _)) = model.class_attribute(owner, attr) {
+            mutations_by_definition
+                .entry((defining, attr))
+                .or_default()
+                .push(access);
+        }
+    }
     for (class_id, class) in model.classes.iter().enumerate() {
         for attribute in &class.attributes {
             let ValueKind::Container(container) = attribute.kind else {
@@ -36,23 +64,9 @@ pub fn check(context: &Context<'_, '_>, diagnostics: &mut Vec<Diagnostic>) {
             {
                 continue;
             }
-            let mutations: Vec<&StateAccess<'_>> = model
-                .accesses
-                .iter()
-                .filter(|access| {
-                    let (StateKey::InstanceAttr(owner, attr) | StateKey::ClassAttr(owner, attr)) =
-                        access.key
-                    else {
-                        return false;
-                    };
-                    attr == attribute.name
-                        && defines(context, owner, attr, class_id)
-                        && (matches!(access.kind, AccessKind::MutatingCall(_))
-                            || matches!(access.target, AccessTarget::Item(_)))
-                        && !runs_at_class_creation(model.function(access.function).name)
-                        && model.is_runtime_access(access)
-                })
-                .collect();
+            let Some(mutations) = mutations_by_definition.get(&(class_id, attribute.name)) else {
+                continue;
+            };
             if mutations.is_empty()
                 || mutations
                     .iter()
@@ -62,7 +76,7 @@ pub fn check(context: &Context<'_, '_>, diagnostics: &mut Vec<Diagnostic>) {
             }
             let (severity, reached) =
                 context.reach_any(mutations.iter().map(|access| access.function));
-            let sites = describe_sites(context, &mutations);
+            let sites = describe_sites(context, mutations);
             // Mutated through `self.`: per-instance state was probably meant. Only through
             // `cls.`/the class name: class-level state on purpose, which needs a lock.
             let through_instances = mutations
@@ -104,21 +118,4 @@ pub fn check(context: &Context<'_, '_>, diagnostics: &mut Vec<Diagnostic>) {
             );
         }
     }
-}
-
-/// Whether the attribute reached through `owner` is the one defined on `class` (`owner` is the
-/// class itself or a subclass that does not redefine or shadow it).
-fn defines(context: &Context<'_, '_>, owner: ClassId, attr: &str, class: ClassId) -> bool {
-    if context
-        .model
-        .class(owner)
-        .instance_attributes
-        .contains_key(attr)
-    {
-        return false;
-    }
-    context
-        .model
-        .class_attribute(owner, attr)
-        .is_some_and(|(defining, _)| defining == class)
 }

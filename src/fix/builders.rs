@@ -118,7 +118,7 @@ impl<'m, 'a> FixBuilder<'m, 'a> {
     pub fn existing_lock(&self, key: StateKey<'a>, function: FunctionId) -> Option<String> {
         let model = self.model;
         let here = model.function(function);
-        for access in model.accesses.iter().filter(|access| access.key == key) {
+        for (_, access) in model.accesses_of(key) {
             for lock in model.access_locks(access) {
                 // Only a name (`_lock`, `self._lock`, `Cls._lock`) means the same lock here: a
                 // call (`self.locks.get(key)`) may name the other function's locals or make a

@@ -2504,8 +2504,14 @@ impl<'a> Builder<'a> {
         );
         let import_time = import_time_only(&self.functions, &call_sites, &entry_targets);
 
+        let mut accesses_by_key: HashMap<StateKey<'a>, Vec<usize>> = HashMap::default();
+        for (index, access) in self.accesses.iter().enumerate() {
+            accesses_by_key.entry(access.key).or_default().push(index);
+        }
+
         SemanticModel {
             source: self.source,
+            line_starts: std::sync::OnceLock::new(),
             imports: self.imports,
             bindings: self.bindings,
             functions: self.functions,
@@ -2515,6 +2521,7 @@ impl<'a> Builder<'a> {
             lock_unavailable: self.lock_unavailable,
             thread_entries,
             accesses: self.accesses,
+            accesses_by_key,
             call_sites,
             parameter_lock_defaults: self.parameter_lock_defaults,
             process_global_uses: self.process_global_uses,

@@ -339,6 +339,9 @@ pub struct ParameterLockDefault {
 #[derive(Debug)]
 pub struct SemanticModel<'a> {
     pub source: &'a str,
+    /// Where each line starts, built on the first position asked for: a rule that reports
+    /// thousands of findings in one large file must not recount lines from the start each time.
+    pub line_starts: std::sync::OnceLock<Vec<u32>>,
     /// Local name → qualified name, for every import in the module.
     pub imports: HashMap<&'a str, String>,
     /// Module-level bindings; a name bound several times keeps its most telling binding.
@@ -353,6 +356,9 @@ pub struct SemanticModel<'a> {
     pub lock_unavailable: Vec<(LockKey, TextRange)>,
     pub thread_entries: Vec<ThreadEntry>,
     pub accesses: Vec<StateAccess<'a>>,
+    /// Indexes into `accesses` by the state they touch, so that rules asking "every write of
+    /// this name" stay linear in large modules.
+    accesses_by_key: HashMap<StateKey<'a>, Vec<usize>>,
     pub call_sites: Vec<CallSite>,
     pub parameter_lock_defaults: Vec<ParameterLockDefault>,
     pub process_global_uses: Vec<ProcessGlobalUse>,
@@ -394,6 +400,18 @@ impl<'a> SemanticModel<'a> {
 
     pub fn class(&self, id: ClassId) -> &Class<'a> {
         &self.classes[id]
+    }
+
+    /// Every access of `key`, in source order, with its index in `accesses`.
+    pub fn accesses_of(
+        &self,
+        key: StateKey<'a>,
+    ) -> impl Iterator<Item = (usize, &StateAccess<'a>)> + '_ {
+        self.accesses_by_key
+            .get(&key)
+            .map_or(&[][..], Vec::as_slice)
+            .iter()
+            .map(|&index| (index, &self.accesses[index]))
     }
 
     /// The thread entry that reaches `function`, if any.
@@ -516,18 +534,29 @@ impl<'a> SemanticModel<'a> {
 
     /// The 1-based line of an offset.
     pub fn line_of(&self, offset: TextSize) -> usize {
-        let offset = usize::from(offset).min(self.source.len());
-        self.source.as_bytes()[..offset]
-            .iter()
-            .filter(|&&b| b == b'\n')
-            .count()
-            + 1
+        let starts = self.line_starts.get_or_init(|| {
+            std::iter::once(0)
+                .chain(offsets_after_newlines(self.source.as_bytes()))
+                .collect()
+        });
+        let offset = u32::from(offset).min(u32::try_from(self.source.len()).unwrap_or(u32::MAX));
+        // The number of line starts at or before `offset` is the 1-based line.
+        starts.partition_point(|&start| start <= offset)
     }
 
     /// Source text of a range.
     pub fn text(&self, range: TextRange) -> &'a str {
         &self.source[range]
     }
+}
+
+/// The offset just past every `\n`: the start of each line after the first.
+fn offsets_after_newlines(bytes: &[u8]) -> impl Iterator<Item = u32> + '_ {
+    bytes
+        .iter()
+        .enumerate()
+        .filter(|&(_, &byte)| byte == b'\n')
+        .map(|(index, _)| u32::try_from(index + 1).unwrap_or(u32::MAX))
 }
 
 impl ThreadEntry {
