@@ -39,6 +39,11 @@ fn requirements_txt(
     let Ok(canonical) = std::fs::canonicalize(path) else {
         return;
     };
+    // Only regular files: an include naming `/dev/zero` would be read until memory runs out,
+    // and one naming a FIFO or `/dev/stdin` would block the run.
+    if !std::fs::metadata(&canonical).is_ok_and(|metadata| metadata.is_file()) {
+        return;
+    }
     if !seen.insert(canonical) {
         return;
     }
@@ -296,6 +301,7 @@ pub fn check(
             source: Some(Arc::from(text.as_str())),
             messages,
             io_error: None,
+            internal_error: None,
             fixed: Vec::new(),
             diff: None,
             fixed_source: None,

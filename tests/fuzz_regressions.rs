@@ -49,3 +49,37 @@ fn cython_header_after_crlf_lines() {
         "{diff}"
     );
 }
+
+/// The `requirements` target: a `requirements.txt` that includes a special file. `-r /dev/zero`
+/// was read until memory ran out; a FIFO (here, so the test cannot exhaust memory) blocked the
+/// run forever. Special files are now skipped and the rest of the file is still checked.
+#[cfg(unix)]
+#[test]
+fn requirement_include_of_a_special_file() {
+    use nogil_lint::data::TargetVersion;
+
+    let directory = tempfile::tempdir().expect("a temporary directory");
+    let fifo = directory.path().join("pipe");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("mkfifo runs");
+    assert!(made.success());
+    std::fs::write(
+        directory.path().join("requirements.txt"),
+        "-r pipe\n-r /dev/zero\npandas==2.1.*\n",
+    )
+    .expect("writing requirements.txt");
+    let roots = vec![directory.path().to_path_buf()];
+    let imported = ["pandas".to_string()].into_iter().collect();
+    let (sender, receiver) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let reports =
+            nogil_lint::requirements::check(&roots, &roots[0], &imported, TargetVersion::Py313t);
+        let _ = sender.send(reports.len());
+    });
+    let reports = receiver
+        .recv_timeout(std::time::Duration::from_secs(30))
+        .expect("checking the requirement files finishes");
+    assert_eq!(reports, 1, "pandas==2.1.* is still reported");
+}
