@@ -5,16 +5,16 @@ use std::fmt;
 use std::io::{self, Write};
 use std::sync::Arc;
 
-use miette::{
-    GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource, SourceCode, SourceSpan,
-};
+use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, SourceCode};
 
 use crate::diagnostic::{FixApplicability, Severity};
 use crate::linter::{FileReport, Message};
 
+use super::frame::{CodeFrame, LineStarts};
+
 struct Finding<'r> {
     message: &'r Message,
-    source: &'r NamedSource<Arc<str>>,
+    frame: CodeFrame,
 }
 
 impl fmt::Debug for Finding<'_> {
@@ -66,15 +66,11 @@ impl miette::Diagnostic for Finding<'_> {
     }
 
     fn source_code(&self) -> Option<&dyn SourceCode> {
-        Some(self.source)
+        Some(&self.frame)
     }
 
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
-        let range = self.message.diagnostic.range;
-        let source_len = self.source.inner().len();
-        let start = usize::from(range.start()).min(source_len);
-        let len = usize::from(range.len()).min(source_len - start);
-        let span = SourceSpan::new(start.into(), len);
+        let span = self.frame.span;
         Some(Box::new(std::iter::once(LabeledSpan::new_with_span(
             self.message.diagnostic.label.clone(),
             span,
@@ -96,11 +92,18 @@ pub fn print(reports: &[FileReport], color: bool, out: &mut dyn Write) -> io::Re
             continue;
         }
         let text: Arc<str> = report.source.clone().unwrap_or_else(|| Arc::from(""));
-        let source = NamedSource::new(report.filename.as_ref(), text);
+        let lines = LineStarts::new(&text);
         for message in &report.messages {
+            let range = message.diagnostic.range;
             let finding = Finding {
                 message,
-                source: &source,
+                frame: CodeFrame::new(
+                    &report.filename,
+                    &text,
+                    &lines,
+                    (usize::from(range.start()), usize::from(range.end())),
+                    message.start.column,
+                ),
             };
             let mut rendered = String::new();
             handler

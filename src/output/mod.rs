@@ -1,6 +1,7 @@
 //! Output formats. Every format reads the same sorted [`FileReport`]s.
 
 mod ci;
+mod frame;
 mod full;
 mod json;
 

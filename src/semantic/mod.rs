@@ -550,12 +550,15 @@ impl<'a> SemanticModel<'a> {
     }
 }
 
-/// The offset just past every `\n`: the start of each line after the first.
+/// The offset just past every line break (`\n`, `\r\n`, or a lone `\r` as Python reads it):
+/// the start of each line after the first.
 fn offsets_after_newlines(bytes: &[u8]) -> impl Iterator<Item = u32> + '_ {
     bytes
         .iter()
         .enumerate()
-        .filter(|&(_, &byte)| byte == b'\n')
+        .filter(|&(index, &byte)| {
+            byte == b'\n' || (byte == b'\r' && bytes.get(index + 1) != Some(&b'\n'))
+        })
         .map(|(index, _)| u32::try_from(index + 1).unwrap_or(u32::MAX))
 }
 
