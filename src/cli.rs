@@ -189,6 +189,7 @@ pub const EXIT_FINDINGS: u8 = 1;
 pub const EXIT_ERROR: u8 = 2;
 
 pub fn main() -> ExitCode {
+    crate::isolation::install_panic_hook();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Check(args) => run_check(args),
@@ -466,6 +467,13 @@ fn run_check(args: CheckArgs) -> Result<u8> {
         if let Some(error) = &report.io_error {
             eprintln!("error: failed to read {}: {error}", report.filename);
         }
+        if let Some(description) = &report.internal_error {
+            eprintln!(
+                "error: internal error while checking {}: {description}\n  \
+                 This is a bug in nogil-lint; please report it with the file that triggers it.",
+                report.filename
+            );
+        }
     }
 
     if args.add_noqa {
@@ -582,8 +590,11 @@ fn run_check(args: CheckArgs) -> Result<u8> {
             .wrap_err("cannot write the report");
     }
 
-    let io_failed =
-        !path_errors.is_empty() || write_failed || reports.iter().any(|r| r.io_error.is_some());
+    let io_failed = !path_errors.is_empty()
+        || write_failed
+        || reports
+            .iter()
+            .any(|r| r.io_error.is_some() || r.internal_error.is_some());
     let has_findings = reports.iter().any(|report| !report.messages.is_empty());
     let would_change = matches!(mode, FixMode::Diff(_)) && reports.iter().any(|r| r.diff.is_some());
     Ok(if io_failed {
@@ -645,20 +656,35 @@ pub fn run_pipeline(
             FixMode::Apply(threshold) => FixMode::ApplyToOutput(threshold),
             other => other,
         };
-        reports.push(linter::check_and_fix(
-            display_name(&name),
-            &name,
-            Origin::Stdin,
-            bytes,
-            settings,
-            stdin_mode,
-        ));
+        let report = crate::isolation::isolated(|| {
+            linter::check_and_fix(
+                display_name(&name),
+                &name,
+                Origin::Stdin,
+                bytes,
+                settings,
+                stdin_mode,
+            )
+        })
+        .unwrap_or_else(|description| {
+            FileReport::internal_error(display_name(&name), None, description)
+        });
+        reports.push(report);
     }
     reports.extend(check_files(&files, settings, mode));
 
     // The project phase: link the modules so that workers started from another module count
     // as reached from a thread, and decide NG301 with every worker in view.
-    crate::project::link(&mut reports, &module_names, &settings.rules);
+    // A bug in the project phase loses its cross-module findings, not the per-file ones.
+    if let Err(description) = crate::isolation::isolated(|| {
+        crate::project::link(&mut reports, &module_names, &settings.rules);
+    }) {
+        reports.push(FileReport::internal_error(
+            Arc::from("<project phase>"),
+            None,
+            description,
+        ));
+    }
     if let Some((python, interpreter)) = &environment {
         check_environment(&mut reports, python, interpreter, settings);
     }
@@ -970,7 +996,13 @@ fn still_valid(path: &Path, text: &str) -> bool {
 fn check_files(files: &[PathBuf], settings: &Settings, mode: FixMode) -> Vec<FileReport> {
     files
         .par_iter()
-        .map(|path| check_path_with(path, settings, mode))
+        .map(|path| {
+            crate::isolation::isolated(|| check_path_with(path, settings, mode)).unwrap_or_else(
+                |description| {
+                    FileReport::internal_error(display_name(path), Some(path.clone()), description)
+                },
+            )
+        })
         .collect()
 }
 

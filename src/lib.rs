@@ -9,6 +9,7 @@ pub mod diagnostic;
 pub mod discovery;
 pub mod environment;
 pub mod fix;
+pub mod isolation;
 pub mod linter;
 pub mod noqa;
 pub mod output;

@@ -135,6 +135,8 @@ pub struct FileReport {
     pub source: Option<Arc<str>>,
     /// The file could not be read at all (permission, not a regular file, …).
     pub io_error: Option<String>,
+    /// Checking the file hit a bug in nogil-lint (a caught panic), described here.
+    pub internal_error: Option<String>,
     /// Fixes applied (or, with `--diff`, that would be), per rule.
     pub fixed: Vec<(Rule, usize)>,
     /// With `--diff`: the unified diff of the fixes.
@@ -165,12 +167,14 @@ impl FileReport {
 }
 
 impl FileReport {
-    pub fn io_error(filename: Arc<str>, error: String) -> Self {
+    /// A report with no findings and nothing else to say yet.
+    fn empty(filename: Arc<str>) -> Self {
         FileReport {
             filename,
             messages: Vec::new(),
             source: None,
-            io_error: Some(error),
+            io_error: None,
+            internal_error: None,
             fixed: Vec::new(),
             diff: None,
             fixed_source: None,
@@ -178,6 +182,22 @@ impl FileReport {
             path: None,
             facts: None,
             diff_base: None,
+        }
+    }
+
+    pub fn io_error(filename: Arc<str>, error: String) -> Self {
+        FileReport {
+            io_error: Some(error),
+            ..FileReport::empty(filename)
+        }
+    }
+
+    /// A file whose check hit a bug in nogil-lint: no findings, the bug described.
+    pub fn internal_error(filename: Arc<str>, path: Option<PathBuf>, description: String) -> Self {
+        FileReport {
+            internal_error: Some(description),
+            path,
+            ..FileReport::empty(filename)
         }
     }
 }
@@ -331,6 +351,7 @@ pub fn analyze(
         return (diagnostics, None);
     }
     let model = SemanticModel::build_with(parsed.syntax(), source, &settings.model);
+    crate::isolation::injected_panic(path);
     let diagnostics = checkers::check_module(
         &model,
         &settings.rules,
@@ -454,6 +475,7 @@ pub fn check_extension_source(
         source: (!messages.is_empty()).then(|| Arc::from(text)),
         messages,
         io_error: None,
+        internal_error: None,
         fixed,
         diff,
         fixed_source: None,
@@ -593,6 +615,7 @@ pub fn check_and_fix(
         source: keep_source.then(|| Arc::from(source)),
         messages,
         io_error: None,
+        internal_error: None,
         fixed,
         diff,
         fixed_source,
