@@ -2540,8 +2540,29 @@ impl<'a> Builder<'a> {
     }
 }
 
+/// Below this much free stack, a deeper visit continues on a new stack segment: code nested
+/// tens of thousands of levels deep (a generated `1 + 1 + …` of a million terms) must not
+/// overflow the thread's stack, whatever its size.
+const STACK_RED_ZONE: usize = 256 * 1024;
+/// The size of each extra segment.
+const STACK_SEGMENT: usize = 8 * 1024 * 1024;
+
+fn with_stack<R>(visit: impl FnOnce() -> R) -> R {
+    stacker::maybe_grow(STACK_RED_ZONE, STACK_SEGMENT, visit)
+}
+
 impl<'a> Visitor<'a> for Builder<'a> {
     fn visit_stmt(&mut self, stmt: &'a Stmt) {
+        with_stack(|| self.visit_stmt_here(stmt));
+    }
+
+    fn visit_expr(&mut self, expr: &'a Expr) {
+        with_stack(|| self.visit_expr_here(expr));
+    }
+}
+
+impl<'a> Builder<'a> {
+    fn visit_stmt_here(&mut self, stmt: &'a Stmt) {
         // Condition slots only matter inside the statement that recorded them.
         self.condition_slots.clear();
         let saved_stmt = self.current_stmt;
@@ -2748,7 +2769,7 @@ impl<'a> Visitor<'a> for Builder<'a> {
         self.current_stmt = saved_stmt;
     }
 
-    fn visit_expr(&mut self, expr: &'a Expr) {
+    fn visit_expr_here(&mut self, expr: &'a Expr) {
         match expr {
             Expr::Call(call) => {
                 self.record_call(&call.func);
@@ -3334,7 +3355,7 @@ struct SubscriptLoadFinder<'a> {
 impl<'a> Visitor<'a> for SubscriptLoadFinder<'a> {
     fn visit_stmt(&mut self, stmt: &'a Stmt) {
         if !matches!(stmt, Stmt::FunctionDef(_) | Stmt::ClassDef(_)) {
-            visitor::walk_stmt(self, stmt);
+            with_stack(|| visitor::walk_stmt(self, stmt));
         }
     }
 
@@ -3345,7 +3366,7 @@ impl<'a> Visitor<'a> for SubscriptLoadFinder<'a> {
             self.found.push(subscript);
         }
         if !matches!(expr, Expr::Lambda(_)) {
-            visitor::walk_expr(self, expr);
+            with_stack(|| visitor::walk_expr(self, expr));
         }
     }
 }
@@ -3361,6 +3382,6 @@ impl<'a> Visitor<'a> for CallFinder<'a> {
         if let Expr::Call(call) = expr {
             self.callees.push(&call.func);
         }
-        visitor::walk_expr(self, expr);
+        with_stack(|| visitor::walk_expr(self, expr));
     }
 }
