@@ -316,18 +316,50 @@ pub fn fix_source(
 /// the file is always either the old or the new content. Permissions are kept; a symbolic link
 /// is followed and its target replaced, not the link.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
+    write_atomically_with(path, bytes, |file, bytes| {
+        use std::io::Write;
+        injected_write_failure(path, file, bytes)?;
+        file.write_all(bytes)
+    })
+}
+
+/// As [`write_atomically`], with the bytes written by `write`: whatever `write` does, the
+/// target holds either its old content or all of the new one, and no temporary file is left.
+fn write_atomically_with(
+    path: &Path,
+    bytes: &[u8],
+    write: impl FnOnce(&mut std::fs::File, &[u8]) -> std::io::Result<()>,
+) -> std::io::Result<()> {
     let target = std::fs::canonicalize(path)?;
     let directory = target.parent().unwrap_or_else(|| Path::new("."));
     let permissions = std::fs::metadata(&target)?.permissions();
+    // Dropped on any error below, which deletes the temporary file.
     let mut temporary = tempfile::Builder::new()
         .prefix(".nogil-lint-")
         .suffix(".tmp")
         .tempfile_in(directory)?;
-    temporary.write_all(bytes)?;
+    write(temporary.as_file_mut(), bytes)?;
     temporary.as_file().sync_all()?;
     temporary.as_file().set_permissions(permissions)?;
     temporary.persist(&target).map_err(|error| error.error)?;
+    Ok(())
+}
+
+/// For tests of interrupted writes: a debug build writes half of a file named
+/// `NOGIL_LINT_TEST_FAIL_WRITE` and then fails, as a full disk would. Release builds never do.
+fn injected_write_failure(
+    path: &Path,
+    file: &mut std::fs::File,
+    bytes: &[u8],
+) -> std::io::Result<()> {
+    use std::io::Write;
+    if cfg!(debug_assertions)
+        && let Some(trigger) = std::env::var_os("NOGIL_LINT_TEST_FAIL_WRITE")
+        && path.file_name() == Some(trigger.as_os_str())
+    {
+        file.write_all(&bytes[..bytes.len() / 2])?;
+        return Err(std::io::Error::other("injected write failure"));
+    }
     Ok(())
 }
 
@@ -352,6 +384,28 @@ pub fn fix(applicability: FixApplicability, message: impl Into<String>, edits: V
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_write_failing_midway_leaves_the_old_content_and_no_temporary_file() {
+        let directory = tempfile::tempdir().unwrap();
+        let path = directory.path().join("m.py");
+        std::fs::write(&path, "old = 1\n").unwrap();
+        let error = write_atomically_with(&path, b"new = 2\nmore = 3\n", |file, bytes| {
+            use std::io::Write;
+            file.write_all(&bytes[..5])?;
+            Err(std::io::Error::other("disk full"))
+        })
+        .unwrap_err();
+        assert_eq!(error.to_string(), "disk full");
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "old = 1\n");
+        let names: Vec<_> = std::fs::read_dir(directory.path())
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name())
+            .collect();
+        assert_eq!(names, ["m.py"]);
+        write_atomically(&path, b"new = 2\n").unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "new = 2\n");
+    }
 
     #[test]
     fn stylist_detects_newlines_and_indentation() {
