@@ -210,6 +210,8 @@ pub enum Encoding {
     Latin1,
     Utf16Le,
     Utf16Be,
+    /// Another encoding a coding line declares (koi8-r, cp1251, shift_jis, …).
+    Declared(&'static encoding_rs::Encoding),
 }
 
 impl Encoding {
@@ -233,6 +235,10 @@ impl Encoding {
                     .chain(text.encode_utf16().flat_map(u16::to_be_bytes))
                     .collect(),
             ),
+            Encoding::Declared(encoding) => {
+                let (bytes, _, unmappable) = encoding.encode(text);
+                (!unmappable).then(|| bytes.into_owned())
+            }
         }
     }
 }
@@ -244,8 +250,8 @@ pub enum Decoded {
     Undecodable(String, Diagnostic),
 }
 
-/// Decodes Python source: UTF-8 (with or without BOM), UTF-16 with a BOM, or Latin-1 when a
-/// PEP 263 coding line declares it.
+/// Decodes Python source as the interpreter would: UTF-16 with a BOM, the encoding a PEP 263
+/// coding line declares (when the file has any non-ASCII byte), or UTF-8 (with or without BOM).
 pub fn decode(bytes: Vec<u8>) -> Decoded {
     if let Some(rest) = bytes.strip_prefix(&[0xFF, 0xFE]) {
         return decode_utf16(rest, u16::from_le_bytes, Encoding::Utf16Le);
@@ -253,13 +259,44 @@ pub fn decode(bytes: Vec<u8>) -> Decoded {
     if let Some(rest) = bytes.strip_prefix(&[0xFE, 0xFF]) {
         return decode_utf16(rest, u16::from_be_bytes, Encoding::Utf16Be);
     }
+    let declared = if bytes.is_ascii() || bytes.starts_with(b"\xEF\xBB\xBF") {
+        None
+    } else {
+        declared_encoding(&bytes)
+    };
+    match declared {
+        Some(DeclaredEncoding::Latin1) => {
+            return Decoded::Text(bytes.iter().map(|&b| b as char).collect(), Encoding::Latin1);
+        }
+        Some(DeclaredEncoding::Other(encoding)) => {
+            if let Some(text) = encoding.decode_without_bom_handling_and_without_replacement(&bytes)
+            {
+                return Decoded::Text(text.into_owned(), Encoding::Declared(encoding));
+            }
+            let lossy = encoding.decode_without_bom_handling(&bytes).0.into_owned();
+            let diagnostic = ng001_syntax_error::from_decode_error(
+                0,
+                &format!(
+                    "file declares the encoding {} but is not valid in it",
+                    encoding.name()
+                ),
+            );
+            return Decoded::Undecodable(lossy, diagnostic);
+        }
+        Some(DeclaredEncoding::Unknown(name)) => {
+            let lossy = String::from_utf8_lossy(&bytes).into_owned();
+            let diagnostic = ng001_syntax_error::from_decode_error(
+                0,
+                &format!("file declares the encoding `{name}`, which nogil-lint cannot decode"),
+            );
+            return Decoded::Undecodable(lossy, diagnostic);
+        }
+        Some(DeclaredEncoding::Utf8) | None => {}
+    }
     match String::from_utf8(bytes) {
         Ok(text) => Decoded::Text(text, Encoding::Utf8),
         Err(error) => {
             let bytes = error.into_bytes();
-            if declares_latin1(&bytes) {
-                return Decoded::Text(bytes.iter().map(|&b| b as char).collect(), Encoding::Latin1);
-            }
             let valid_up_to = match std::str::from_utf8(&bytes) {
                 Err(error) => error.valid_up_to(),
                 Ok(_) => 0,
@@ -297,31 +334,45 @@ fn decode_utf16(bytes: &[u8], word: fn([u8; 2]) -> u16, encoding: Encoding) -> D
     }
 }
 
-/// A PEP 263 coding declaration for Latin-1 on one of the first two lines.
-fn declares_latin1(bytes: &[u8]) -> bool {
-    bytes
+/// What a PEP 263 coding line declares.
+enum DeclaredEncoding {
+    Utf8,
+    /// Exactly ISO-8859-1, which every byte decodes in (a web "latin1" label means cp1252).
+    Latin1,
+    Other(&'static encoding_rs::Encoding),
+    Unknown(String),
+}
+
+/// The encoding a coding declaration names on one of the first two lines, if any.
+fn declared_encoding(bytes: &[u8]) -> Option<DeclaredEncoding> {
+    let name = bytes
         .split(|&b| b == b'\n')
         .take(2)
-        .filter_map(|line| std::str::from_utf8(line).ok())
+        .map(|line| String::from_utf8_lossy(line).into_owned())
         .filter(|line| line.trim_start().starts_with('#'))
-        .filter_map(|line| {
+        .find_map(|line| {
             let at = line.find("coding")?;
             let rest = line[at + 6..].strip_prefix([':', '='])?;
-            Some(
-                rest.trim_start()
-                    .split(|c: char| !(c.is_alphanumeric() || c == '-' || c == '_'))
-                    .next()
-                    .unwrap_or("")
-                    .to_ascii_lowercase()
-                    .replace('_', "-"),
-            )
-        })
-        .any(|encoding| {
-            matches!(
-                encoding.as_str(),
-                "latin-1" | "latin1" | "iso-8859-1" | "iso8859-1" | "l1" | "iso-latin-1"
-            )
-        })
+            let name: String = rest
+                .trim_start()
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+                .collect();
+            (!name.is_empty()).then(|| name.to_ascii_lowercase().replace('_', "-"))
+        })?;
+    Some(match name.as_str() {
+        "utf-8" | "utf8" | "utf-8-sig" => DeclaredEncoding::Utf8,
+        "latin-1" | "latin1" | "iso-8859-1" | "iso8859-1" | "l1" | "iso-latin-1" => {
+            DeclaredEncoding::Latin1
+        }
+        _ => match encoding_rs::Encoding::for_label(name.as_bytes()) {
+            // UTF-16 without a byte order mark is not a source encoding Python accepts.
+            Some(encoding) if encoding.output_encoding() == encoding => {
+                DeclaredEncoding::Other(encoding)
+            }
+            _ => DeclaredEncoding::Unknown(name),
+        },
+    })
 }
 
 /// Runs the enabled rules over decoded source. A file that does not parse yields NG001 for each

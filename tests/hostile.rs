@@ -766,3 +766,49 @@ fn a_fix_run_killed_midway_leaves_every_file_old_or_new() {
         names.len()
     );
 }
+
+#[test]
+fn legacy_encodings_a_coding_line_declares_are_decoded_and_kept_by_fixes() {
+    let dir = tempfile::tempdir().unwrap();
+    // "Пр" in koi8-r and in cp1251, then the racy module.
+    let koi8 = [
+        b"# -*- coding: koi8-r -*-\ns = '\xf0\xd2'\n".as_slice(),
+        RACY.as_bytes(),
+    ]
+    .concat();
+    let cp1251 = [
+        b"# coding=cp1251\ns = '\xcf\xf0'\n".as_slice(),
+        RACY.as_bytes(),
+    ]
+    .concat();
+    fs::write(dir.path().join("koi8.py"), &koi8).unwrap();
+    fs::write(dir.path().join("cyrillic.py"), &cp1251).unwrap();
+    fs::write(
+        dir.path().join("unknown.py"),
+        b"# coding: klingon\ns = '\xff'\n",
+    )
+    .unwrap();
+    let output = check_json(&[dir.path()]);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    assert_eq!(
+        findings(&output),
+        [
+            finding("cyrillic.py", "NG101", 8, 5),
+            finding("koi8.py", "NG101", 8, 5),
+            finding("unknown.py", "NG001", 1, 1),
+        ]
+    );
+    nogil_lint()
+        .args(["--fix", "--unsafe-fixes", "--select", "NG101"])
+        .arg(dir.path())
+        .assert()
+        .code(0);
+    for (name, marker) in [("koi8.py", b"'\xf0\xd2'"), ("cyrillic.py", b"'\xcf\xf0'")] {
+        let bytes = fs::read(dir.path().join(name)).unwrap();
+        assert!(
+            bytes.windows(4).any(|window| window == marker),
+            "{name} was re-encoded"
+        );
+        assert!(String::from_utf8_lossy(&bytes).contains("with _counter_lock:"));
+    }
+}
