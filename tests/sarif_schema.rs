@@ -7,6 +7,7 @@
 //! had fails every test here; elsewhere they are skipped with a message on standard error, so an
 //! offline laptop can still run the rest of the suite.
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
@@ -76,7 +77,10 @@ fn validator() -> Option<&'static Validator> {
         Ok(validator) => Some(validator),
         Err(reason) if in_ci() => panic!("SARIF schema unavailable under CI: {reason}"),
         Err(reason) => {
-            eprintln!(
+            // Straight to the process's standard error: the test harness would hide `eprintln!`
+            // output of a test that passes, and a skip must not go unnoticed.
+            let _ = writeln!(
+                std::io::stderr(),
                 "\n!!!!!!!! SKIPPING SARIF SCHEMA VALIDATION !!!!!!!!\n{reason}\n\
                  Set NOGIL_LINT_SARIF_SCHEMA to a copy of sarif-schema-2.1.0.json to run it.\n"
             );
