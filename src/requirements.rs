@@ -253,6 +253,17 @@ fn only_older_releases(
     !probes.iter().any(|probe| specifiers.contains(probe))
 }
 
+/// Whether the requirement's name ends in `.`, `-` or `_` (`pkg. >=1`): not a valid name, and
+/// one that pep508_rs 0.9 panics on (its name check disagrees with its parser) instead of
+/// returning an error, when more text follows the name.
+fn name_ends_in_separator(requirement: &str) -> bool {
+    let text = requirement.trim_start();
+    let name_length = text
+        .find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_')))
+        .unwrap_or(text.len());
+    text[..name_length].ends_with(['.', '-', '_'])
+}
+
 /// NG202 findings for the requirement files at `roots`, for the packages the project imports.
 pub fn check(
     roots: &[PathBuf],
@@ -270,6 +281,9 @@ pub fn check(
     for (path, text, declared) in requirement_files(roots) {
         let mut diagnostics = Vec::new();
         for requirement in declared {
+            if name_ends_in_separator(&requirement.text) {
+                continue;
+            }
             let Ok(parsed) = Requirement::<pep508_rs::VerbatimUrl>::from_str(&requirement.text)
             else {
                 continue;

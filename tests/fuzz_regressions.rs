@@ -83,3 +83,23 @@ fn requirement_include_of_a_special_file() {
         .expect("checking the requirement files finishes");
     assert_eq!(reports, 1, "pandas==2.1.* is still reported");
 }
+
+/// The `requirements` and `project` targets: a requirement whose name ends in `.` and is
+/// followed by more text (`32. "requests"`, `versioncls.(`). The PEP 508 parser panicked on it
+/// instead of returning an error; it is now skipped like any other invalid line.
+#[test]
+fn requirement_name_ending_in_a_dot() {
+    use nogil_lint::data::TargetVersion;
+
+    let directory = tempfile::tempdir().expect("a temporary directory");
+    let mut text = String::from_utf8(fixture("requirement_name_ends_in_dot.txt")).expect("UTF-8");
+    text.push_str("pandas==2.1.*\n");
+    std::fs::write(directory.path().join("requirements.txt"), text).expect("writing");
+    let roots = vec![directory.path().to_path_buf()];
+    let imported = ["pandas".to_string(), "requests".to_string()]
+        .into_iter()
+        .collect();
+    let reports =
+        nogil_lint::requirements::check(&roots, &roots[0], &imported, TargetVersion::Py313t);
+    assert_eq!(reports.len(), 1, "pandas==2.1.* is still reported");
+}
