@@ -168,6 +168,8 @@ struct Builder<'a> {
     pending_calls: Vec<PendingCall<'a>>,
     pending_entries: Vec<PendingEntry<'a>>,
     pending_escapes: Vec<PendingRef<'a>>,
+    /// Functions registered to run in a forked child (`os.register_at_fork(after_in_child=f)`).
+    pending_fork_child_handlers: Vec<PendingRef<'a>>,
     /// Calls of imported names, resolved against other modules by the project phase.
     external_call_refs: Vec<(Option<FunctionId>, &'a Expr)>,
     pending_pools: Vec<PendingPool<'a>>,
@@ -233,6 +235,7 @@ impl<'a> Builder<'a> {
             pending_calls: Vec::new(),
             pending_entries: Vec::new(),
             pending_escapes: Vec::new(),
+            pending_fork_child_handlers: Vec::new(),
             external_call_refs: Vec::new(),
             pending_pools: Vec::new(),
             pending_submissions: Vec::new(),
@@ -311,6 +314,26 @@ impl<'a> Builder<'a> {
 
     /// The dotted name an expression refers to through the module's imports
     /// (`th.Lock` → `threading.Lock`), or `builtins.x` for an unshadowed builtin.
+    /// `os.register_at_fork(after_in_child=f)`: `f` runs in the child right after a fork, when
+    /// the forking thread is the only one, so its writes race with nothing.
+    fn record_fork_child_handler(&mut self, call: &'a ast::ExprCall) {
+        if call.arguments.keywords.is_empty()
+            || self.qualified_name(&call.func).as_deref() != Some("os.register_at_fork")
+        {
+            return;
+        }
+        for keyword in &call.arguments.keywords {
+            if keyword
+                .arg
+                .as_ref()
+                .is_some_and(|arg| arg.as_str() == "after_in_child")
+            {
+                let handler = self.pending_ref(&keyword.value);
+                self.pending_fork_child_handlers.push(handler);
+            }
+        }
+    }
+
     fn qualified_name(&self, expr: &Expr) -> Option<String> {
         match expr {
             Expr::Name(ast::ExprName { id, .. }) => {
@@ -1172,6 +1195,7 @@ impl<'a> Builder<'a> {
             receiver: None,
             body: def.body.iter().map(Ranged::range).collect(),
             escapes: false,
+            runs_in_fork_child: false,
             in_main_guard: self.in_main_guard,
         });
         // Configured decorators that run the function on a thread (`thread-entry-decorators`).
@@ -2481,6 +2505,14 @@ impl<'a> Builder<'a> {
         for function in escaped {
             self.functions[function].escapes = true;
         }
+        let fork_child_handlers: Vec<FunctionId> = self
+            .pending_fork_child_handlers
+            .iter()
+            .filter_map(|reference| self.resolve(reference))
+            .collect();
+        for function in fork_child_handlers {
+            self.functions[function].runs_in_fork_child = true;
+        }
         let mut entry_targets: HashSet<FunctionId> = HashSet::default();
         for entry in &thread_entries {
             entry_targets.extend(entry.targets.iter().copied());
@@ -2779,6 +2811,7 @@ impl<'a> Builder<'a> {
                 self.record_gil_api_call(call);
                 self.record_process_pool(call);
                 self.record_dynamic_import(call);
+                self.record_fork_child_handler(call);
                 self.callee_depth += 1;
                 self.visit_expr(&call.func);
                 self.callee_depth -= 1;
@@ -2987,7 +3020,15 @@ fn import_time_only(
     let candidate: Vec<bool> = (0..functions.len())
         .map(|id| !functions[id].escapes && !entry_targets.contains(&id) && !callers[id].is_empty())
         .collect();
-    let mut import_time = vec![false; functions.len()];
+    // A fork-child handler runs single-threaded, as import-time code does; so does what only
+    // it (or import-time code) calls.
+    let mut import_time: Vec<bool> = (0..functions.len())
+        .map(|id| {
+            functions[id].runs_in_fork_child
+                && callers[id].is_empty()
+                && !entry_targets.contains(&id)
+        })
+        .collect();
     let mut changed = true;
     while changed {
         changed = false;

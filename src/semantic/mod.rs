@@ -56,6 +56,9 @@ pub struct Function<'a> {
     pub body: Vec<TextRange>,
     /// Referenced as a value (passed, stored, returned), so it may be called from anywhere.
     pub escapes: bool,
+    /// Registered with `os.register_at_fork(after_in_child=…)`: it runs in a freshly forked
+    /// child, where only the forking thread exists.
+    pub runs_in_fork_child: bool,
     /// Defined under `if __name__ == "__main__":`.
     pub in_main_guard: bool,
 }
