@@ -236,9 +236,19 @@ pub fn apply(
             } else {
                 TextSize::try_from(line_start + before.trim_end().len()).unwrap_or_default()
             };
+            // Text after the codes (`# noqa: NG104 reviewed`) stays a comment: removing its `#`
+            // would turn it into code.
+            let rest = &source[TextRange::new(directive.range.end(), directive.comment.end())];
+            let content = if rest.trim().is_empty() || rest.trim_start().starts_with('#') {
+                ""
+            } else if before.trim().is_empty() {
+                "#"
+            } else {
+                "  #"
+            };
             Edit {
                 range: TextRange::new(trimmed_start, directive.range.end()),
-                content: String::new(),
+                content: content.to_string(),
             }
         } else {
             let first = codes.first().map(|(_, r)| r.start()).unwrap_or_default();

@@ -103,3 +103,30 @@ fn requirement_name_ending_in_a_dot() {
         nogil_lint::requirements::check(&roots, &roots[0], &imported, TargetVersion::Py313t);
     assert_eq!(reports.len(), 1, "pandas==2.1.* is still reported");
 }
+
+/// The `pipeline` target: an unused `# noqa: NG104` followed by more comment text. Removing
+/// the directive took the `#` with it, so the rest of the comment became code and the NG100
+/// fix was refused as a syntax error. The rest now stays a comment.
+#[test]
+fn unused_noqa_followed_by_comment_text() {
+    use nogil_lint::linter::{Origin, check_and_fix};
+
+    let settings = Settings {
+        unsafe_fixes: true,
+        ..Settings::default()
+    };
+    let name = "fuzz.py";
+    let report = check_and_fix(
+        Arc::from(name),
+        Path::new(name),
+        Origin::Stdin,
+        fixture("unused_noqa_with_trailing_text.py"),
+        &settings,
+        FixMode::ApplyToOutput(FixApplicability::Unsafe),
+    );
+    assert!(report.fix_errors.is_empty(), "{:?}", report.fix_errors);
+    assert_eq!(
+        report.fixed_source.as_deref(),
+        Some("def stale(hits):\n    return hits  # reviewed by the team\n")
+    );
+}
