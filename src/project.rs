@@ -276,11 +276,53 @@ pub struct ModuleNames {
 
 impl ModuleNames {
     pub fn new(files: &[PathBuf], roots: &[PathBuf]) -> Self {
-        let mut packages: FxHashMap<PathBuf, bool> = FxHashMap::default();
-        let by_path = files
+        let files: Vec<&PathBuf> = files
             .iter()
             .filter(|file| crate::discovery::is_python_file(file))
-            .map(|file| (file.clone(), module_names(file, roots, &mut packages)))
+            .collect();
+        // Resolving each directory once, not each file, saves a realpath (a readlink per path
+        // component) per file: on a tree of small modules that was a tenth of the run.
+        let directories: rustc_hash::FxHashSet<&Path> =
+            files.iter().filter_map(|file| file.parent()).collect();
+        let directories: FxHashMap<&Path, Option<PathBuf>> = directories
+            .into_iter()
+            .map(|directory| {
+                let resolved = if directory.as_os_str().is_empty() {
+                    std::fs::canonicalize(".")
+                } else {
+                    std::fs::canonicalize(directory)
+                };
+                (directory, resolved.ok())
+            })
+            .collect();
+        use rayon::prelude::*;
+        let resolved: Vec<Option<PathBuf>> = files
+            .par_iter()
+            .map(|file| {
+                let is_symlink = std::fs::symlink_metadata(file)
+                    .map(|metadata| metadata.file_type().is_symlink())
+                    .unwrap_or(true);
+                match (file.parent(), file.file_name()) {
+                    (Some(directory), Some(name)) if !is_symlink => directories
+                        .get(directory)
+                        .cloned()
+                        .flatten()
+                        .map(|directory| directory.join(name)),
+                    _ => std::fs::canonicalize(file).ok(),
+                }
+            })
+            .collect();
+        let mut packages: FxHashMap<PathBuf, bool> = FxHashMap::default();
+        let by_path = files
+            .into_iter()
+            .zip(resolved)
+            .map(|(file, resolved)| {
+                let names = match resolved {
+                    Some(path) => module_names(&path, roots, &mut packages),
+                    None => (Vec::new(), false),
+                };
+                (file.clone(), names)
+            })
             .collect();
         ModuleNames { by_path }
     }
@@ -296,16 +338,13 @@ impl ModuleNames {
     }
 }
 
-/// The dotted names a file can be imported as, and whether it is a package (`__init__`).
-/// `packages` caches which directories hold an `__init__.py`.
+/// The dotted names a file (its resolved path) can be imported as, and whether it is a package
+/// (`__init__`). `packages` caches which directories hold an `__init__.py`.
 fn module_names(
     path: &Path,
     roots: &[PathBuf],
     packages: &mut FxHashMap<PathBuf, bool>,
 ) -> (Vec<String>, bool) {
-    let Ok(path) = std::fs::canonicalize(path) else {
-        return (Vec::new(), false);
-    };
     let is_package = path.file_stem().is_some_and(|stem| stem == "__init__");
     let dotted = |relative: &Path| -> Option<String> {
         let mut parts: Vec<String> = relative
