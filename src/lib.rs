@@ -10,6 +10,7 @@ pub mod discovery;
 pub mod environment;
 pub mod fix;
 pub mod isolation;
+pub mod lines;
 pub mod linter;
 pub mod noqa;
 pub mod output;

@@ -418,9 +418,7 @@ pub fn analyze(
     {
         diagnostics
     } else {
-        let line_starts: Vec<usize> = std::iter::once(0)
-            .chain(source.match_indices('\n').map(|(at, _)| at + 1))
-            .collect();
+        let line_starts = crate::lines::line_starts(source);
         let row_of =
             |offset: TextSize| line_starts.partition_point(|&start| start <= usize::from(offset));
         crate::noqa::apply(

@@ -78,7 +78,7 @@ impl Suppressions {
         let mut line = 1;
         let mut counted_to = 0;
         let mut line_of = |offset: usize| {
-            line += source[counted_to..offset].matches('\n').count();
+            line += crate::lines::count_breaks(source, counted_to, offset);
             counted_to = offset;
             line
         };
@@ -229,7 +229,7 @@ pub fn apply(
         // Remove the whole directive when nothing is left, else only the unused codes.
         let edit = if remaining.is_empty() {
             let start = usize::from(directive.range.start());
-            let line_start = source[..start].rfind('\n').map_or(0, |i| i + 1);
+            let line_start = crate::lines::line_start(source, start);
             let before = &source[line_start..start];
             let trimmed_start = if before.trim().is_empty() {
                 directive.range.start()
@@ -306,7 +306,7 @@ pub fn add_noqa(
     }
     let mut edits: Vec<Edit> = Vec::new();
     let mut offset = 0usize;
-    for (index, line) in source.split_inclusive('\n').enumerate() {
+    for (index, line) in crate::lines::split_inclusive(source).enumerate() {
         let row = index + 1;
         let start = offset;
         offset += line.len();

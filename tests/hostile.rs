@@ -812,3 +812,35 @@ fn legacy_encodings_a_coding_line_declares_are_decoded_and_kept_by_fixes() {
         assert!(String::from_utf8_lossy(&bytes).contains("with _counter_lock:"));
     }
 }
+
+#[test]
+fn noqa_directives_follow_python_rows_with_every_line_ending() {
+    for newline in ["\n", "\r\n", "\r"] {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("m.py");
+        let text = format!("import threading  # noqa: NG102\n{RACY}").replace('\n', newline);
+        fs::write(&path, &text).unwrap();
+        // The stale directive on line 1 is NG100 on line 1; the finding is on line 7.
+        let output = check_json(&[&path]);
+        assert_eq!(
+            findings(&output),
+            [
+                finding("m.py", "NG100", 1, 19),
+                finding("m.py", "NG101", 7, 5)
+            ],
+            "{newline:?}"
+        );
+        nogil_lint().arg("--add-noqa").arg(&path).assert().code(0);
+        let output = check_json(&[&path]);
+        assert_eq!(
+            findings(&output),
+            [finding("m.py", "NG100", 1, 19)],
+            "{newline:?}"
+        );
+        let fixed = fs::read_to_string(&path).unwrap();
+        assert!(
+            fixed.contains(&format!("counter += 1  # noqa: NG101{newline}")),
+            "{newline:?}: {fixed:?}"
+        );
+    }
+}

@@ -177,7 +177,7 @@ impl<'m, 'a> FixBuilder<'m, 'a> {
             }
         }
         let mut out = String::with_capacity(text.len() + 16);
-        for (index, line) in text.split_inclusive('\n').enumerate() {
+        for (index, line) in crate::lines::split_inclusive(text).enumerate() {
             if index > 0 && !line.trim().is_empty() {
                 out.push_str(extra);
             }
@@ -242,7 +242,7 @@ impl<'m, 'a> FixBuilder<'m, 'a> {
         let unit = &self.stylist.indent;
         let nl = self.stylist.newline;
         let mut reindented = String::new();
-        for line in body.split_inclusive('\n') {
+        for line in crate::lines::split_inclusive(body) {
             if !line.trim().is_empty() {
                 reindented.push_str(unit);
                 reindented.push_str(unit);

@@ -21,14 +21,7 @@ pub struct LineStarts(Vec<usize>);
 
 impl LineStarts {
     pub fn new(text: &str) -> Self {
-        let bytes = text.as_bytes();
-        let mut starts = vec![0];
-        for (index, &byte) in bytes.iter().enumerate() {
-            if byte == b'\n' || (byte == b'\r' && bytes.get(index + 1) != Some(&b'\n')) {
-                starts.push(index + 1);
-            }
-        }
-        LineStarts(starts)
+        LineStarts(crate::lines::line_starts(text))
     }
 
     /// The 0-based line holding `offset`.

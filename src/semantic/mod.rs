@@ -344,7 +344,7 @@ pub struct SemanticModel<'a> {
     pub source: &'a str,
     /// Where each line starts, built on the first position asked for: a rule that reports
     /// thousands of findings in one large file must not recount lines from the start each time.
-    pub line_starts: std::sync::OnceLock<Vec<u32>>,
+    pub line_starts: std::sync::OnceLock<Vec<usize>>,
     /// Local name → qualified name, for every import in the module.
     pub imports: HashMap<&'a str, String>,
     /// Module-level bindings; a name bound several times keeps its most telling binding.
@@ -537,32 +537,17 @@ impl<'a> SemanticModel<'a> {
 
     /// The 1-based line of an offset.
     pub fn line_of(&self, offset: TextSize) -> usize {
-        let starts = self.line_starts.get_or_init(|| {
-            std::iter::once(0)
-                .chain(offsets_after_newlines(self.source.as_bytes()))
-                .collect()
-        });
-        let offset = u32::from(offset).min(u32::try_from(self.source.len()).unwrap_or(u32::MAX));
+        let starts = self
+            .line_starts
+            .get_or_init(|| crate::lines::line_starts(self.source));
         // The number of line starts at or before `offset` is the 1-based line.
-        starts.partition_point(|&start| start <= offset)
+        starts.partition_point(|&start| start <= usize::from(offset))
     }
 
     /// Source text of a range.
     pub fn text(&self, range: TextRange) -> &'a str {
         &self.source[range]
     }
-}
-
-/// The offset just past every line break (`\n`, `\r\n`, or a lone `\r` as Python reads it):
-/// the start of each line after the first.
-fn offsets_after_newlines(bytes: &[u8]) -> impl Iterator<Item = u32> + '_ {
-    bytes
-        .iter()
-        .enumerate()
-        .filter(|&(index, &byte)| {
-            byte == b'\n' || (byte == b'\r' && bytes.get(index + 1) != Some(&b'\n'))
-        })
-        .map(|(index, _)| u32::try_from(index + 1).unwrap_or(u32::MAX))
 }
 
 impl ThreadEntry {
