@@ -186,27 +186,26 @@ def main() -> None:
             theirs = min(finished) if finished else float("inf")
         return ours, theirs
 
+    # Each series: its title, its sizes, how an input is named and where it goes, how it is made.
+    series = [
+        ("Many small files", [int(n) for n in args.files.split(",") if n],
+         lambda count: (f"{count:,} files", work / f"tree-{count}"), make_tree),
+        ("One large module", [float(n) for n in args.megabytes.split(",") if n],
+         lambda megabytes: (f"{megabytes:g} MB module", work / f"module-{megabytes:g}mb.py"),
+         make_file),
+    ]
     try:
-        rows = []
-        for count in [int(n) for n in args.files.split(",") if n]:
-            tree = work / f"tree-{count}"
-            if not tree.exists():
-                make_tree(tree, count)
-            (cpu, wall, rss, _), ruff_cpu = run(tree)
-            rows.append((f"{count:,} files", count, cpu, wall, rss, ruff_cpu))
-            print(f"{count} files: cpu {cpu:.2f}s wall {wall:.2f}s rss {rss:.0f} MB", file=sys.stderr)
-        if rows:
-            report(rows, "Many small files")
-        rows = []
-        for megabytes in [float(n) for n in args.megabytes.split(",") if n]:
-            path = work / f"module-{megabytes:g}mb.py"
-            if not path.exists():
-                make_file(path, megabytes)
-            (cpu, wall, rss, _), ruff_cpu = run(path)
-            rows.append((f"{megabytes:g} MB module", megabytes, cpu, wall, rss, ruff_cpu))
-            print(f"{megabytes} MB: cpu {cpu:.2f}s wall {wall:.2f}s rss {rss:.0f} MB", file=sys.stderr)
-        if rows:
-            report(rows, "One large module")
+        for title, sizes, name_of, make in series:
+            rows = []
+            for size in sizes:
+                name, path = name_of(size)
+                if not path.exists():
+                    make(path, size)
+                (cpu, wall, rss, _), ruff_cpu = run(path)
+                rows.append((name, size, cpu, wall, rss, ruff_cpu))
+                print(f"{name}: cpu {cpu:.2f}s wall {wall:.2f}s rss {rss:.0f} MB", file=sys.stderr)
+            if rows:
+                report(rows, title)
     finally:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
