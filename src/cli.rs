@@ -414,13 +414,14 @@ fn run_check(args: CheckArgs) -> Result<u8> {
         println!("{}", describe_settings(&settings, mode));
         return Ok(EXIT_CLEAN);
     }
+    // The paths to walk: every argument but `-` (standard input).
+    let paths: Vec<PathBuf> = args
+        .paths
+        .iter()
+        .filter(|path| path.as_os_str() != "-")
+        .cloned()
+        .collect();
     if args.show_files {
-        let paths: Vec<PathBuf> = args
-            .paths
-            .iter()
-            .filter(|path| path.as_os_str() != "-")
-            .cloned()
-            .collect();
         let (files, errors) = discover_files(&paths, &settings);
         for file in &files {
             println!("{}", display_name(file));
@@ -450,12 +451,6 @@ fn run_check(args: CheckArgs) -> Result<u8> {
     } else {
         None
     };
-    let paths: Vec<PathBuf> = args
-        .paths
-        .iter()
-        .filter(|path| path.as_os_str() != "-")
-        .cloned()
-        .collect();
     let (reports, path_errors) = pool.install(|| run_pipeline(&paths, stdin, &settings, mode));
 
     for error in &path_errors {
