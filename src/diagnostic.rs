@@ -113,3 +113,11 @@ pub struct Location {
     pub row: usize,
     pub column: usize,
 }
+
+/// An edit located by rows and columns.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResolvedEdit {
+    pub start: Location,
+    pub end: Location,
+    pub content: String,
+}

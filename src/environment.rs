@@ -4,6 +4,8 @@
 //! `RECORD`, `top_level.txt`) says which extension modules it installs and for which ABI.
 //! With `--import-check`, the project's imported extension packages are also imported in a
 //! subprocess (with a timeout) to see whether CPython re-enables the GIL for them.
+//!
+//! The rule's documentation is `rules/NG204.md` (`nogil-lint rule NG204` prints it).
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -12,8 +14,6 @@ use std::time::{Duration, Instant};
 
 use rustc_hash::FxHashMap;
 use serde::Deserialize;
-
-pub const DOCUMENTATION: &str = include_str!("../rules/NG204.md");
 
 /// What the interpreter says about itself.
 #[derive(Debug, Clone, Deserialize)]

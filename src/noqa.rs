@@ -2,6 +2,8 @@
 //! `# nogil-lint: noqa` / `# nogil-lint: noqa: CODES` anywhere in a file. Parsing follows
 //! flake8: any case, codes separated by commas or spaces, the directive may follow another
 //! comment (`# type: ignore  # noqa: NG101`).
+//!
+//! The rule's documentation is `rules/NG100.md` (`nogil-lint rule NG100` prints it).
 
 use ruff_python_ast::token::TokenKind;
 use ruff_text_size::{Ranged, TextRange, TextSize};
@@ -9,8 +11,6 @@ use rustc_hash::FxHashMap;
 
 use crate::diagnostic::{Diagnostic, Edit, FixApplicability, Severity};
 use crate::registry::Rule;
-
-pub const DOCUMENTATION: &str = include_str!("../rules/NG100.md");
 
 /// One `# noqa` directive on a line.
 #[derive(Debug, Clone)]

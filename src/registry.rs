@@ -2,20 +2,12 @@
 //! selection logic behind `--select`, `--ignore` and `--extend-select`.
 //!
 //! Codes are stable (see DESIGN.md): a rule is never renumbered. The documentation of each rule
-//! lives in `rules/<CODE>.md` and is compiled into the binary by the rule's checker module, so
-//! `nogil-lint rule CODE` and the rule cannot drift apart.
+//! lives in `rules/<CODE>.md` and is compiled into the binary here, so `nogil-lint rule CODE`
+//! and the rule cannot drift apart. The catalogue knows nothing of the checkers: they use it,
+//! and `checkers::check_module` (with the phases `pipeline` runs) maps each rule to its check.
 
 use std::collections::BTreeSet;
 use std::fmt;
-
-use crate::checkers;
-
-/// The project's home, from `repository` in Cargo.toml: the one place it is written down.
-pub const HOMEPAGE: &str = env!("CARGO_PKG_REPOSITORY");
-
-/// The published location of `rules/`, under [`HOMEPAGE`], so a move of the project is one edit
-/// to Cargo.toml.
-pub const DOCS_BASE_URL: &str = concat!(env!("CARGO_PKG_REPOSITORY"), "/blob/main/rules");
 
 /// One lint rule.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -105,30 +97,26 @@ impl Rule {
         }
     }
 
-    /// The rule's full documentation (Markdown), as carried by its checker module.
-    pub fn documentation(self) -> &'static str {
+    /// The rule's full documentation (Markdown): `rules/<CODE>.md`, compiled in.
+    pub const fn documentation(self) -> &'static str {
         match self {
-            Rule::SyntaxError => checkers::ng001_syntax_error::DOCUMENTATION,
-            Rule::UnusedNoqa => crate::noqa::DOCUMENTATION,
-            Rule::UnlockedGlobalRmw => checkers::ng101_unlocked_global_rmw::DOCUMENTATION,
-            Rule::UnlockedContainerRmw => checkers::ng102_unlocked_container_rmw::DOCUMENTATION,
-            Rule::CheckThenAct => checkers::ng103_check_then_act::DOCUMENTATION,
-            Rule::RacyLazyInit => checkers::ng104_racy_lazy_init::DOCUMENTATION,
-            Rule::SharedModuleState => checkers::ng105_shared_module_state::DOCUMENTATION,
-            Rule::SharedClassState => checkers::ng106_shared_class_state::DOCUMENTATION,
-            Rule::InconsistentLocking => checkers::ng107_inconsistent_locking::DOCUMENTATION,
-            Rule::SharedLockDefault => checkers::ng108_shared_lock_default::DOCUMENTATION,
-            Rule::ExtensionWithoutFreeThreading => {
-                checkers::ng201_extension_without_free_threading::DOCUMENTATION
-            }
-            Rule::PinnedBelowFreeThreading => crate::requirements::DOCUMENTATION,
-            Rule::ExtensionEnablesGil => checkers::ng203_extension_enables_gil::DOCUMENTATION,
-            Rule::InstalledExtensionEnablesGil => crate::environment::DOCUMENTATION,
-            Rule::ProcessPoolConvertible => checkers::ng301_process_pool_convertible::DOCUMENTATION,
-            Rule::ProcessGlobalStateInThread => {
-                checkers::ng302_process_global_state_in_thread::DOCUMENTATION
-            }
-            Rule::GilAssumption => checkers::ng303_gil_assumption::DOCUMENTATION,
+            Rule::SyntaxError => include_str!("../rules/NG001.md"),
+            Rule::UnusedNoqa => include_str!("../rules/NG100.md"),
+            Rule::UnlockedGlobalRmw => include_str!("../rules/NG101.md"),
+            Rule::UnlockedContainerRmw => include_str!("../rules/NG102.md"),
+            Rule::CheckThenAct => include_str!("../rules/NG103.md"),
+            Rule::RacyLazyInit => include_str!("../rules/NG104.md"),
+            Rule::SharedModuleState => include_str!("../rules/NG105.md"),
+            Rule::SharedClassState => include_str!("../rules/NG106.md"),
+            Rule::InconsistentLocking => include_str!("../rules/NG107.md"),
+            Rule::SharedLockDefault => include_str!("../rules/NG108.md"),
+            Rule::ExtensionWithoutFreeThreading => include_str!("../rules/NG201.md"),
+            Rule::PinnedBelowFreeThreading => include_str!("../rules/NG202.md"),
+            Rule::ExtensionEnablesGil => include_str!("../rules/NG203.md"),
+            Rule::InstalledExtensionEnablesGil => include_str!("../rules/NG204.md"),
+            Rule::ProcessPoolConvertible => include_str!("../rules/NG301.md"),
+            Rule::ProcessGlobalStateInThread => include_str!("../rules/NG302.md"),
+            Rule::GilAssumption => include_str!("../rules/NG303.md"),
         }
     }
 
@@ -139,11 +127,6 @@ impl Rule {
             .map(str::trim)
             .find(|line| !line.is_empty() && !line.starts_with('#'))
             .unwrap_or("")
-    }
-
-    /// Where the rule's documentation is published (the same text `nogil-lint rule CODE` prints).
-    pub fn url(self) -> String {
-        format!("{DOCS_BASE_URL}/{}.md", self.code())
     }
 
     /// Whether the rule offers an automatic fix: `always`, `sometimes` or `never`.

@@ -5,6 +5,8 @@
 //! dependencies), `requirements*.txt` (following `-r`/`-c` includes) and `setup.cfg`
 //! (`install_requires`), at the source roots. Each requirement is parsed as PEP 508 and its
 //! version specifiers as PEP 440.
+//!
+//! The rule's documentation is `rules/NG202.md` (`nogil-lint rule NG202` prints it).
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -18,10 +20,8 @@ use rustc_hash::FxHashSet;
 
 use crate::data::{self, ExtensionPackage, TargetVersion};
 use crate::diagnostic::{Diagnostic, Edit, FixApplicability, Severity};
-use crate::linter::{FileReport, resolve_positions};
 use crate::registry::Rule;
-
-pub const DOCUMENTATION: &str = include_str!("../rules/NG202.md");
+use crate::report::{FileReport, resolve_positions};
 
 /// One requirement string and where it is written.
 #[derive(Debug, Clone)]

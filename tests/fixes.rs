@@ -9,10 +9,10 @@ use std::process::Command as Process;
 use assert_cmd::Command;
 use predicates::prelude::*;
 
-use nogil_lint::cli::run_pipeline;
 use nogil_lint::diagnostic::FixApplicability;
-use nogil_lint::fix::fix_source;
-use nogil_lint::linter::{FixMode, Settings, lint_source};
+use nogil_lint::linter::{fix_source, lint_source};
+use nogil_lint::pipeline;
+use nogil_lint::settings::{FixMode, Settings};
 
 fn nogil_lint() -> Command {
     let mut command = Command::cargo_bin("nogil-lint").unwrap();
@@ -119,7 +119,7 @@ fn fixed_sources_snapshot() {
             collect_facts: true,
             ..Settings::default()
         };
-        let (reports, _) = run_pipeline(
+        let (reports, _) = pipeline::run(
             std::slice::from_ref(&copy),
             None,
             &settings,

@@ -1,8 +1,8 @@
 //! Every rule fixture under `fixtures/rules/` marks each line that must be reported with
 //! `# expect: CODE[, CODE…]`; every other line must produce nothing.
 
-use nogil_lint::cli::run_pipeline;
-use nogil_lint::linter::{FixMode, Settings};
+use nogil_lint::pipeline;
+use nogil_lint::settings::{FixMode, Settings};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
@@ -34,7 +34,7 @@ fn actual(path: &Path, _source: &str) -> BTreeSet<(usize, String)> {
         collect_facts: true,
         ..Settings::default()
     };
-    let (reports, errors) = run_pipeline(&[path.to_path_buf()], None, &settings, FixMode::Report);
+    let (reports, errors) = pipeline::run(&[path.to_path_buf()], None, &settings, FixMode::Report);
     assert!(errors.is_empty());
     reports[0]
         .messages

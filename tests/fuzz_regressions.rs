@@ -5,7 +5,8 @@ use std::path::Path;
 use std::sync::Arc;
 
 use nogil_lint::diagnostic::FixApplicability;
-use nogil_lint::linter::{FixMode, Settings, check_extension_source};
+use nogil_lint::linter::check_extension_source;
+use nogil_lint::settings::{FixMode, Settings};
 
 fn fixture(name: &str) -> Vec<u8> {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -3,7 +3,9 @@
 use std::path::{Path, PathBuf};
 
 use nogil_lint::diagnostic::FixApplicability;
-use nogil_lint::linter::{FileReport, FixMode, Origin, Settings, check_and_fix};
+use nogil_lint::linter::{Origin, check_and_fix};
+use nogil_lint::report::FileReport;
+use nogil_lint::settings::{FixMode, Settings};
 
 /// The CLI checks files on threads with 256 MB stacks because deeply nested code recurses
 /// deeply in the parser and the model; libFuzzer's own thread has 8 MB. The same stack here

@@ -10,7 +10,8 @@ use std::path::Path;
 use libfuzzer_sys::fuzz_target;
 use nogil_lint::checkers::ng203_extension_enables_gil::{BuildContext, check_source};
 use nogil_lint::diagnostic::FixApplicability;
-use nogil_lint::linter::{FixMode, check_extension_source};
+use nogil_lint::linter::check_extension_source;
+use nogil_lint::settings::FixMode;
 
 const NAMES: [&str; 6] = [
     "ext.c",

@@ -9,7 +9,8 @@
 mod common;
 
 use libfuzzer_sys::fuzz_target;
-use nogil_lint::linter::{Decoded, FixMode, decode};
+use nogil_lint::linter::{Decoded, decode};
+use nogil_lint::settings::FixMode;
 use nogil_lint::output::{self, OutputFormat, PrintOptions};
 use nogil_lint::registry::Rule;
 
@@ -17,7 +18,7 @@ fn parses(text: &str, name: &str) -> bool {
     nogil_lint::fix::parses(text, std::path::Path::new(name))
 }
 
-fn print_all(reports: &[nogil_lint::linter::FileReport]) {
+fn print_all(reports: &[nogil_lint::report::FileReport]) {
     for format in [
         OutputFormat::Full,
         OutputFormat::Concise,
@@ -72,7 +73,7 @@ fn check_one(data: &[u8], name: &str) {
     if count > 0 {
         assert!(parses(&annotated, name), "--add-noqa broke the syntax");
         let again = common::check(name, annotated.into_bytes(), &settings, FixMode::Report);
-        let left = |report: &nogil_lint::linter::FileReport| {
+        let left = |report: &nogil_lint::report::FileReport| {
             report
                 .messages
                 .iter()

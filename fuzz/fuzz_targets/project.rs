@@ -11,7 +11,7 @@ use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
 use nogil_lint::diagnostic::FixApplicability;
-use nogil_lint::linter::FixMode;
+use nogil_lint::settings::FixMode;
 use nogil_lint::registry::{Rule, RuleSelector, RuleSet};
 
 const FILES: [&str; 8] = [
@@ -59,7 +59,7 @@ fuzz_target!(|data: &[u8]| {
         .code()
         .parse()
         .expect("a rule code is a selector");
-    let settings = nogil_lint::linter::Settings {
+    let settings = nogil_lint::settings::Settings {
         rules: RuleSet::from_selectors(None, &[], &[ignore]),
         collect_facts: true,
         unsafe_fixes: true,
@@ -68,7 +68,7 @@ fuzz_target!(|data: &[u8]| {
     let paths = vec![root.to_path_buf()];
     pool().install(|| {
         for mode in [FixMode::Report, FixMode::Diff(FixApplicability::Unsafe)] {
-            let (reports, _) = nogil_lint::cli::run_pipeline(&paths, None, &settings, mode);
+            let (reports, _) = nogil_lint::pipeline::run(&paths, None, &settings, mode);
             let options = nogil_lint::output::PrintOptions {
                 format: nogil_lint::output::OutputFormat::Full,
                 color: false,

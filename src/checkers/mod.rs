@@ -1,6 +1,14 @@
 //! The checkers: one module per rule, each with its documentation beside it.
 //!
 //! Every checker reads the [`SemanticModel`] of the module; none walks the tree again.
+//!
+//! Where each rule is checked (the catalogue in `registry` knows none of this):
+//! - [`check_module`] runs the per-module rules: NG101–NG108, NG201, NG302 (threads started in
+//!   the module), NG303.
+//! - `linter` reports NG001 for a file that does not decode or parse, applies `noqa` (NG100),
+//!   and runs NG203 over extension sources ([`ng203_extension_enables_gil::check_source`]).
+//! - `project::link` reports NG301 and the NG302 findings that only the whole project shows.
+//! - `requirements` checks NG202; `pipeline` checks NG204 against the installed environment.
 
 pub mod ng001_syntax_error;
 pub mod ng101_unlocked_global_rmw;

@@ -1,12 +1,12 @@
 //! NG001 syntax-error: a file that does not parse or decode.
+//!
+//! The rule's documentation is `rules/NG001.md` (`nogil-lint rule NG001` prints it).
 
 use ruff_python_parser::ParseError;
 use ruff_text_size::TextRange;
 
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::registry::Rule;
-
-pub const DOCUMENTATION: &str = include_str!("../../rules/NG001.md");
 
 /// One NG001 per parse error, at the error's range.
 pub fn from_parse_error(error: &ParseError) -> Diagnostic {

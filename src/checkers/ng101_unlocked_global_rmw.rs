@@ -1,12 +1,12 @@
 //! NG101 unlocked-global-rmw: `global x; x += 1` (or a thread-shared `nonlocal`) outside a lock.
+//!
+//! The rule's documentation is `rules/NG101.md` (`nogil-lint rule NG101` prints it).
 
 use crate::diagnostic::Diagnostic;
 use crate::registry::Rule;
 use crate::semantic::{AccessKind, AccessTarget, StateKey};
 
 use super::Context;
-
-pub const DOCUMENTATION: &str = include_str!("../../rules/NG101.md");
 
 pub fn check(context: &mut Context<'_, '_>, diagnostics: &mut Vec<Diagnostic>) {
     let model = context.model;

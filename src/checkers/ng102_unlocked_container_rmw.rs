@@ -1,13 +1,13 @@
 //! NG102 unlocked-container-rmw: `D[k] += 1`, `D[k] = D.get(k, 0) + 1`, `obj.n += 1` on
 //! module-level or class-level state outside a lock.
+//!
+//! The rule's documentation is `rules/NG102.md` (`nogil-lint rule NG102` prints it).
 
 use crate::diagnostic::Diagnostic;
 use crate::registry::Rule;
 use crate::semantic::{AccessKind, AccessTarget, ClassId, StateKey, ValueKind};
 
 use super::Context;
-
-pub const DOCUMENTATION: &str = include_str!("../../rules/NG102.md");
 
 pub fn check(context: &mut Context<'_, '_>, diagnostics: &mut Vec<Diagnostic>) {
     let model = context.model;

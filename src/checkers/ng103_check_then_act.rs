@@ -1,5 +1,7 @@
 //! NG103 check-then-act: `if k not in D: D[k] = …` and its variants on shared mappings,
 //! outside a lock.
+//!
+//! The rule's documentation is `rules/NG103.md` (`nogil-lint rule NG103` prints it).
 
 use std::collections::HashSet;
 
@@ -10,8 +12,6 @@ use crate::registry::Rule;
 use crate::semantic::{AccessKind, AccessTarget, Guard, GuardKind, StateAccess, StateKey};
 
 use super::Context;
-
-pub const DOCUMENTATION: &str = include_str!("../../rules/NG103.md");
 
 pub fn check(context: &mut Context<'_, '_>, diagnostics: &mut Vec<Diagnostic>) {
     let model = context.model;

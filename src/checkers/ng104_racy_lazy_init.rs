@@ -1,5 +1,7 @@
 //! NG104 racy-lazy-init: `global X; if X is None: X = …` (or a class-level singleton) outside
 //! a lock.
+//!
+//! The rule's documentation is `rules/NG104.md` (`nogil-lint rule NG104` prints it).
 
 use std::collections::HashSet;
 
@@ -8,8 +10,6 @@ use crate::registry::Rule;
 use crate::semantic::{AccessKind, AccessTarget, GuardKind, StateKey};
 
 use super::Context;
-
-pub const DOCUMENTATION: &str = include_str!("../../rules/NG104.md");
 
 pub fn check(context: &mut Context<'_, '_>, diagnostics: &mut Vec<Diagnostic>) {
     let model = context.model;

@@ -1,13 +1,13 @@
 //! NG105 shared-module-state: a module-level mutable container mutated from functions with no
 //! lock anywhere; reported once, at its definition.
+//!
+//! The rule's documentation is `rules/NG105.md` (`nogil-lint rule NG105` prints it).
 
 use crate::diagnostic::Diagnostic;
 use crate::registry::Rule;
 use crate::semantic::{AccessKind, AccessTarget, ContainerKind, StateAccess, StateKey, ValueKind};
 
 use super::Context;
-
-pub const DOCUMENTATION: &str = include_str!("../../rules/NG105.md");
 
 /// Whether a write changes the container's contents (as opposed to rebinding the name).
 fn mutates_contents(access: &StateAccess<'_>) -> bool {

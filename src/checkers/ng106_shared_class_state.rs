@@ -1,5 +1,7 @@
 //! NG106 shared-class-state: a mutable class attribute mutated through `self.`/`cls.`, so every
 //! instance (and every thread) shares it; reported at the definition.
+//!
+//! The rule's documentation is `rules/NG106.md` (`nogil-lint rule NG106` prints it).
 
 use crate::diagnostic::Diagnostic;
 use crate::registry::Rule;
@@ -9,8 +11,6 @@ use rustc_hash::FxHashMap as HashMap;
 
 use super::Context;
 use super::ng105_shared_module_state::describe_sites;
-
-pub const DOCUMENTATION: &str = include_str!("../../rules/NG106.md");
 
 /// Methods that run when a class is created, at import time.
 fn runs_at_class_creation(name: &str) -> bool {

@@ -1,5 +1,7 @@
 //! NG107 inconsistent-locking: state written under a lock in one place and without it in
 //! another (an "unprotected write").
+//!
+//! The rule's documentation is `rules/NG107.md` (`nogil-lint rule NG107` prints it).
 
 use std::collections::BTreeMap;
 
@@ -10,8 +12,6 @@ use crate::registry::Rule;
 use crate::semantic::{AccessKind, AccessTarget, LockKey, SemanticModel, StateAccess, StateKey};
 
 use super::Context;
-
-pub const DOCUMENTATION: &str = include_str!("../../rules/NG107.md");
 
 /// A write without a lock to state that is elsewhere written while holding `lock`.
 #[derive(Debug, Clone)]

@@ -1,5 +1,7 @@
 //! NG108 shared-lock-default: one lock created for a whole class (attribute or dataclass field
 //! default) or for every call (parameter default), where one per instance was meant.
+//!
+//! The rule's documentation is `rules/NG108.md` (`nogil-lint rule NG108` prints it).
 
 use ruff_text_size::TextRange;
 
@@ -8,8 +10,6 @@ use crate::registry::Rule;
 use crate::semantic::{ClassAttribute, ClassId, StateKey, ValueKind};
 
 use super::Context;
-
-pub const DOCUMENTATION: &str = include_str!("../../rules/NG108.md");
 
 pub fn check(context: &Context<'_, '_>, diagnostics: &mut Vec<Diagnostic>) {
     let model = context.model;

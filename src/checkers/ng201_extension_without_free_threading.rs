@@ -1,13 +1,13 @@
 //! NG201 extension-without-free-threading: an import of a distribution that has no
 //! free-threaded build for the target, or whose extension modules turn the GIL back on.
+//!
+//! The rule's documentation is `rules/NG201.md` (`nogil-lint rule NG201` prints it).
 
 use crate::data::{self, ExtensionPackage, ExtensionProblem, TargetVersion};
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::registry::Rule;
 
 use super::Context;
-
-pub const DOCUMENTATION: &str = include_str!("../../rules/NG201.md");
 
 /// What to do instead: a release that supports the target, a declaration, or an alternative.
 pub fn advice(

@@ -4,6 +4,8 @@
 //! A lexical scan is enough: every toolchain declares support with a fixed spelling
 //! (`Py_mod_gil`, `PyUnstable_Module_SetGIL`, `freethreading_compatible`, `gil_used`,
 //! `mod_gil_not_used`, `FREE_THREADED`).
+//!
+//! The rule's documentation is `rules/NG203.md` (`nogil-lint rule NG203` prints it).
 
 use std::path::Path;
 
@@ -11,8 +13,6 @@ use ruff_text_size::{TextRange, TextSize};
 
 use crate::diagnostic::{Diagnostic, Edit, FixApplicability, Severity};
 use crate::registry::Rule;
-
-pub const DOCUMENTATION: &str = include_str!("../../rules/NG203.md");
 
 /// Source files this rule reads, by extension.
 pub fn is_extension_source(path: &Path) -> bool {

@@ -4,6 +4,8 @@
 //! Whether the workers are safe on threads is decided by the project phase
 //! ([`crate::project`]), which can follow workers and what they call into other modules; this
 //! module builds the finding and its fix.
+//!
+//! The rule's documentation is `rules/NG301.md` (`nogil-lint rule NG301` prints it).
 
 use ruff_text_size::TextRange;
 
@@ -11,8 +13,6 @@ use crate::diagnostic::{Diagnostic, Edit, Fix, FixApplicability, Severity};
 use crate::fix::builders::FixBuilder;
 use crate::registry::Rule;
 use crate::semantic::{PoolFactory, ProcessPool};
-
-pub const DOCUMENTATION: &str = include_str!("../../rules/NG301.md");
 
 /// The finding, at the pool's constructor call.
 pub fn diagnostic(

@@ -1,5 +1,7 @@
 //! NG302 process-global-state-in-thread: code run by threads that changes state shared by the
 //! whole process (the working directory, the environment, signal handlers, …).
+//!
+//! The rule's documentation is `rules/NG302.md` (`nogil-lint rule NG302` prints it).
 
 use ruff_text_size::TextRange;
 
@@ -7,8 +9,6 @@ use crate::diagnostic::{Diagnostic, Severity};
 use crate::registry::Rule;
 
 use super::Context;
-
-pub const DOCUMENTATION: &str = include_str!("../../rules/NG302.md");
 
 pub fn check(context: &Context<'_, '_>, diagnostics: &mut Vec<Diagnostic>) {
     let model = context.model;

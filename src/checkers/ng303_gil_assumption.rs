@@ -1,11 +1,11 @@
 //! NG303 gil-assumption: APIs that tune a GIL that is gone, or that do not exist.
+//!
+//! The rule's documentation is `rules/NG303.md` (`nogil-lint rule NG303` prints it).
 
 use crate::diagnostic::{Diagnostic, Edit, FixApplicability};
 use crate::registry::Rule;
 
 use super::Context;
-
-pub const DOCUMENTATION: &str = include_str!("../../rules/NG303.md");
 
 pub fn check(context: &Context<'_, '_>, diagnostics: &mut Vec<Diagnostic>) {
     for use_ in &context.model.gil_api_uses {

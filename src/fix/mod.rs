@@ -13,7 +13,6 @@ use std::path::Path;
 use ruff_text_size::{TextRange, TextSize};
 
 use crate::diagnostic::{Diagnostic, Edit, Fix, FixApplicability};
-use crate::linter::{self, Settings};
 use crate::registry::Rule;
 
 /// Fixes are applied in at most this many passes.
@@ -221,13 +220,14 @@ pub fn parses(source: &str, path: &Path) -> bool {
         .is_empty()
 }
 
-/// Applies every fix at least as safe as `threshold`, pass after pass. A source that does not
+/// Applies every fix at least as safe as `threshold`, pass after pass; `lint` finds the
+/// diagnostics (and their fixes) of the text each pass starts from. A source that does not
 /// parse is returned untouched.
-pub fn fix_source(
+pub fn fix_in_passes(
     source: &str,
     path: &Path,
-    settings: &Settings,
     threshold: FixApplicability,
+    mut lint: impl FnMut(&str) -> Vec<Diagnostic>,
 ) -> FixOutcome {
     let mut outcome = FixOutcome {
         source: source.to_string(),
@@ -239,7 +239,7 @@ pub fn fix_source(
     }
     let mut refused_ranges: Vec<(Rule, TextRange, String)> = Vec::new();
     for pass in 0..=MAX_PASSES {
-        let diagnostics = linter::lint_source(&outcome.source, path, settings);
+        let diagnostics = lint(&outcome.source);
         let candidates: Vec<&Diagnostic> = diagnostics
             .iter()
             .filter(|diagnostic| {

@@ -5,8 +5,8 @@ use std::io::{self, Write};
 use serde_json::json;
 
 use crate::diagnostic::{FixApplicability, Severity};
-use crate::linter::FileReport;
 use crate::registry::Rule;
+use crate::report::FileReport;
 
 /// One JSON object per line (the same objects as `json`).
 pub fn json_lines(reports: &[FileReport], out: &mut dyn Write) -> io::Result<()> {
@@ -168,8 +168,8 @@ pub fn sarif(reports: &[FileReport], out: &mut dyn Write) -> io::Result<()> {
                 "name": rule.name(),
                 "shortDescription": { "text": rule.summary() },
                 "fullDescription": { "text": rule.summary() },
-                "help": { "text": rule.summary(), "markdown": rule.documentation() },
-                "helpUri": rule.url(),
+                // The whole documentation, not a link: the project has no public home yet.
+                "help": { "text": rule.documentation(), "markdown": rule.documentation() },
                 "properties": { "fix": rule.fix_availability() },
             })
         })
@@ -237,7 +237,6 @@ pub fn sarif(reports: &[FileReport], out: &mut dyn Write) -> io::Result<()> {
             "tool": {
                 "driver": {
                     "name": "nogil-lint",
-                    "informationUri": crate::registry::HOMEPAGE,
                     "version": env!("CARGO_PKG_VERSION"),
                     "rules": rules,
                 }

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, SourceCode};
 
 use crate::diagnostic::{FixApplicability, Severity};
-use crate::linter::{FileReport, Message};
+use crate::report::{FileReport, Message};
 
 use super::frame::{CodeFrame, LineStarts};
 

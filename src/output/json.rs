@@ -5,8 +5,8 @@ use std::io::{self, Write};
 use serde::Serialize;
 
 use crate::diagnostic::{FixApplicability, Location};
-use crate::linter::{FileReport, Message};
 use crate::registry::Rule;
+use crate::report::{FileReport, Message};
 
 #[derive(Serialize)]
 struct JsonEdit {
@@ -61,7 +61,9 @@ fn to_json(message: &Message) -> JsonMessage<'_> {
                 .collect(),
         }),
         noqa_row: Some(message.noqa_row),
-        url: Some(rule.url()),
+        // Ruff's shape has a documentation link here; the documentation is in the binary
+        // (`nogil-lint rule CODE`) until the project has a public home.
+        url: None,
     }
 }
 

@@ -1,5 +1,6 @@
 //! Output formats. Every format reads the same sorted [`FileReport`]s.
 
+pub mod catalogue;
 mod ci;
 mod frame;
 mod full;
@@ -8,7 +9,7 @@ mod json;
 use std::io::{self, Write};
 
 use crate::diagnostic::FixApplicability;
-use crate::linter::FileReport;
+use crate::report::FileReport;
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum OutputFormat {

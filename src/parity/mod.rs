@@ -14,8 +14,8 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::diagnostic::FixApplicability;
-use crate::linter::{FixMode, Settings};
 use crate::registry::{Rule, RuleSet};
+use crate::settings::{FixMode, Settings};
 
 const HARNESS: &str = include_str!("harness.py");
 
@@ -226,7 +226,7 @@ fn prepare(workload: &Workload, directory: &Path) -> Result<(PathBuf, PathBuf), 
         collect_facts: true,
         ..Settings::default()
     };
-    let (reports, _) = crate::cli::run_pipeline(
+    let (reports, _) = crate::pipeline::run(
         std::slice::from_ref(&racy),
         None,
         &settings,
@@ -243,7 +243,7 @@ fn prepare(workload: &Workload, directory: &Path) -> Result<(PathBuf, PathBuf), 
             workload.name
         ));
     }
-    let (reports, _) = crate::cli::run_pipeline(
+    let (reports, _) = crate::pipeline::run(
         std::slice::from_ref(&fixed),
         None,
         &settings,

@@ -1,0 +1,237 @@
+//! What one module tells the project phase: its functions and calls, its thread entries, its
+//! process pools, its imports and its changes of process-wide state. Extracted from the
+//! semantic model in the parallel per-file phase, then linked across modules by
+//! `project::link`.
+
+use ruff_text_size::TextRange;
+use rustc_hash::FxHashMap;
+
+use crate::diagnostic::{Fix, Location, ResolvedEdit};
+use crate::fix::builders::FixBuilder;
+use crate::semantic::{
+    FunctionId, PoolFactory, SemanticModel, StateKey, ThreadEntryKind, WorkerRef,
+};
+
+/// What the project phase needs to know about one module.
+#[derive(Debug, Clone, Default)]
+pub struct ModuleFacts {
+    pub functions: Vec<FunctionFacts>,
+    /// Module-level functions by name.
+    pub top_level: FxHashMap<String, FunctionId>,
+    /// Module-level imports: local name → qualified name (relative ones keep their dots).
+    pub imports: FxHashMap<String, String>,
+    pub entries: Vec<EntryFacts>,
+    pub process_global: Vec<ProcessGlobalFact>,
+    pub pools: Vec<PoolFact>,
+    /// Top-level modules imported anywhere in the module (for NG202).
+    pub imported_modules: Vec<String>,
+    /// Each import with its position (for NG204, reported at the import line).
+    pub imports_at: Vec<ImportFact>,
+    /// The file's `# noqa` comments, for findings added by the project phase.
+    pub suppressions: crate::noqa::Suppressions,
+    /// Functions already reached from a thread entry of this module.
+    pub locally_reached: Vec<bool>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct FunctionFacts {
+    pub local_callees: Vec<FunctionId>,
+    pub external_callees: Vec<String>,
+    /// Why the function is not safe to run on a thread instead of a process: it changes
+    /// process-wide state or writes shared state without a lock.
+    pub thread_unsafe: Option<String>,
+}
+
+/// An import and where it is written.
+#[derive(Debug, Clone)]
+pub struct ImportFact {
+    pub module: String,
+    pub range: TextRange,
+    pub start: Location,
+    pub end: Location,
+}
+
+/// A process pool and its workers (NG301).
+#[derive(Debug, Clone)]
+pub struct PoolFact {
+    pub range: TextRange,
+    pub start: Location,
+    pub end: Location,
+    pub text: String,
+    pub factory: PoolFactory,
+    pub workers: Vec<WorkerRef>,
+    /// The workers as written, for the message.
+    pub worker_names: Vec<String>,
+    pub unresolved_worker: bool,
+    pub fix: Option<Fix>,
+    pub fix_edits: Vec<ResolvedEdit>,
+}
+
+#[derive(Debug, Clone)]
+pub struct EntryFacts {
+    pub kind: ThreadEntryKind,
+    pub line: usize,
+    pub local_targets: Vec<FunctionId>,
+    pub external_targets: Vec<String>,
+}
+
+/// A change of process-wide state, kept so that NG302 can be reported when another module
+/// runs the function on a thread.
+#[derive(Debug, Clone)]
+pub struct ProcessGlobalFact {
+    pub function: FunctionId,
+    pub range: TextRange,
+    /// Resolved by the linter once the file's line index exists.
+    pub start: Location,
+    pub end: Location,
+    pub code: String,
+    pub name: String,
+    pub reason: String,
+}
+
+impl ModuleFacts {
+    pub fn extract(model: &SemanticModel<'_>) -> Self {
+        let count = model.functions.len();
+        let mut functions = vec![FunctionFacts::default(); count];
+        for site in &model.call_sites {
+            if let Some(caller) = site.caller {
+                functions[caller].local_callees.push(site.callee);
+            }
+        }
+        for (caller, qualified) in &model.external_calls {
+            if let Some(caller) = caller {
+                functions[*caller].external_callees.push(qualified.clone());
+            }
+        }
+        for function in &mut functions {
+            function.local_callees.sort_unstable();
+            function.local_callees.dedup();
+        }
+        for use_ in &model.process_global_uses {
+            if let Some(function) = use_.function {
+                functions[function]
+                    .thread_unsafe
+                    .get_or_insert_with(|| format!("changes process-wide state (`{}`)", use_.name));
+            }
+        }
+        for access in &model.accesses {
+            let shared = match access.key {
+                StateKey::InstanceAttr(..) => !model.is_construction(access.function),
+                _ => true,
+            };
+            if shared && model.access_locks(access).is_empty() {
+                functions[access.function]
+                    .thread_unsafe
+                    .get_or_insert_with(|| {
+                        format!(
+                            "writes {} without a lock",
+                            crate::checkers::ng107_inconsistent_locking::describe_state(
+                                model, access
+                            )
+                        )
+                    });
+            }
+        }
+        let pools = if model.process_pools.is_empty() {
+            Vec::new()
+        } else {
+            let builder = FixBuilder::new(model);
+            model
+                .process_pools
+                .iter()
+                .map(|pool| PoolFact {
+                    range: pool.range,
+                    start: Location { row: 0, column: 0 },
+                    end: Location { row: 0, column: 0 },
+                    text: crate::checkers::snippet(model.text(pool.callee)),
+                    factory: pool.factory,
+                    workers: pool.workers.clone(),
+                    worker_names: pool
+                        .workers
+                        .iter()
+                        .map(|worker| match worker {
+                            WorkerRef::Local(id) => model.function(*id).qualname.clone(),
+                            WorkerRef::External(name) => name.clone(),
+                        })
+                        .collect(),
+                    unresolved_worker: pool.unresolved_worker,
+                    fix: crate::checkers::ng301_process_pool_convertible::fix(&builder, pool),
+                    fix_edits: Vec::new(),
+                })
+                .collect()
+        };
+        let top_level = model
+            .functions
+            .iter()
+            .enumerate()
+            .filter(|(_, function)| function.parent.is_none() && function.class.is_none())
+            .map(|(id, function)| (function.name.to_string(), id))
+            .collect();
+        let imports = model
+            .imports
+            .iter()
+            .map(|(local, qualified)| (local.to_string(), qualified.clone()))
+            .collect();
+        let entries = model
+            .thread_entries
+            .iter()
+            .map(|entry| EntryFacts {
+                kind: entry.kind,
+                line: model.line_of(entry.range.start()),
+                local_targets: entry.targets.clone(),
+                external_targets: entry.external_targets.clone(),
+            })
+            .collect();
+        let process_global = model
+            .process_global_uses
+            .iter()
+            .filter_map(|use_| {
+                let function = use_.function?;
+                model
+                    .is_runtime_function(function)
+                    .then(|| ProcessGlobalFact {
+                        function,
+                        range: use_.range,
+                        start: Location { row: 0, column: 0 },
+                        end: Location { row: 0, column: 0 },
+                        code: crate::checkers::snippet(model.text(use_.range)),
+                        name: use_.name.clone(),
+                        reason: use_.reason.clone(),
+                    })
+            })
+            .collect();
+        let locally_reached = (0..count)
+            .map(|id| model.reached_from(id).is_some())
+            .collect();
+        ModuleFacts {
+            functions,
+            top_level,
+            imports,
+            entries,
+            process_global,
+            pools,
+            imported_modules: {
+                let mut tops: Vec<String> = model
+                    .import_refs
+                    .iter()
+                    .map(|import| import.module.clone())
+                    .collect();
+                tops.sort();
+                tops.dedup();
+                tops
+            },
+            imports_at: model
+                .import_refs
+                .iter()
+                .map(|import| ImportFact {
+                    module: import.module.clone(),
+                    range: import.range,
+                    start: Location { row: 0, column: 0 },
+                    end: Location { row: 0, column: 0 },
+                })
+                .collect(),
+            suppressions: Default::default(),
+            locally_reached,
+        }
+    }
+}

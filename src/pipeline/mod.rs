@@ -1,0 +1,219 @@
+//! The check pipeline: discovery, the parallel per-file phase, the project phase that links the
+//! modules, the environment and requirement checks, the fixes only the project can decide, and
+//! the diffs. One entry point, [`run`], takes settings and paths and returns the reports; the
+//! command line, `nogil-lint parity` and the tests all go through it.
+
+mod add_noqa;
+mod installed_packages;
+mod project_fixes;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use rayon::prelude::*;
+
+pub use add_noqa::add_noqa;
+
+use crate::discovery::{self, Discovered};
+use crate::linter::{self, Origin};
+use crate::registry::Rule;
+use crate::report::FileReport;
+use crate::settings::{FixMode, Settings};
+
+/// Checks (and, as `mode` says, fixes) files, directories and standard input: the parallel
+/// per-module phase, then the project phase that links the modules, then the fixes only the
+/// project can decide, then the diffs. Call it inside the rayon pool that should do the work.
+pub fn run(
+    paths: &[PathBuf],
+    stdin: Option<(PathBuf, Vec<u8>)>,
+    settings: &Settings,
+    mode: FixMode,
+) -> (Vec<FileReport>, Vec<Discovered>) {
+    let (files, errors) = discover_files(paths, settings);
+    let mut settings = settings.clone();
+    let mut errors = errors;
+    // Source roots and module names are computed once and shared by every phase.
+    let roots = crate::project::source_roots(paths);
+    let module_names = crate::project::ModuleNames::new(&files, &roots);
+    settings.project_modules = std::sync::Arc::new(module_names.top_level());
+    let environment = if settings.rules.contains(Rule::InstalledExtensionEnablesGil) {
+        match crate::environment::find_python(settings.python.as_deref(), &roots) {
+            Some(python) => match crate::environment::probe(&python) {
+                Ok(interpreter) => {
+                    settings.inspect_environment = true;
+                    Some((python, interpreter))
+                }
+                Err(message) => {
+                    errors.push(Discovered::Error {
+                        path: python,
+                        message,
+                    });
+                    None
+                }
+            },
+            None => None,
+        }
+    } else {
+        None
+    };
+    if settings.rules.contains(Rule::ExtensionEnablesGil) {
+        settings.build = crate::checkers::ng203_extension_enables_gil::build_context(&roots);
+    }
+    let settings = &settings;
+    let mut reports = Vec::with_capacity(files.len() + 1);
+    if let Some((name, bytes)) = stdin {
+        let stdin_mode = match mode {
+            FixMode::Apply(threshold) => FixMode::ApplyToOutput(threshold),
+            other => other,
+        };
+        let report = crate::isolation::isolated(|| {
+            linter::check_and_fix(
+                display_name(&name),
+                &name,
+                Origin::Stdin,
+                bytes,
+                settings,
+                stdin_mode,
+            )
+        })
+        .unwrap_or_else(|description| {
+            FileReport::internal_error(display_name(&name), None, description)
+        });
+        reports.push(report);
+    }
+    reports.extend(check_files(&files, settings, mode));
+
+    // The project phase: link the modules so that workers started from another module count
+    // as reached from a thread, and decide NG301 with every worker in view.
+    // A bug in the project phase loses its cross-module findings, not the per-file ones.
+    if let Err(description) = crate::isolation::isolated(|| {
+        crate::project::link(&mut reports, &module_names, &settings.rules);
+    }) {
+        reports.push(FileReport::internal_error(
+            Arc::from("<project phase>"),
+            None,
+            description,
+        ));
+    }
+    if let Some((python, interpreter)) = &environment {
+        installed_packages::check_environment(&mut reports, python, interpreter, settings);
+    }
+    if settings.rules.contains(Rule::PinnedBelowFreeThreading) {
+        let imported: rustc_hash::FxHashSet<String> = reports
+            .iter()
+            .filter_map(|report| report.facts.as_ref())
+            .flat_map(|facts| facts.imported_modules.iter().cloned())
+            .collect();
+        let base = std::env::current_dir()
+            .and_then(std::fs::canonicalize)
+            .unwrap_or_default();
+        let mut requirement_reports =
+            crate::requirements::check(&roots, &base, &imported, settings.model.target_version);
+        if let FixMode::Diff(_) = mode {
+            for report in &mut requirement_reports {
+                report.diff_base = report
+                    .source
+                    .as_ref()
+                    .map(|text| (text.to_string(), text.to_string()));
+            }
+        }
+        reports.extend(requirement_reports);
+        reports.sort_by(|a, b| a.filename.cmp(&b.filename));
+    }
+    for report in &mut reports {
+        report.facts = None;
+    }
+    project_fixes::apply_project_fixes(&mut reports, mode);
+    if !settings.per_file_ignores.is_empty() {
+        for report in &mut reports {
+            // Standard input is matched by its --stdin-filename.
+            let path = report
+                .path
+                .clone()
+                .unwrap_or_else(|| PathBuf::from(report.filename.as_ref()));
+            report
+                .messages
+                .retain(|message| !settings.ignores_for_file(&path, message.diagnostic.rule));
+        }
+    }
+    for report in &mut reports {
+        if let Some((original, fixed)) = report.diff_base.take()
+            && original != fixed
+        {
+            report.diff = Some(crate::fix::unified_diff(
+                &report.filename,
+                &original,
+                &fixed,
+            ));
+        }
+    }
+    (reports, errors)
+}
+
+/// The files a run checks: Python files (and, with NG203, extension sources) under `paths`,
+/// without the excluded ones (a file named explicitly is kept unless `--force-exclude`).
+pub fn discover_files(paths: &[PathBuf], settings: &Settings) -> (Vec<PathBuf>, Vec<Discovered>) {
+    let with_sources = settings.rules.contains(Rule::ExtensionEnablesGil);
+    let (files, errors) = discovery::discover_with(paths, |path| {
+        discovery::is_python_file(path)
+            || (with_sources
+                && crate::checkers::ng203_extension_enables_gil::is_extension_source(path))
+    });
+    let files = files
+        .into_iter()
+        .filter(|file| {
+            let named = paths.iter().any(|path| path == file);
+            (named && !settings.force_exclude) || !settings.is_excluded(file)
+        })
+        .collect();
+    (files, errors)
+}
+
+fn check_files(files: &[PathBuf], settings: &Settings, mode: FixMode) -> Vec<FileReport> {
+    files
+        .par_iter()
+        .map(|path| {
+            crate::isolation::isolated(|| check_path_with(path, settings, mode)).unwrap_or_else(
+                |description| {
+                    FileReport::internal_error(display_name(path), Some(path.clone()), description)
+                },
+            )
+        })
+        .collect()
+}
+
+/// Reads and checks one file from disk. Only regular files are opened, so a FIFO or a device
+/// among the paths cannot block the run.
+pub fn check_path(path: &Path, settings: &Settings) -> FileReport {
+    check_path_with(path, settings, FixMode::Report)
+}
+
+/// Reads, fixes (as `mode` says) and checks one file from disk.
+pub fn check_path_with(path: &Path, settings: &Settings, mode: FixMode) -> FileReport {
+    let filename = display_name(path);
+    let bytes = match std::fs::metadata(path) {
+        Ok(metadata) if !metadata.is_file() => {
+            return FileReport::io_error(filename, "not a regular file".to_string());
+        }
+        Ok(_) => std::fs::read(path),
+        Err(error) => Err(error),
+    };
+    match bytes {
+        Ok(bytes)
+            if !discovery::is_python_file(path)
+                && crate::checkers::ng203_extension_enables_gil::is_extension_source(path) =>
+        {
+            linter::check_extension_source(filename, path, bytes, settings, mode)
+        }
+        Ok(bytes) => {
+            linter::check_and_fix(filename, path, Origin::File(path), bytes, settings, mode)
+        }
+        Err(error) => FileReport::io_error(filename, error.to_string()),
+    }
+}
+
+/// The name a file is reported under: the path as given, without a leading `./`.
+pub fn display_name(path: &Path) -> Arc<str> {
+    let text = path.to_string_lossy();
+    Arc::from(text.strip_prefix("./").unwrap_or(&text))
+}

@@ -1,0 +1,337 @@
+//! The project phase: facts gathered per module in parallel are linked into one graph, so a
+//! worker defined in one module and started on a thread in another counts as reached.
+//!
+//! Modules are named from the source roots (each directory given, its `src/` when there is
+//! one, and the top of the package a file sits in); absolute and relative imports are resolved
+//! against those names, following re-exports a few levels. The cost is linear in the number of
+//! functions, calls and imports.
+
+mod module_names;
+
+use std::collections::VecDeque;
+
+use rustc_hash::FxHashMap;
+
+pub use module_names::{ModuleNames, source_roots};
+
+use crate::diagnostic::Severity;
+use crate::facts::{EntryFacts, FunctionFacts, ModuleFacts, PoolFact, ProcessGlobalFact};
+use crate::registry::{Rule, RuleSet};
+use crate::report::{FileReport, Message};
+use crate::semantic::{FunctionId, ThreadEntryKind, WorkerRef};
+
+struct Module<'r> {
+    names: Vec<String>,
+    is_package: bool,
+    facts: &'r ModuleFacts,
+    filename: &'r str,
+}
+
+struct Linker<'r> {
+    modules: Vec<Module<'r>>,
+    by_name: FxHashMap<String, usize>,
+}
+
+impl Linker<'_> {
+    /// `.jobs.run` in module `pkg.sub.main` → `pkg.sub.jobs.run`.
+    fn absolute(&self, module: usize, qualified: &str) -> Option<String> {
+        let level = qualified.chars().take_while(|c| *c == '.').count();
+        if level == 0 {
+            return Some(qualified.to_string());
+        }
+        let this = &self.modules[module];
+        let name = this.names.last()?;
+        let mut package: Vec<&str> = name.split('.').collect();
+        if !this.is_package {
+            package.pop();
+        }
+        for _ in 1..level {
+            package.pop()?;
+        }
+        let rest = &qualified[level..];
+        if package.is_empty() {
+            return (!rest.is_empty()).then(|| rest.to_string());
+        }
+        Some(if rest.is_empty() {
+            package.join(".")
+        } else {
+            format!("{}.{rest}", package.join("."))
+        })
+    }
+
+    /// The function a qualified name denotes in the project, following re-exports.
+    fn resolve(&self, from: usize, qualified: &str, depth: usize) -> Option<(usize, FunctionId)> {
+        if depth > 4 {
+            return None;
+        }
+        let absolute = self.absolute(from, qualified)?;
+        let (module_name, function) = absolute.rsplit_once('.')?;
+        let &module = self.by_name.get(module_name)?;
+        let facts = self.modules[module].facts;
+        if let Some(&id) = facts.top_level.get(function) {
+            return Some((module, id));
+        }
+        let reexport = facts.imports.get(function)?;
+        self.resolve(module, reexport, depth + 1)
+    }
+}
+
+/// An entry that reaches a function, as a message suffix.
+fn describe(kind: ThreadEntryKind, filename: &str, line: usize) -> String {
+    format!("{} at {filename}:{line}", kind.description())
+}
+
+/// Links the modules of a run and applies what only the whole project shows: findings in
+/// functions that another module runs on a thread become errors and say where the thread
+/// starts, and NG302 is reported for process-wide changes reached that way.
+pub fn link(reports: &mut [FileReport], names: &ModuleNames, rules: &RuleSet) {
+    let mut index_of_report: Vec<usize> = Vec::new();
+    let mut modules: Vec<Module<'_>> = Vec::new();
+    for (report_index, report) in reports.iter().enumerate() {
+        let (Some(facts), Some(path)) = (&report.facts, &report.path) else {
+            continue;
+        };
+        let (names, is_package) = names.of(path);
+        modules.push(Module {
+            names,
+            is_package,
+            facts,
+            filename: &report.filename,
+        });
+        index_of_report.push(report_index);
+    }
+    if modules.is_empty() {
+        return;
+    }
+    let mut by_name: FxHashMap<String, usize> = FxHashMap::default();
+    for (index, module) in modules.iter().enumerate() {
+        for name in &module.names {
+            by_name.entry(name.clone()).or_insert(index);
+        }
+    }
+    let linker = Linker { modules, by_name };
+
+    // Offsets of each module's functions in one flat numbering.
+    let mut offsets = Vec::with_capacity(linker.modules.len());
+    let mut total = 0usize;
+    for module in &linker.modules {
+        offsets.push(total);
+        total += module.facts.functions.len();
+    }
+    let mut callees: Vec<Vec<usize>> = vec![Vec::new(); total];
+    for (module_index, module) in linker.modules.iter().enumerate() {
+        for (function, facts) in module.facts.functions.iter().enumerate() {
+            let node = offsets[module_index] + function;
+            for &callee in &facts.local_callees {
+                callees[node].push(offsets[module_index] + callee);
+            }
+            for qualified in &facts.external_callees {
+                if let Some((target_module, target)) = linker.resolve(module_index, qualified, 0) {
+                    callees[node].push(offsets[target_module] + target);
+                }
+            }
+        }
+    }
+
+    // Entries in file order; each function keeps the first entry that reaches it.
+    let mut entries: Vec<(usize, &EntryFacts)> = linker
+        .modules
+        .iter()
+        .enumerate()
+        .flat_map(|(module, facts)| facts.facts.entries.iter().map(move |entry| (module, entry)))
+        .collect();
+    entries.sort_by_key(|(module, entry)| (linker.modules[*module].filename, entry.line));
+    let mut reached: Vec<Option<usize>> = vec![None; total];
+    for (entry_index, (module, entry)) in entries.iter().enumerate() {
+        let mut queue: VecDeque<usize> = VecDeque::new();
+        let targets = entry
+            .local_targets
+            .iter()
+            .map(|&target| offsets[*module] + target)
+            .chain(entry.external_targets.iter().filter_map(|qualified| {
+                linker
+                    .resolve(*module, qualified, 0)
+                    .map(|(target_module, target)| offsets[target_module] + target)
+            }));
+        for target in targets {
+            if reached[target].is_none() {
+                reached[target] = Some(entry_index);
+                queue.push_back(target);
+            }
+        }
+        while let Some(node) = queue.pop_front() {
+            for &callee in &callees[node] {
+                if reached[callee].is_none() {
+                    reached[callee] = Some(entry_index);
+                    queue.push_back(callee);
+                }
+            }
+        }
+    }
+
+    // NG301: a pool whose workers, and what they call (three levels deep), are thread-safe.
+    let mut convertible: Vec<(usize, PoolFact)> = Vec::new();
+    if rules.contains(Rule::ProcessPoolConvertible) {
+        for (module_index, module) in linker.modules.iter().enumerate() {
+            'pools: for pool in &module.facts.pools {
+                if pool.unresolved_worker || pool.workers.is_empty() {
+                    continue;
+                }
+                let mut frontier: Vec<usize> = Vec::new();
+                for worker in &pool.workers {
+                    let node = match worker {
+                        WorkerRef::Local(id) => Some(offsets[module_index] + id),
+                        WorkerRef::External(qualified) => linker
+                            .resolve(module_index, qualified, 0)
+                            .map(|(target_module, target)| offsets[target_module] + target),
+                    };
+                    match node {
+                        Some(node) => frontier.push(node),
+                        // A worker we cannot see: say nothing.
+                        None => continue 'pools,
+                    }
+                }
+                let mut seen: Vec<usize> = Vec::new();
+                for _depth in 0..=3 {
+                    let mut next = Vec::new();
+                    for node in frontier {
+                        if seen.contains(&node) {
+                            continue;
+                        }
+                        seen.push(node);
+                        if function_facts(&linker, &offsets, node)
+                            .thread_unsafe
+                            .is_some()
+                        {
+                            continue 'pools;
+                        }
+                        next.extend(callees[node].iter().copied());
+                    }
+                    frontier = next;
+                }
+                if !module
+                    .facts
+                    .suppressions
+                    .silences(Rule::ProcessPoolConvertible, pool.start.row)
+                {
+                    convertible.push((index_of_report[module_index], pool.clone()));
+                }
+            }
+        }
+    }
+
+    // What each report gains, computed before the reports are borrowed mutably.
+    struct Update {
+        report: usize,
+        /// (function, description of the entry) for functions reached from another module.
+        reached: FxHashMap<FunctionId, String>,
+        process_global: Vec<(ProcessGlobalFact, String)>,
+    }
+    let mut updates: Vec<Update> = Vec::new();
+    for (module_index, module) in linker.modules.iter().enumerate() {
+        let mut update = Update {
+            report: index_of_report[module_index],
+            reached: FxHashMap::default(),
+            process_global: Vec::new(),
+        };
+        for function in 0..module.facts.functions.len() {
+            if module.facts.locally_reached[function] {
+                continue;
+            }
+            if let Some(entry_index) = reached[offsets[module_index] + function] {
+                let (entry_module, entry) = entries[entry_index];
+                let description = describe(
+                    entry.kind,
+                    linker.modules[entry_module].filename,
+                    entry.line,
+                );
+                update.reached.insert(function, description);
+            }
+        }
+        for fact in &module.facts.process_global {
+            if module
+                .facts
+                .suppressions
+                .silences(Rule::ProcessGlobalStateInThread, fact.start.row)
+            {
+                continue;
+            }
+            if let Some(description) = update.reached.get(&fact.function) {
+                update
+                    .process_global
+                    .push((fact.clone(), description.clone()));
+            }
+        }
+        if !update.reached.is_empty() {
+            updates.push(update);
+        }
+    }
+
+    for (report_index, pool) in convertible {
+        let report = &mut reports[report_index];
+        let diagnostic = crate::checkers::ng301_process_pool_convertible::diagnostic(
+            &pool.text,
+            pool.factory,
+            &pool.worker_names,
+            pool.range,
+        )
+        .with_fix(pool.fix.clone());
+        report.messages.push(Message {
+            filename: report.filename.clone(),
+            noqa_row: pool.start.row,
+            start: pool.start,
+            end: pool.end,
+            fix_edits: pool.fix_edits.clone(),
+            diagnostic,
+        });
+        report.sort_messages();
+    }
+
+    for update in updates {
+        let report = &mut reports[update.report];
+        for message in &mut report.messages {
+            let diagnostic = &mut message.diagnostic;
+            if diagnostic.severity == Severity::Error {
+                continue;
+            }
+            let mut functions = diagnostic.functions.clone();
+            functions.sort_unstable();
+            if let Some(description) = functions
+                .iter()
+                .find_map(|function| update.reached.get(function))
+            {
+                diagnostic.severity = Severity::Error;
+                diagnostic
+                    .message
+                    .push_str(&format!(" (reached from {description})"));
+            }
+        }
+        if rules.contains(Rule::ProcessGlobalStateInThread) {
+            for (fact, description) in update.process_global {
+                let diagnostic = crate::checkers::ng302_process_global_state_in_thread::diagnostic(
+                    &fact.code,
+                    &fact.name,
+                    &fact.reason,
+                    &description,
+                    fact.range,
+                )
+                .with_functions(vec![fact.function]);
+                report.messages.push(Message {
+                    filename: report.filename.clone(),
+                    noqa_row: fact.start.row,
+                    start: fact.start,
+                    end: fact.end,
+                    fix_edits: Vec::new(),
+                    diagnostic,
+                });
+            }
+            report.sort_messages();
+        }
+    }
+}
+
+/// The facts of a function by its flat node number.
+fn function_facts<'r>(linker: &Linker<'r>, offsets: &[usize], node: usize) -> &'r FunctionFacts {
+    let module = offsets.partition_point(|&offset| offset <= node) - 1;
+    &linker.modules[module].facts.functions[node - offsets[module]]
+}
