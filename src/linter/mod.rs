@@ -102,23 +102,6 @@ pub enum Origin<'p> {
     Stdin,
 }
 
-/// Checks one file's contents and resolves every finding's position.
-pub fn check_bytes(
-    filename: Arc<str>,
-    path: &Path,
-    bytes: Vec<u8>,
-    settings: &Settings,
-) -> FileReport {
-    check_and_fix(
-        filename,
-        path,
-        Origin::Stdin,
-        bytes,
-        settings,
-        FixMode::Report,
-    )
-}
-
 /// Checks one C, C++, Cython, Rust or CMake source of the project's own extensions (NG203),
 /// applying its fixes when asked (they only add declarations).
 pub fn check_extension_source(
