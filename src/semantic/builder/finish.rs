@@ -13,15 +13,85 @@ use super::call_graph::{
 };
 use super::{Builder, PendingSubmission};
 use crate::semantic::{
-    CallSite, FunctionId, ProcessPool, SemanticModel, StateKey, ThreadEntry, ThreadEntryKind,
-    WorkerRef,
+    CallSite, FunctionId, ProcessPool, SemanticModel, StateAccess, StateKey, ThreadEntry,
+    ThreadEntryKind, WorkerRef,
 };
 
 impl<'a> Builder<'a> {
+    /// Resolves what the walk recorded and computes the call-graph facts the rules read.
     pub(super) fn finish(mut self) -> SemanticModel<'a> {
         let function_count = self.functions.len();
 
-        // Thread entries, including `run` overrides of `Thread` subclasses.
+        let thread_entries = self.resolve_thread_entries();
+        let process_pools = self.resolve_process_pools();
+        let external_calls = self.resolve_external_calls();
+        let call_sites = self.resolve_call_sites();
+        self.mark_escaped_functions();
+        self.mark_fork_child_handlers();
+        let entry_targets = entry_targets(&thread_entries);
+
+        let reached_from = propagate_reachability(function_count, &thread_entries, &call_sites);
+        let inherited_locks = inherit_locks(
+            &self.functions,
+            &call_sites,
+            &entry_targets,
+            function_count,
+            None,
+        );
+        let construction = construction_only(&self.functions, &call_sites, &entry_targets);
+        let instance_inherited_locks = inherit_locks(
+            &self.functions,
+            &call_sites,
+            &entry_targets,
+            function_count,
+            Some(&construction),
+        );
+        let import_time = import_time_only(&self.functions, &call_sites, &entry_targets);
+
+        let accesses_by_key = index_accesses_by_key(&self.accesses);
+
+        SemanticModel {
+            source: self.source,
+            line_starts: std::sync::OnceLock::new(),
+            imports: self.imports,
+            bindings: self.bindings,
+            functions: self.functions,
+            classes: self.classes,
+            class_index: self.class_index,
+            lock_regions: self.lock_regions,
+            lock_unavailable: self.lock_unavailable,
+            thread_entries,
+            accesses: self.accesses,
+            accesses_by_key,
+            call_sites,
+            parameter_lock_defaults: self.parameter_lock_defaults,
+            process_global_uses: self.process_global_uses,
+            import_refs: self.import_refs,
+            process_pools,
+            external_calls,
+            gil_api_uses: self.gil_api_uses,
+            main_guards: self.main_guards,
+            header_end: TextSize::default(),
+            reached_from,
+            inherited_locks,
+            instance_inherited_locks,
+            construction,
+            import_time,
+        }
+    }
+
+    /// Thread entries, including `run` overrides of `Thread` subclasses, in file order.
+    fn resolve_thread_entries(&self) -> Vec<ThreadEntry> {
+        let mut thread_entries = self.thread_entries_from_calls();
+        thread_entries.extend(self.thread_entries_from_run_overrides());
+        thread_entries.extend(self.thread_entries_from_decorators());
+        thread_entries.sort_by_key(|entry| entry.range.start());
+        thread_entries
+    }
+
+    /// The thread-starting calls whose targets resolve to functions of this module or to
+    /// imported ones.
+    fn thread_entries_from_calls(&self) -> Vec<ThreadEntry> {
         let mut thread_entries: Vec<ThreadEntry> = Vec::new();
         for pending in &self.pending_entries {
             let mut targets: Vec<FunctionId> = Vec::new();
@@ -49,30 +119,77 @@ impl<'a> Builder<'a> {
                 });
             }
         }
-        // Each submission goes to the pool created on the receiver itself, or to the latest pool
-        // bound to the receiver's name before it in the same function.
-        let owner_of = |submission: &PendingSubmission<'a>| -> Option<usize> {
-            let receiver = submission.receiver.range();
-            if let Some(index) = self
-                .pending_pools
-                .iter()
-                .position(|pool| pool.call.range() == receiver)
-            {
-                return Some(index);
+        thread_entries
+    }
+
+    /// The `run` methods of `Thread` subclasses: each runs on the thread its object starts.
+    fn thread_entries_from_run_overrides(&self) -> Vec<ThreadEntry> {
+        let mut thread_entries: Vec<ThreadEntry> = Vec::new();
+        for class in &self.classes {
+            if !class.is_thread_subclass {
+                continue;
             }
-            let name = self.text(receiver);
-            self.pending_pools
-                .iter()
-                .enumerate()
-                .filter(|(_, pool)| {
-                    pool.function == submission.scope
-                        && pool.bound.iter().any(|bound| bound == name)
-                        && pool.call.range().start() < receiver.start()
-                })
-                .max_by_key(|(_, pool)| pool.call.range().start())
-                .map(|(index, _)| index)
-        };
-        let owners: Vec<Option<usize>> = self.pending_submissions.iter().map(owner_of).collect();
+            for &method in &class.methods {
+                if self.functions[method].name == "run" {
+                    thread_entries.push(ThreadEntry {
+                        kind: ThreadEntryKind::RunOverride,
+                        range: self.functions[method].name_range,
+                        targets: vec![method],
+                        external_targets: Vec::new(),
+                    });
+                }
+            }
+        }
+        thread_entries
+    }
+
+    /// The functions decorated with a configured thread-entry decorator.
+    fn thread_entries_from_decorators(&self) -> Vec<ThreadEntry> {
+        self.decorated_entries
+            .iter()
+            .map(|&(function, range)| ThreadEntry {
+                kind: ThreadEntryKind::Decorated,
+                range,
+                targets: vec![function],
+                external_targets: Vec::new(),
+            })
+            .collect()
+    }
+
+    /// The pool a submission goes to, as an index into the pending pools.
+    ///
+    /// Each submission goes to the pool created on the receiver itself, or to the latest pool
+    /// bound to the receiver's name before it in the same function.
+    fn submission_pool(&self, submission: &PendingSubmission<'a>) -> Option<usize> {
+        let receiver = submission.receiver.range();
+        if let Some(index) = self
+            .pending_pools
+            .iter()
+            .position(|pool| pool.call.range() == receiver)
+        {
+            return Some(index);
+        }
+        let name = self.text(receiver);
+        self.pending_pools
+            .iter()
+            .enumerate()
+            .filter(|(_, pool)| {
+                pool.function == submission.scope
+                    && pool.bound.iter().any(|bound| bound == name)
+                    && pool.call.range().start() < receiver.start()
+            })
+            .max_by_key(|(_, pool)| pool.call.range().start())
+            .map(|(index, _)| index)
+    }
+
+    /// Every process pool with the workers submitted to it and its initializer, resolved to
+    /// functions of this module or imported ones, and where its constructor's arguments are.
+    fn resolve_process_pools(&self) -> Vec<ProcessPool> {
+        let owners: Vec<Option<usize>> = self
+            .pending_submissions
+            .iter()
+            .map(|submission| self.submission_pool(submission))
+            .collect();
         let mut process_pools: Vec<ProcessPool> = Vec::new();
         for (pool_index, pending) in self.pending_pools.iter().enumerate() {
             let mut workers: Vec<WorkerRef> = Vec::new();
@@ -132,6 +249,12 @@ impl<'a> Builder<'a> {
                 arguments: ranges,
             });
         }
+        process_pools
+    }
+
+    /// Calls of imported names as (caller, qualified callee), for the project phase to resolve
+    /// against other modules.
+    fn resolve_external_calls(&self) -> Vec<(Option<FunctionId>, String)> {
         // One qualified name per distinct (caller, callee text).
         let mut refs: Vec<(Option<FunctionId>, &str, &'a Expr)> = self
             .external_call_refs
@@ -151,32 +274,11 @@ impl<'a> Builder<'a> {
             .collect();
         external_calls.sort();
         external_calls.dedup();
-        for class in &self.classes {
-            if !class.is_thread_subclass {
-                continue;
-            }
-            for &method in &class.methods {
-                if self.functions[method].name == "run" {
-                    thread_entries.push(ThreadEntry {
-                        kind: ThreadEntryKind::RunOverride,
-                        range: self.functions[method].name_range,
-                        targets: vec![method],
-                        external_targets: Vec::new(),
-                    });
-                }
-            }
-        }
-        for &(function, range) in &self.decorated_entries {
-            thread_entries.push(ThreadEntry {
-                kind: ThreadEntryKind::Decorated,
-                range,
-                targets: vec![function],
-                external_targets: Vec::new(),
-            });
-        }
-        thread_entries.sort_by_key(|entry| entry.range.start());
+        external_calls
+    }
 
-        // Call graph.
+    /// The call graph: each call of one of this module's functions, with the locks held at it.
+    fn resolve_call_sites(&self) -> Vec<CallSite> {
         let mut call_sites: Vec<CallSite> = Vec::new();
         for pending in &self.pending_calls {
             if let Some(callee) = self.resolve(&pending.reference) {
@@ -187,6 +289,11 @@ impl<'a> Builder<'a> {
                 });
             }
         }
+        call_sites
+    }
+
+    /// Marks the functions referenced as values (passed, stored, returned) as escaping.
+    fn mark_escaped_functions(&mut self) {
         let escaped: Vec<FunctionId> = self
             .pending_escapes
             .iter()
@@ -195,6 +302,11 @@ impl<'a> Builder<'a> {
         for function in escaped {
             self.functions[function].escapes = true;
         }
+    }
+
+    /// Marks the functions registered with `os.register_at_fork(after_in_child=…)` as running
+    /// in a forked child.
+    fn mark_fork_child_handlers(&mut self) {
         let fork_child_handlers: Vec<FunctionId> = self
             .pending_fork_child_handlers
             .iter()
@@ -203,61 +315,23 @@ impl<'a> Builder<'a> {
         for function in fork_child_handlers {
             self.functions[function].runs_in_fork_child = true;
         }
-        let mut entry_targets: HashSet<FunctionId> = HashSet::default();
-        for entry in &thread_entries {
-            entry_targets.extend(entry.targets.iter().copied());
-        }
-
-        let reached_from = propagate_reachability(function_count, &thread_entries, &call_sites);
-        let inherited_locks = inherit_locks(
-            &self.functions,
-            &call_sites,
-            &entry_targets,
-            function_count,
-            None,
-        );
-        let construction = construction_only(&self.functions, &call_sites, &entry_targets);
-        let instance_inherited_locks = inherit_locks(
-            &self.functions,
-            &call_sites,
-            &entry_targets,
-            function_count,
-            Some(&construction),
-        );
-        let import_time = import_time_only(&self.functions, &call_sites, &entry_targets);
-
-        let mut accesses_by_key: HashMap<StateKey<'a>, Vec<usize>> = HashMap::default();
-        for (index, access) in self.accesses.iter().enumerate() {
-            accesses_by_key.entry(access.key).or_default().push(index);
-        }
-
-        SemanticModel {
-            source: self.source,
-            line_starts: std::sync::OnceLock::new(),
-            imports: self.imports,
-            bindings: self.bindings,
-            functions: self.functions,
-            classes: self.classes,
-            class_index: self.class_index,
-            lock_regions: self.lock_regions,
-            lock_unavailable: self.lock_unavailable,
-            thread_entries,
-            accesses: self.accesses,
-            accesses_by_key,
-            call_sites,
-            parameter_lock_defaults: self.parameter_lock_defaults,
-            process_global_uses: self.process_global_uses,
-            import_refs: self.import_refs,
-            process_pools,
-            external_calls,
-            gil_api_uses: self.gil_api_uses,
-            main_guards: self.main_guards,
-            header_end: TextSize::default(),
-            reached_from,
-            inherited_locks,
-            instance_inherited_locks,
-            construction,
-            import_time,
-        }
     }
+}
+
+/// The functions some thread entry starts.
+fn entry_targets(thread_entries: &[ThreadEntry]) -> HashSet<FunctionId> {
+    let mut entry_targets: HashSet<FunctionId> = HashSet::default();
+    for entry in thread_entries {
+        entry_targets.extend(entry.targets.iter().copied());
+    }
+    entry_targets
+}
+
+/// The accesses to each piece of state, as indices into `accesses`.
+fn index_accesses_by_key<'a>(accesses: &[StateAccess<'a>]) -> HashMap<StateKey<'a>, Vec<usize>> {
+    let mut accesses_by_key: HashMap<StateKey<'a>, Vec<usize>> = HashMap::default();
+    for (index, access) in accesses.iter().enumerate() {
+        accesses_by_key.entry(access.key).or_default().push(index);
+    }
+    accesses_by_key
 }
