@@ -1,0 +1,206 @@
+//! Analyses over the resolved call graph: which thread entry reaches each function, the locks a
+//! function inherits from all its callers, and which functions run only during construction or
+//! only at import time.
+
+use std::collections::VecDeque;
+
+use rustc_hash::FxHashSet as HashSet;
+
+use crate::semantic::{CallSite, Function, FunctionId, LockKey, ThreadEntry};
+
+/// Breadth-first propagation over the call graph: each function records the earliest entry
+/// (in file order) that reaches it.
+pub(super) fn propagate_reachability(
+    function_count: usize,
+    entries: &[ThreadEntry],
+    call_sites: &[CallSite],
+) -> Vec<Option<usize>> {
+    let mut callees: Vec<Vec<FunctionId>> = vec![Vec::new(); function_count];
+    for site in call_sites {
+        if let Some(caller) = site.caller {
+            callees[caller].push(site.callee);
+        }
+    }
+    let mut reached: Vec<Option<usize>> = vec![None; function_count];
+    for (entry_id, entry) in entries.iter().enumerate() {
+        let mut queue: VecDeque<FunctionId> = VecDeque::new();
+        for &target in &entry.targets {
+            if reached[target].is_none() {
+                reached[target] = Some(entry_id);
+                queue.push_back(target);
+            }
+        }
+        while let Some(function) = queue.pop_front() {
+            for &callee in &callees[function] {
+                if reached[callee].is_none() {
+                    reached[callee] = Some(entry_id);
+                    queue.push_back(callee);
+                }
+            }
+        }
+    }
+    reached
+}
+
+/// The locks every caller holds when it calls a function (a greatest fixpoint over the call
+/// graph). Functions that escape, are decorated, start threads or have no call site in this
+/// module inherit nothing: someone we cannot see may call them without the lock.
+///
+/// With `construction`, calls made while an object is constructed do not count: for the
+/// object's own attributes a helper that `__init__` calls before the object is shared, and
+/// every other method calls under the lock, always writes them under the lock once it matters.
+pub(super) fn inherit_locks(
+    functions: &[Function<'_>],
+    call_sites: &[CallSite],
+    entry_targets: &HashSet<FunctionId>,
+    function_count: usize,
+    construction: Option<&[bool]>,
+) -> Vec<Vec<LockKey>> {
+    let mut sites_by_callee: Vec<Vec<&CallSite>> = vec![Vec::new(); function_count];
+    for site in call_sites {
+        sites_by_callee[site.callee].push(site);
+    }
+    let from_construction = |site: &&CallSite| {
+        construction.is_some_and(|construction| site.caller.is_some_and(|c| construction[c]))
+    };
+    let eligible: Vec<bool> = (0..function_count)
+        .map(|id| {
+            let function = &functions[id];
+            !function.escapes
+                && !function.decorated
+                && !entry_targets.contains(&id)
+                && !sites_by_callee[id].is_empty()
+        })
+        .collect();
+    // `None` is "every lock" (not yet constrained).
+    let mut inherited: Vec<Option<Vec<LockKey>>> = (0..function_count)
+        .map(|id| if eligible[id] { None } else { Some(Vec::new()) })
+        .collect();
+    let mut changed = true;
+    let mut rounds = 0;
+    while changed && rounds < 64 {
+        changed = false;
+        rounds += 1;
+        for id in 0..function_count {
+            if !eligible[id] {
+                continue;
+            }
+            let mut result: Option<Vec<LockKey>> = None;
+            for site in sites_by_callee[id]
+                .iter()
+                .filter(|site| !from_construction(site))
+            {
+                let held: Option<Vec<LockKey>> = match site.caller {
+                    None => Some(site.locks.clone()),
+                    Some(caller) => inherited[caller].as_ref().map(|caller_locks| {
+                        let mut held = site.locks.clone();
+                        for lock in caller_locks {
+                            if !held.contains(lock) {
+                                held.push(lock.clone());
+                            }
+                        }
+                        held
+                    }),
+                };
+                if let Some(held) = held {
+                    result = Some(match result {
+                        None => held,
+                        Some(previous) => previous
+                            .into_iter()
+                            .filter(|lock| held.contains(lock))
+                            .collect(),
+                    });
+                }
+            }
+            if result.is_some() && result != inherited[id] {
+                inherited[id] = result;
+                changed = true;
+            }
+        }
+    }
+    inherited
+        .into_iter()
+        .map(|locks| locks.unwrap_or_default())
+        .collect()
+}
+
+/// Functions called only from module-level code (directly or through other such functions):
+/// like module-level code they run once, while the module is imported (`def_op(...)` tables,
+/// registration helpers applied at import).
+pub(super) fn import_time_only(
+    functions: &[Function<'_>],
+    call_sites: &[CallSite],
+    entry_targets: &HashSet<FunctionId>,
+) -> Vec<bool> {
+    let mut callers: Vec<Vec<Option<FunctionId>>> = vec![Vec::new(); functions.len()];
+    for site in call_sites {
+        callers[site.callee].push(site.caller);
+    }
+    let candidate: Vec<bool> = (0..functions.len())
+        .map(|id| !functions[id].escapes && !entry_targets.contains(&id) && !callers[id].is_empty())
+        .collect();
+    // A fork-child handler runs single-threaded, as import-time code does; so does what only
+    // it (or import-time code) calls.
+    let mut import_time: Vec<bool> = (0..functions.len())
+        .map(|id| {
+            functions[id].runs_in_fork_child
+                && callers[id].is_empty()
+                && !entry_targets.contains(&id)
+        })
+        .collect();
+    let mut changed = true;
+    while changed {
+        changed = false;
+        for id in 0..functions.len() {
+            if import_time[id] || !candidate[id] {
+                continue;
+            }
+            let only_at_import = callers[id].iter().all(|caller| match caller {
+                None => true,
+                Some(caller) => *caller != id && import_time[*caller],
+            });
+            if only_at_import {
+                import_time[id] = true;
+                changed = true;
+            }
+        }
+    }
+    import_time
+}
+
+/// Functions that run only while an object is being constructed: constructors, and helpers
+/// called only from them (`self._init()` in `__init__`). The object is not shared yet.
+pub(super) fn construction_only(
+    functions: &[Function<'_>],
+    call_sites: &[CallSite],
+    entry_targets: &HashSet<FunctionId>,
+) -> Vec<bool> {
+    let mut construction: Vec<bool> = functions.iter().map(Function::is_constructor).collect();
+    let mut callers: Vec<Vec<Option<FunctionId>>> = vec![Vec::new(); functions.len()];
+    for site in call_sites {
+        callers[site.callee].push(site.caller);
+    }
+    let mut changed = true;
+    while changed {
+        changed = false;
+        for id in 0..functions.len() {
+            let function = &functions[id];
+            if construction[id]
+                || function.escapes
+                || function.decorated
+                || entry_targets.contains(&id)
+                || callers[id].is_empty()
+            {
+                continue;
+            }
+            if callers[id]
+                .iter()
+                .all(|caller| caller.is_some_and(|caller| caller != id && construction[caller]))
+            {
+                construction[id] = true;
+                changed = true;
+            }
+        }
+    }
+    construction
+}

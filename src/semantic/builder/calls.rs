@@ -1,0 +1,113 @@
+//! Calls and other references to this module's functions: recorded as pending references
+//! during the walk (a function may be defined further down) and resolved to functions, through
+//! nested scopes, `self`/`cls` and class bases, once every function is known.
+
+use ruff_python_ast::{self as ast, Expr};
+
+use super::{Builder, PendingCall, PendingRef};
+use crate::semantic::values::ValueKind;
+use crate::semantic::{ClassId, FunctionId};
+
+impl<'a> Builder<'a> {
+    pub(super) fn record_call(&mut self, callee: &'a Expr) {
+        if !self.may_denote_function(callee) {
+            // A call of an imported name may reach a function of another module.
+            if self.imported_head(callee) {
+                self.external_call_refs
+                    .push((self.current_function(), callee));
+            }
+            return;
+        }
+        let reference = self.pending_ref(callee);
+        let locks = self.locks_now();
+        self.pending_calls.push(PendingCall { reference, locks });
+    }
+
+    /// Whether an expression can resolve to one of this module's functions: a module-level
+    /// `def`, a nested `def` (a local of an enclosing scope), or a method through `self`/`cls`
+    /// or a class of this module. Everything else is skipped before resolution.
+    pub(super) fn may_denote_function(&self, expr: &Expr) -> bool {
+        match expr {
+            Expr::Name(ast::ExprName { id, .. }) => self.function_names.contains(id.as_str()),
+            Expr::Attribute(ast::ExprAttribute { value, .. }) => match &**value {
+                Expr::Name(base) => {
+                    let base = base.id.as_str();
+                    matches!(base, "self" | "cls") || self.class_index.contains_key(base)
+                }
+                _ => false,
+            },
+            _ => false,
+        }
+    }
+
+    pub(super) fn pending_ref(&self, expr: &'a Expr) -> PendingRef<'a> {
+        PendingRef {
+            expr,
+            scope: self.current_function(),
+            class: self.current_class(),
+        }
+    }
+
+    pub(super) fn resolve(&self, reference: &PendingRef<'a>) -> Option<FunctionId> {
+        match reference.expr {
+            Expr::Name(ast::ExprName { id, .. }) => {
+                let name = id.as_str();
+                let mut scope = reference.scope;
+                while let Some(function) = scope {
+                    if self.functions[function].is_local(name) {
+                        return self.function_index.get(&(Some(function), name)).copied();
+                    }
+                    scope = self.functions[function].parent;
+                }
+                self.function_index.get(&(None, name)).copied().filter(|_| {
+                    matches!(
+                        self.bindings.get(name).map(|b| b.kind),
+                        Some(ValueKind::Function)
+                    )
+                })
+            }
+            Expr::Attribute(ast::ExprAttribute { value, attr, .. }) => {
+                let Expr::Name(base) = &**value else {
+                    return None;
+                };
+                let base = base.id.as_str();
+                let class = if matches!(base, "self" | "cls") {
+                    reference.class?
+                } else {
+                    let local = reference
+                        .scope
+                        .is_some_and(|scope| self.functions[scope].is_local(base));
+                    if local {
+                        return None;
+                    }
+                    self.module_class(base)?
+                };
+                self.method(class, attr.as_str())
+            }
+            _ => None,
+        }
+    }
+
+    fn method(&self, class: ClassId, name: &str) -> Option<FunctionId> {
+        let mut current = Some(class);
+        let mut depth = 0;
+        while let Some(id) = current {
+            if let Some(&method) = self.classes[id]
+                .methods
+                .iter()
+                .find(|&&method| self.functions[method].name == name)
+            {
+                return Some(method);
+            }
+            depth += 1;
+            if depth > 16 {
+                return None;
+            }
+            current = self.classes[id]
+                .bases
+                .iter()
+                .find_map(|base| self.class_index.get(base.as_str()).copied());
+        }
+        None
+    }
+}

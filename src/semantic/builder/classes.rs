@@ -1,0 +1,258 @@
+//! Classes: their bases, what their bodies bind (class attributes, dataclass fields and their
+//! defaults), and the attributes their methods assign through `self`.
+
+use rustc_hash::FxHashMap as HashMap;
+
+use ruff_python_ast::{self as ast, Expr, Stmt};
+use ruff_text_size::Ranged;
+
+use super::syntax::{for_each_statement, is_class_var, method_receiver, self_attribute};
+use super::{Builder, Receiver};
+use crate::semantic::values::ValueKind;
+use crate::semantic::{Class, ClassAttribute, ClassId};
+
+impl<'a> Builder<'a> {
+    /// Records a class: bases, attributes of its body, and what its methods assign via `self`.
+    pub(super) fn declare_class(&mut self, def: &'a ast::StmtClassDef) -> ClassId {
+        if let Some(&id) = self.class_by_offset.get(&u32::from(def.range.start())) {
+            return id;
+        }
+        let bases: Vec<String> = def
+            .arguments
+            .as_deref()
+            .map(|arguments| {
+                arguments
+                    .args
+                    .iter()
+                    .map(|base| {
+                        self.qualified_name(base)
+                            .filter(|q| !q.starts_with("builtins."))
+                            .unwrap_or_else(|| self.text(base.range()).to_string())
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let is_thread_subclass = bases.iter().any(|base| {
+            base == "threading.Thread"
+                || self
+                    .class_index
+                    .get(base.as_str())
+                    .is_some_and(|&class| self.classes[class].is_thread_subclass)
+        });
+        let is_dataclass = def.decorator_list.iter().any(|decorator| {
+            let expr = match &decorator.expression {
+                Expr::Call(call) => &*call.func,
+                other => other,
+            };
+            matches!(
+                self.qualified_name(expr).as_deref(),
+                Some(
+                    "dataclasses.dataclass"
+                        | "attr.s"
+                        | "attr.attrs"
+                        | "attr.define"
+                        | "attr.mutable"
+                        | "attr.frozen"
+                        | "attrs.define"
+                        | "attrs.mutable"
+                        | "attrs.frozen"
+                        | "pydantic.dataclasses.dataclass"
+                )
+            )
+        });
+        let id = self.classes.len();
+        self.classes.push(Class {
+            name: def.name.as_str(),
+            range: def.range,
+            name_range: def.name.range(),
+            bases,
+            is_dataclass,
+            is_thread_subclass,
+            attributes: Vec::new(),
+            methods: Vec::new(),
+            instance_attributes: HashMap::default(),
+        });
+        self.class_by_offset
+            .insert(u32::from(def.range.start()), id);
+        self.class_index.entry(def.name.as_str()).or_insert(id);
+        self.scan_class_body(id, &def.body);
+        id
+    }
+
+    fn scan_class_body(&mut self, class: ClassId, suite: &'a [Stmt]) {
+        for stmt in suite {
+            match stmt {
+                Stmt::Assign(ast::StmtAssign { targets, value, .. }) => {
+                    let kind = self.classify(value);
+                    let factory = self.call_factory(value);
+                    for target in targets {
+                        if let Expr::Name(name) = target {
+                            self.classes[class].attributes.push(ClassAttribute {
+                                name: name.id.as_str(),
+                                kind,
+                                range: name.range,
+                                stmt_range: stmt.range(),
+                                annotated: false,
+                                class_var: false,
+                                field_default_lock: false,
+                                value_range: Some(value.range()),
+                                factory: factory.clone(),
+                            });
+                        }
+                    }
+                }
+                Stmt::AnnAssign(ast::StmtAnnAssign {
+                    target,
+                    annotation,
+                    value,
+                    ..
+                }) => {
+                    let Expr::Name(name) = &**target else {
+                        continue;
+                    };
+                    let kind = value
+                        .as_deref()
+                        .map_or(ValueKind::Other, |value| self.classify(value));
+                    let field_default_lock = value
+                        .as_deref()
+                        .is_some_and(|value| self.is_field_with_lock_default(value));
+                    let class_var = is_class_var(annotation);
+                    let factory = value.as_deref().and_then(|value| self.call_factory(value));
+                    self.classes[class].attributes.push(ClassAttribute {
+                        name: name.id.as_str(),
+                        kind,
+                        range: name.range,
+                        stmt_range: stmt.range(),
+                        annotated: true,
+                        class_var,
+                        field_default_lock,
+                        value_range: value.as_deref().map(Ranged::range),
+                        factory,
+                    });
+                }
+                Stmt::FunctionDef(def) => {
+                    let receiver = method_receiver(def, |expr| self.qualified_name(expr));
+                    if let Some((self_name, Receiver::Instance)) = receiver {
+                        self.scan_instance_assignments(class, self_name, &def.body);
+                    }
+                }
+                Stmt::ClassDef(def) => {
+                    self.declare_class(def);
+                }
+                Stmt::If(ast::StmtIf {
+                    body,
+                    elif_else_clauses,
+                    ..
+                }) => {
+                    self.scan_class_body(class, body);
+                    for clause in elif_else_clauses {
+                        self.scan_class_body(class, &clause.body);
+                    }
+                }
+                Stmt::Try(ast::StmtTry {
+                    body,
+                    handlers,
+                    orelse,
+                    finalbody,
+                    ..
+                }) => {
+                    self.scan_class_body(class, body);
+                    for handler in handlers {
+                        let ast::ExceptHandler::ExceptHandler(handler) = handler;
+                        self.scan_class_body(class, &handler.body);
+                    }
+                    self.scan_class_body(class, orelse);
+                    self.scan_class_body(class, finalbody);
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// The qualified callee of a call (`threading.RLock` for `th.RLock()`), looking through
+    /// `field(default=…)`.
+    fn call_factory(&self, value: &Expr) -> Option<String> {
+        let Expr::Call(call) = value else {
+            return None;
+        };
+        let qualified = self.qualified_name(&call.func)?;
+        if matches!(
+            qualified.as_str(),
+            "dataclasses.field" | "attr.ib" | "attrs.field" | "attr.field"
+        ) {
+            let default = call.arguments.keywords.iter().find(|keyword| {
+                keyword
+                    .arg
+                    .as_ref()
+                    .is_some_and(|arg| arg.as_str() == "default")
+            })?;
+            return self.call_factory(&default.value);
+        }
+        Some(qualified)
+    }
+
+    /// `field(default=threading.Lock())`: one lock for every instance.
+    fn is_field_with_lock_default(&self, value: &Expr) -> bool {
+        let Expr::Call(call) = value else {
+            return false;
+        };
+        let is_field = matches!(
+            self.qualified_name(&call.func).as_deref(),
+            Some("dataclasses.field" | "attr.ib" | "attrs.field" | "attr.field")
+        );
+        is_field
+            && call.arguments.keywords.iter().any(|keyword| {
+                keyword
+                    .arg
+                    .as_ref()
+                    .is_some_and(|arg| arg.as_str() == "default")
+                    && self.classify(&keyword.value) == ValueKind::Lock
+            })
+    }
+
+    fn scan_instance_assignments(&mut self, class: ClassId, self_name: &str, suite: &'a [Stmt]) {
+        for_each_statement(suite, &mut |stmt| {
+            let (targets, value): (Vec<&'a Expr>, Option<&'a Expr>) = match stmt {
+                Stmt::Assign(ast::StmtAssign { targets, value, .. }) => {
+                    (targets.iter().collect(), Some(&**value))
+                }
+                Stmt::AnnAssign(ast::StmtAnnAssign { target, value, .. }) => {
+                    (vec![&**target], value.as_deref())
+                }
+                Stmt::AugAssign(ast::StmtAugAssign { target, .. }) => (vec![&**target], None),
+                Stmt::With(ast::StmtWith { items, .. }) => {
+                    for item in items {
+                        if let Some(target) = item.optional_vars.as_deref()
+                            && let Some(attr) = self_attribute(target, self_name)
+                        {
+                            let kind = self.classify(&item.context_expr);
+                            self.note_instance_attribute(class, attr, kind);
+                        }
+                    }
+                    return;
+                }
+                _ => return,
+            };
+            for target in targets {
+                let Some(attr) = self_attribute(target, self_name) else {
+                    continue;
+                };
+                let kind = value.map_or(ValueKind::Other, |value| self.classify(value));
+                self.note_instance_attribute(class, attr, kind);
+                if let ValueKind::Pool(pool) = kind {
+                    self.pool_names.insert(format!("{self_name}.{attr}"), pool);
+                }
+            }
+        });
+    }
+
+    fn note_instance_attribute(&mut self, class: ClassId, attr: &'a str, kind: ValueKind) {
+        let attributes = &mut self.classes[class].instance_attributes;
+        match attributes.get(attr) {
+            Some(existing) if !matches!(existing, ValueKind::Other | ValueKind::None) => {}
+            _ => {
+                attributes.insert(attr, kind);
+            }
+        }
+    }
+}

@@ -1,0 +1,337 @@
+//! Resolution, the builder's last step: binds the function references recorded during the walk
+//! (thread targets, pool workers, call sites, escapes, fork-child handlers) now that every
+//! function of the module is known, runs the call-graph analyses, and assembles the
+//! [`SemanticModel`].
+
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
+
+use ruff_python_ast::Expr;
+use ruff_text_size::{Ranged, TextRange, TextSize};
+
+use super::call_graph::{
+    construction_only, import_time_only, inherit_locks, propagate_reachability,
+};
+use super::{Builder, PendingSubmission};
+use crate::semantic::{
+    CallSite, FunctionId, ProcessPool, SemanticModel, StateAccess, StateKey, ThreadEntry,
+    ThreadEntryKind, WorkerRef,
+};
+
+impl<'a> Builder<'a> {
+    /// Resolves what the walk recorded and computes the call-graph facts the rules read.
+    pub(super) fn finish(mut self) -> SemanticModel<'a> {
+        let function_count = self.functions.len();
+
+        let thread_entries = self.resolve_thread_entries();
+        let process_pools = self.resolve_process_pools();
+        let external_calls = self.resolve_external_calls();
+        let call_sites = self.resolve_call_sites();
+        self.mark_escaped_functions();
+        self.mark_fork_child_handlers();
+        let entry_targets = entry_targets(&thread_entries);
+
+        let reached_from = propagate_reachability(function_count, &thread_entries, &call_sites);
+        let inherited_locks = inherit_locks(
+            &self.functions,
+            &call_sites,
+            &entry_targets,
+            function_count,
+            None,
+        );
+        let construction = construction_only(&self.functions, &call_sites, &entry_targets);
+        let instance_inherited_locks = inherit_locks(
+            &self.functions,
+            &call_sites,
+            &entry_targets,
+            function_count,
+            Some(&construction),
+        );
+        let import_time = import_time_only(&self.functions, &call_sites, &entry_targets);
+
+        let accesses_by_key = index_accesses_by_key(&self.accesses);
+
+        SemanticModel {
+            source: self.source,
+            line_starts: std::sync::OnceLock::new(),
+            imports: self.imports,
+            bindings: self.bindings,
+            functions: self.functions,
+            classes: self.classes,
+            class_index: self.class_index,
+            lock_regions: self.lock_regions,
+            lock_unavailable: self.lock_unavailable,
+            thread_entries,
+            accesses: self.accesses,
+            accesses_by_key,
+            call_sites,
+            parameter_lock_defaults: self.parameter_lock_defaults,
+            process_global_uses: self.process_global_uses,
+            import_refs: self.import_refs,
+            process_pools,
+            external_calls,
+            gil_api_uses: self.gil_api_uses,
+            main_guards: self.main_guards,
+            header_end: TextSize::default(),
+            reached_from,
+            inherited_locks,
+            instance_inherited_locks,
+            construction,
+            import_time,
+        }
+    }
+
+    /// Thread entries, including `run` overrides of `Thread` subclasses, in file order.
+    fn resolve_thread_entries(&self) -> Vec<ThreadEntry> {
+        let mut thread_entries = self.thread_entries_from_calls();
+        thread_entries.extend(self.thread_entries_from_run_overrides());
+        thread_entries.extend(self.thread_entries_from_decorators());
+        thread_entries.sort_by_key(|entry| entry.range.start());
+        thread_entries
+    }
+
+    /// The thread-starting calls whose targets resolve to functions of this module or to
+    /// imported ones.
+    fn thread_entries_from_calls(&self) -> Vec<ThreadEntry> {
+        let mut thread_entries: Vec<ThreadEntry> = Vec::new();
+        for pending in &self.pending_entries {
+            let mut targets: Vec<FunctionId> = Vec::new();
+            let mut external_targets: Vec<String> = Vec::new();
+            for reference in &pending.targets {
+                match self.resolve(reference) {
+                    Some(target) => targets.push(target),
+                    None => {
+                        if self.imported_head(reference.expr)
+                            && let Some(qualified) = self.qualified_name(reference.expr)
+                        {
+                            external_targets.push(qualified);
+                        }
+                    }
+                }
+            }
+            targets.sort_unstable();
+            targets.dedup();
+            if !targets.is_empty() || !external_targets.is_empty() {
+                thread_entries.push(ThreadEntry {
+                    kind: pending.kind,
+                    range: pending.range,
+                    targets,
+                    external_targets,
+                });
+            }
+        }
+        thread_entries
+    }
+
+    /// The `run` methods of `Thread` subclasses: each runs on the thread its object starts.
+    fn thread_entries_from_run_overrides(&self) -> Vec<ThreadEntry> {
+        let mut thread_entries: Vec<ThreadEntry> = Vec::new();
+        for class in &self.classes {
+            if !class.is_thread_subclass {
+                continue;
+            }
+            for &method in &class.methods {
+                if self.functions[method].name == "run" {
+                    thread_entries.push(ThreadEntry {
+                        kind: ThreadEntryKind::RunOverride,
+                        range: self.functions[method].name_range,
+                        targets: vec![method],
+                        external_targets: Vec::new(),
+                    });
+                }
+            }
+        }
+        thread_entries
+    }
+
+    /// The functions decorated with a configured thread-entry decorator.
+    fn thread_entries_from_decorators(&self) -> Vec<ThreadEntry> {
+        self.decorated_entries
+            .iter()
+            .map(|&(function, range)| ThreadEntry {
+                kind: ThreadEntryKind::Decorated,
+                range,
+                targets: vec![function],
+                external_targets: Vec::new(),
+            })
+            .collect()
+    }
+
+    /// The pool a submission goes to, as an index into the pending pools.
+    ///
+    /// Each submission goes to the pool created on the receiver itself, or to the latest pool
+    /// bound to the receiver's name before it in the same function.
+    fn submission_pool(&self, submission: &PendingSubmission<'a>) -> Option<usize> {
+        let receiver = submission.receiver.range();
+        if let Some(index) = self
+            .pending_pools
+            .iter()
+            .position(|pool| pool.call.range() == receiver)
+        {
+            return Some(index);
+        }
+        let name = self.text(receiver);
+        self.pending_pools
+            .iter()
+            .enumerate()
+            .filter(|(_, pool)| {
+                pool.function == submission.scope
+                    && pool.bound.iter().any(|bound| bound == name)
+                    && pool.call.range().start() < receiver.start()
+            })
+            .max_by_key(|(_, pool)| pool.call.range().start())
+            .map(|(index, _)| index)
+    }
+
+    /// Every process pool with the workers submitted to it and its initializer, resolved to
+    /// functions of this module or imported ones, and where its constructor's arguments are.
+    fn resolve_process_pools(&self) -> Vec<ProcessPool> {
+        let owners: Vec<Option<usize>> = self
+            .pending_submissions
+            .iter()
+            .map(|submission| self.submission_pool(submission))
+            .collect();
+        let mut process_pools: Vec<ProcessPool> = Vec::new();
+        for (pool_index, pending) in self.pending_pools.iter().enumerate() {
+            let mut workers: Vec<WorkerRef> = Vec::new();
+            let mut unresolved_worker = false;
+            let submitted = self
+                .pending_submissions
+                .iter()
+                .zip(&owners)
+                .filter(|(_, owner)| **owner == Some(pool_index))
+                .map(|(submission, _)| submission);
+            let worker_exprs = submitted
+                .map(|submission| (submission.worker, submission.scope, submission.class))
+                .chain(
+                    pending
+                        .initializer
+                        .map(|initializer| (Some(initializer), pending.function, None)),
+                );
+            for (worker, scope, class) in worker_exprs {
+                match worker.and_then(|worker| self.worker_ref(worker, scope, class)) {
+                    Some(worker) => {
+                        if !workers.contains(&worker) {
+                            workers.push(worker);
+                        }
+                    }
+                    None => unresolved_worker = true,
+                }
+            }
+            let arguments = &pending.call.arguments;
+            let mut ranges: Vec<TextRange> = arguments
+                .args
+                .iter()
+                .map(Ranged::range)
+                .chain(arguments.keywords.iter().map(Ranged::range))
+                .collect();
+            ranges.sort_by_key(|range| range.start());
+            process_pools.push(ProcessPool {
+                range: pending.call.range(),
+                callee: pending.call.func.range(),
+                factory: pending.factory,
+                function: pending.function,
+                workers,
+                unresolved_worker,
+                positional: arguments.args.len(),
+                keywords: arguments
+                    .keywords
+                    .iter()
+                    .map(|keyword| {
+                        (
+                            keyword
+                                .arg
+                                .as_ref()
+                                .map_or_else(|| "**".to_string(), ToString::to_string),
+                            keyword.range(),
+                        )
+                    })
+                    .collect(),
+                arguments: ranges,
+            });
+        }
+        process_pools
+    }
+
+    /// Calls of imported names as (caller, qualified callee), for the project phase to resolve
+    /// against other modules.
+    fn resolve_external_calls(&self) -> Vec<(Option<FunctionId>, String)> {
+        // One qualified name per distinct (caller, callee text).
+        let mut refs: Vec<(Option<FunctionId>, &str, &'a Expr)> = self
+            .external_call_refs
+            .iter()
+            .map(|(caller, expr)| (*caller, self.text(expr.range()), *expr))
+            .collect();
+        refs.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+        refs.dedup_by(|a, b| a.0 == b.0 && a.1 == b.1);
+        let mut external_calls: Vec<(Option<FunctionId>, String)> = refs
+            .iter()
+            .map(|(caller, _, expr)| (caller, expr))
+            .filter_map(|(caller, expr)| {
+                self.qualified_name(expr)
+                    .filter(|qualified| !qualified.starts_with("builtins."))
+                    .map(|qualified| (*caller, qualified))
+            })
+            .collect();
+        external_calls.sort();
+        external_calls.dedup();
+        external_calls
+    }
+
+    /// The call graph: each call of one of this module's functions, with the locks held at it.
+    fn resolve_call_sites(&self) -> Vec<CallSite> {
+        let mut call_sites: Vec<CallSite> = Vec::new();
+        for pending in &self.pending_calls {
+            if let Some(callee) = self.resolve(&pending.reference) {
+                call_sites.push(CallSite {
+                    caller: pending.reference.scope,
+                    callee,
+                    locks: pending.locks.clone(),
+                });
+            }
+        }
+        call_sites
+    }
+
+    /// Marks the functions referenced as values (passed, stored, returned) as escaping.
+    fn mark_escaped_functions(&mut self) {
+        let escaped: Vec<FunctionId> = self
+            .pending_escapes
+            .iter()
+            .filter_map(|reference| self.resolve(reference))
+            .collect();
+        for function in escaped {
+            self.functions[function].escapes = true;
+        }
+    }
+
+    /// Marks the functions registered with `os.register_at_fork(after_in_child=…)` as running
+    /// in a forked child.
+    fn mark_fork_child_handlers(&mut self) {
+        let fork_child_handlers: Vec<FunctionId> = self
+            .pending_fork_child_handlers
+            .iter()
+            .filter_map(|reference| self.resolve(reference))
+            .collect();
+        for function in fork_child_handlers {
+            self.functions[function].runs_in_fork_child = true;
+        }
+    }
+}
+
+/// The functions some thread entry starts.
+fn entry_targets(thread_entries: &[ThreadEntry]) -> HashSet<FunctionId> {
+    let mut entry_targets: HashSet<FunctionId> = HashSet::default();
+    for entry in thread_entries {
+        entry_targets.extend(entry.targets.iter().copied());
+    }
+    entry_targets
+}
+
+/// The accesses to each piece of state, as indices into `accesses`.
+fn index_accesses_by_key<'a>(accesses: &[StateAccess<'a>]) -> HashMap<StateKey<'a>, Vec<usize>> {
+    let mut accesses_by_key: HashMap<StateKey<'a>, Vec<usize>> = HashMap::default();
+    for (index, access) in accesses.iter().enumerate() {
+        accesses_by_key.entry(access.key).or_default().push(index);
+    }
+    accesses_by_key
+}

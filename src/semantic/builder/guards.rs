@@ -1,0 +1,178 @@
+//! Check-then-act guards: the tests (`if k not in D:`, `if x is None:`, `if not D.get(k):`,
+//! `try: D[k] except KeyError:`) whose body may act on the state they checked.
+
+use ruff_python_ast::visitor::Visitor;
+use ruff_python_ast::{self as ast, CmpOp, Expr, UnaryOp};
+use ruff_text_size::{Ranged, TextRange};
+
+use super::syntax::SubscriptLoadFinder;
+use super::{ActiveGuard, Builder};
+use crate::semantic::values::ValueKind;
+use crate::semantic::{Guard, GuardKind, StateKey};
+
+impl<'a> Builder<'a> {
+    pub(super) fn guard_for_test(
+        &self,
+        test: &'a Expr,
+        stmt: TextRange,
+    ) -> Option<ActiveGuard<'a>> {
+        let make = |kind, key, item: Option<String>| ActiveGuard {
+            key,
+            item,
+            guard: Guard {
+                kind,
+                check: test.range(),
+                stmt,
+                locks: self.locks_now(),
+            },
+        };
+        match test {
+            Expr::BoolOp(ast::ExprBoolOp { values, .. }) => values
+                .iter()
+                .find_map(|value| self.guard_for_test(value, stmt))
+                .map(|mut active| {
+                    active.guard.check = test.range();
+                    active
+                }),
+            Expr::Compare(ast::ExprCompare {
+                left,
+                ops,
+                comparators,
+                ..
+            }) if ops.len() == 1 => {
+                let right = &comparators[0];
+                match ops[0] {
+                    CmpOp::NotIn => {
+                        let key = self.state_key_of(right)?;
+                        let kind = self.state_value_kind(key);
+                        if !matches!(kind, Some(ValueKind::Container(c)) if c.is_mapping())
+                            && !matches!(kind, Some(ValueKind::Other))
+                        {
+                            return None;
+                        }
+                        Some(make(
+                            GuardKind::NotIn,
+                            key,
+                            Some(self.text(left.range()).to_string()),
+                        ))
+                    }
+                    CmpOp::Is | CmpOp::Eq
+                        if right.is_none_literal_expr() || left.is_none_literal_expr() =>
+                    {
+                        let left = if left.is_none_literal_expr() {
+                            right
+                        } else {
+                            &**left
+                        };
+                        if let Some((key, item)) = self.get_call(left) {
+                            return Some(make(GuardKind::GetIsNone, key, Some(item)));
+                        }
+                        let key = self.lazy_state(left)?;
+                        Some(make(GuardKind::NoneCheck, key, None))
+                    }
+                    _ => None,
+                }
+            }
+            Expr::UnaryOp(ast::ExprUnaryOp {
+                op: UnaryOp::Not,
+                operand,
+                ..
+            }) => {
+                if let Some((key, item)) = self.get_call(operand) {
+                    return Some(make(GuardKind::GetIsNone, key, Some(item)));
+                }
+                let key = self.lazy_state(operand)?;
+                Some(make(GuardKind::NoneCheck, key, None))
+            }
+            _ => None,
+        }
+    }
+
+    /// `D.get(k)` on a module-level or class-level mapping: the mapping and `k`.
+    fn get_call(&self, expr: &'a Expr) -> Option<(StateKey<'a>, String)> {
+        let Expr::Call(ast::ExprCall {
+            func, arguments, ..
+        }) = expr
+        else {
+            return None;
+        };
+        let Expr::Attribute(ast::ExprAttribute { value, attr, .. }) = &**func else {
+            return None;
+        };
+        if attr.as_str() != "get" || arguments.args.is_empty() {
+            return None;
+        }
+        let key = self.state_key_of(value)?;
+        if matches!(key, StateKey::InstanceAttr(..)) {
+            return None;
+        }
+        Some((key, self.text(arguments.args[0].range()).to_string()))
+    }
+
+    /// State that a lazy initialisation checks: a `global` name or a class attribute.
+    fn lazy_state(&self, expr: &'a Expr) -> Option<StateKey<'a>> {
+        match expr {
+            Expr::Name(ast::ExprName { id, .. }) => {
+                let function = self.current_function()?;
+                self.functions[function]
+                    .declares_global(id.as_str())
+                    .then_some(StateKey::Global(id.as_str()))
+            }
+            Expr::Attribute(_) => match self.state_key_of(expr)? {
+                key @ StateKey::ClassAttr(..) => Some(key),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
+    /// `try: … D[k] … except KeyError:` — the mapping and key looked up in the `try` body.
+    pub(super) fn try_lookup_guard(&self, stmt: &'a ast::StmtTry) -> Option<ActiveGuard<'a>> {
+        let catches_key_error = stmt.handlers.iter().any(|handler| {
+            let ast::ExceptHandler::ExceptHandler(handler) = handler;
+            handler.type_.as_deref().is_some_and(|type_| {
+                let names: Vec<&Expr> = match type_ {
+                    Expr::Tuple(tuple) => tuple.elts.iter().collect(),
+                    other => vec![other],
+                };
+                names.iter().any(|name| {
+                    matches!(
+                        self.qualified_name(name).as_deref(),
+                        Some("builtins.KeyError" | "builtins.LookupError")
+                    )
+                })
+            })
+        });
+        if !catches_key_error {
+            return None;
+        }
+        let mut found = None;
+        for body_stmt in stmt.body.iter().take(3) {
+            let mut finder = SubscriptLoadFinder::default();
+            finder.visit_stmt(body_stmt);
+            for subscript in finder.found {
+                if let Some(key) = self.state_key_of(&subscript.value) {
+                    if matches!(key, StateKey::InstanceAttr(..)) {
+                        continue;
+                    }
+                    found = Some((key, subscript));
+                    break;
+                }
+            }
+            if found.is_some() {
+                break;
+            }
+        }
+        let (key, subscript) = found?;
+        Some(ActiveGuard {
+            key,
+            item: Some(self.text(subscript.slice.range()).to_string()),
+            guard: Guard {
+                kind: GuardKind::TryKeyError,
+                check: subscript.range,
+                stmt: stmt.range,
+                locks: self.locks_now(),
+            },
+        })
+    }
+}

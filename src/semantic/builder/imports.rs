@@ -1,0 +1,346 @@
+//! What names mean: the module's imports, the qualified name an expression refers to through
+//! them, what kind of value an expression makes, and the module-level bindings — the first,
+//! shallow scan of module-level statements (class bodies are scanned by `classes`).
+
+use ruff_python_ast::{self as ast, Expr, Stmt};
+use ruff_text_size::{Ranged, TextRange};
+
+use super::Builder;
+use super::syntax::{is_builtin, is_main_guard};
+use crate::semantic::values::{
+    PoolKind, ValueKind, classify_factory, classify_literal, is_factory_name,
+};
+use crate::semantic::{ImportRef, ModuleBinding};
+
+impl<'a> Builder<'a> {
+    pub(super) fn record_import(&mut self, stmt: &'a Stmt) {
+        match stmt {
+            Stmt::Import(ast::StmtImport { names, .. }) => {
+                for alias in names {
+                    let full = alias.name.as_str();
+                    self.import_refs.push(ImportRef {
+                        top: full.split('.').next().unwrap_or(full).to_string(),
+                        module: full.to_string(),
+                        range: alias.range(),
+                    });
+                    match &alias.asname {
+                        Some(asname) => {
+                            self.imports.insert(asname.as_str(), full.to_string());
+                        }
+                        None => {
+                            let head = full.split('.').next().unwrap_or(full);
+                            // `import a.b` binds `a`, which resolves to the package `a`.
+                            let head_ref: &'a str = &alias.name.as_str()[..head.len()];
+                            self.imports.insert(head_ref, head.to_string());
+                        }
+                    }
+                }
+            }
+            Stmt::ImportFrom(ast::StmtImportFrom {
+                module,
+                names,
+                level,
+                ..
+            }) => {
+                if let (Some(module), 0) = (module, *level) {
+                    let full = module.as_str();
+                    self.import_refs.push(ImportRef {
+                        top: full.split('.').next().unwrap_or(full).to_string(),
+                        module: full.to_string(),
+                        range: module.range(),
+                    });
+                }
+                let base = match module {
+                    Some(module) if *level == 0 => module.as_str().to_string(),
+                    Some(module) => format!("{}{}", ".".repeat(*level as usize), module.as_str()),
+                    None => ".".repeat(*level as usize),
+                };
+                for alias in names {
+                    if alias.name.as_str() == "*" {
+                        continue;
+                    }
+                    let local = alias.asname.as_ref().unwrap_or(&alias.name).as_str();
+                    let qualified = if base.ends_with('.') {
+                        format!("{base}{}", alias.name.as_str())
+                    } else {
+                        format!("{base}.{}", alias.name.as_str())
+                    };
+                    self.imports.insert(local, qualified);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// The dotted name an expression refers to through the module's imports
+    /// (`th.Lock` → `threading.Lock`), or `builtins.x` for an unshadowed builtin.
+    pub(super) fn qualified_name(&self, expr: &Expr) -> Option<String> {
+        match expr {
+            Expr::Name(ast::ExprName { id, .. }) => {
+                let id = id.as_str();
+                if let Some(qualified) = self.imports.get(id) {
+                    Some(qualified.clone())
+                } else if is_builtin(id) && !self.bindings.contains_key(id) {
+                    Some(format!("builtins.{id}"))
+                } else {
+                    None
+                }
+            }
+            Expr::Attribute(ast::ExprAttribute { value, attr, .. }) => {
+                let base = self.qualified_name(value)?;
+                Some(format!("{base}.{}", attr.as_str()))
+            }
+            _ => None,
+        }
+    }
+
+    pub(super) fn classify(&self, expr: &Expr) -> ValueKind {
+        if let Some(kind) = classify_literal(expr) {
+            return kind;
+        }
+        match expr {
+            Expr::Call(call @ ast::ExprCall { func, .. }) => {
+                // Most calls create nothing the rules track: filter by the callee's last name
+                // (or the name it was imported as) before resolving it.
+                let last = match &**func {
+                    Expr::Name(name) => self
+                        .imports
+                        .get(name.id.as_str())
+                        .map_or(name.id.as_str(), |qualified| {
+                            qualified.rsplit('.').next().unwrap_or(qualified.as_str())
+                        }),
+                    Expr::Attribute(attribute) => attribute.attr.as_str(),
+                    _ => return ValueKind::Other,
+                };
+                if !is_factory_name(last) {
+                    // Configured lock factories (`lock-factories`).
+                    let configured = !self.options.lock_factories.is_empty()
+                        && self.qualified_name(func).is_some_and(|qualified| {
+                            self.options.lock_factories.contains(&qualified)
+                        });
+                    return if configured {
+                        ValueKind::Lock
+                    } else {
+                        ValueKind::Other
+                    };
+                }
+                if let Some(kind) = self
+                    .qualified_name(func)
+                    .and_then(|qualified| classify_factory(&qualified))
+                {
+                    return kind;
+                }
+                if self.process_pool_factory(call).is_some() {
+                    return ValueKind::Pool(PoolKind::Process);
+                }
+                ValueKind::Other
+            }
+            Expr::Name(ast::ExprName { id, .. }) => match self.bindings.get(id.as_str()) {
+                Some(binding)
+                    if matches!(
+                        binding.kind,
+                        ValueKind::Function | ValueKind::Class | ValueKind::Lock
+                    ) =>
+                {
+                    binding.kind
+                }
+                _ => ValueKind::Other,
+            },
+            _ => ValueKind::Other,
+        }
+    }
+
+    fn bind(&mut self, name: &'a str, kind: ValueKind, range: TextRange, stmt_range: TextRange) {
+        fn rank(kind: ValueKind) -> u8 {
+            match kind {
+                ValueKind::Container(_)
+                | ValueKind::Lock
+                | ValueKind::AsyncLock
+                | ValueKind::ThreadSafe
+                | ValueKind::Pool(_) => 3,
+                ValueKind::Function | ValueKind::Class | ValueKind::Import => 2,
+                ValueKind::Other => 1,
+                ValueKind::None | ValueKind::Constant => 0,
+            }
+        }
+        let binding = ModuleBinding {
+            kind,
+            range,
+            stmt_range,
+        };
+        match self.bindings.get(name) {
+            Some(existing) if rank(existing.kind) >= rank(kind) => {}
+            _ => {
+                self.bindings.insert(name, binding);
+            }
+        }
+    }
+
+    pub(super) fn scan_module_suite(&mut self, suite: &'a [Stmt]) {
+        for stmt in suite {
+            self.scan_module_stmt(stmt);
+        }
+    }
+
+    fn scan_module_stmt(&mut self, stmt: &'a Stmt) {
+        match stmt {
+            Stmt::Import(ast::StmtImport { names, .. }) => {
+                self.record_import(stmt);
+                for alias in names {
+                    let local = alias.asname.as_ref().unwrap_or(&alias.name);
+                    let name = local.as_str();
+                    let name = name.split('.').next().unwrap_or(name);
+                    self.bind(name, ValueKind::Import, local.range(), stmt.range());
+                }
+            }
+            Stmt::ImportFrom(ast::StmtImportFrom { names, .. }) => {
+                self.record_import(stmt);
+                for alias in names {
+                    let local = alias.asname.as_ref().unwrap_or(&alias.name);
+                    self.bind(
+                        local.as_str(),
+                        ValueKind::Import,
+                        local.range(),
+                        stmt.range(),
+                    );
+                }
+            }
+            Stmt::Assign(ast::StmtAssign { targets, value, .. }) => {
+                let kind = self.classify(value);
+                for target in targets {
+                    self.scan_module_target(target, kind, stmt.range());
+                    if let (Expr::Name(name), ValueKind::Pool(pool)) = (target, kind) {
+                        self.pool_names.insert(name.id.to_string(), pool);
+                    }
+                }
+            }
+            Stmt::AnnAssign(ast::StmtAnnAssign {
+                target,
+                value: Some(value),
+                ..
+            }) => {
+                let kind = self.classify(value);
+                self.scan_module_target(target, kind, stmt.range());
+            }
+            Stmt::FunctionDef(def) => {
+                self.function_names.insert(def.name.as_str());
+                self.bind(
+                    def.name.as_str(),
+                    ValueKind::Function,
+                    def.name.range(),
+                    def.range,
+                );
+            }
+            Stmt::ClassDef(def) => {
+                self.bind(
+                    def.name.as_str(),
+                    ValueKind::Class,
+                    def.name.range(),
+                    def.range,
+                );
+                self.declare_class(def);
+            }
+            Stmt::If(ast::StmtIf {
+                test,
+                body,
+                elif_else_clauses,
+                ..
+            }) => {
+                if is_main_guard(test) {
+                    self.main_guards.push(stmt.range());
+                }
+                self.scan_module_suite(body);
+                for clause in elif_else_clauses {
+                    self.scan_module_suite(&clause.body);
+                }
+            }
+            Stmt::Try(ast::StmtTry {
+                body,
+                handlers,
+                orelse,
+                finalbody,
+                ..
+            }) => {
+                self.scan_module_suite(body);
+                for handler in handlers {
+                    let ast::ExceptHandler::ExceptHandler(handler) = handler;
+                    self.scan_module_suite(&handler.body);
+                }
+                self.scan_module_suite(orelse);
+                self.scan_module_suite(finalbody);
+            }
+            Stmt::With(ast::StmtWith { items, body, .. }) => {
+                for item in items {
+                    if let Some(Expr::Name(name)) = item.optional_vars.as_deref() {
+                        let kind = self.classify(&item.context_expr);
+                        self.bind(name.id.as_str(), kind, name.range, stmt.range());
+                    }
+                }
+                self.scan_module_suite(body);
+            }
+            Stmt::For(ast::StmtFor { body, orelse, .. })
+            | Stmt::While(ast::StmtWhile { body, orelse, .. }) => {
+                self.scan_module_suite(body);
+                self.scan_module_suite(orelse);
+            }
+            _ => {}
+        }
+    }
+
+    fn scan_module_target(&mut self, target: &'a Expr, kind: ValueKind, stmt_range: TextRange) {
+        match target {
+            Expr::Name(name) => self.bind(name.id.as_str(), kind, name.range, stmt_range),
+            Expr::Tuple(ast::ExprTuple { elts, .. }) | Expr::List(ast::ExprList { elts, .. }) => {
+                for elt in elts {
+                    self.scan_module_target(elt, ValueKind::Other, stmt_range);
+                }
+            }
+            Expr::Starred(ast::ExprStarred { value, .. }) => {
+                self.scan_module_target(value, ValueKind::Other, stmt_range);
+            }
+            _ => {}
+        }
+    }
+
+    /// Whether the leftmost name of `a.b.c` (or the name itself) is an import.
+    pub(super) fn imported_head(&self, expr: &Expr) -> bool {
+        let mut current = expr;
+        loop {
+            match current {
+                Expr::Name(name) => return self.imports.contains_key(name.id.as_str()),
+                Expr::Attribute(attribute) => current = &attribute.value,
+                _ => return false,
+            }
+        }
+    }
+
+    /// `importlib.import_module("name")` with a literal (absolute) name.
+    pub(super) fn record_dynamic_import(&mut self, call: &'a ast::ExprCall) {
+        let Some(Expr::StringLiteral(literal)) = call.arguments.args.first() else {
+            return;
+        };
+        let is_import_module = match &*call.func {
+            Expr::Attribute(attribute) => {
+                attribute.attr.as_str() == "import_module"
+                    && self.qualified_name(&call.func).as_deref() == Some("importlib.import_module")
+            }
+            Expr::Name(name) => {
+                self.imports.get(name.id.as_str()).map(String::as_str)
+                    == Some("importlib.import_module")
+            }
+            _ => false,
+        };
+        if !is_import_module {
+            return;
+        }
+        let name = literal.value.to_str();
+        if name.starts_with('.') || name.is_empty() {
+            return;
+        }
+        self.import_refs.push(ImportRef {
+            top: name.split('.').next().unwrap_or(name).to_string(),
+            module: name.to_string(),
+            range: call.range(),
+        });
+    }
+}

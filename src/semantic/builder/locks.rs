@@ -1,0 +1,209 @@
+//! Locks and lock regions: the canonical key of the lock an expression denotes, `with lock:`
+//! regions, and regions between `lock.acquire()` and `lock.release()` (or the end of the suite),
+//! which is why every suite is walked through [`Builder::walk_suite`].
+
+use ruff_python_ast::visitor::Visitor;
+use ruff_python_ast::{self as ast, Expr, Stmt, UnaryOp};
+use ruff_text_size::{Ranged, TextRange};
+
+use super::Builder;
+use crate::semantic::values::{ValueKind, is_lock_like_name};
+use crate::semantic::{LockKey, LockRegion, StateKey};
+
+impl<'a> Builder<'a> {
+    /// The lock an expression in `with …:` or `….acquire()` denotes, as a canonical key.
+    pub(super) fn lock_key(&self, expr: &'a Expr) -> Option<LockKey> {
+        match expr {
+            Expr::Name(ast::ExprName { id, .. }) => {
+                let name = id.as_str();
+                if let Some(function) = self.current_function()
+                    && self.local_locks.contains(&(function, name))
+                {
+                    return Some(name.to_string());
+                }
+                let local = self.current_function().is_some() && self.is_enclosing_local(name);
+                match self.bindings.get(name) {
+                    Some(binding) if !local => match binding.kind {
+                        ValueKind::Lock => Some(name.to_string()),
+                        ValueKind::AsyncLock => None,
+                        _ => is_lock_like_name(name).then(|| name.to_string()),
+                    },
+                    _ => is_lock_like_name(name).then(|| name.to_string()),
+                }
+            }
+            Expr::Attribute(ast::ExprAttribute { value, attr, .. }) => {
+                let attr_name = attr.as_str();
+                if let Expr::Name(base) = &**value {
+                    let base = base.id.as_str();
+                    let class = match self.current_receiver() {
+                        Some((receiver_name, _, class)) if receiver_name == base => Some(class),
+                        _ if !self.is_enclosing_local(base) => self.module_class(base),
+                        _ => None,
+                    };
+                    if let Some(class) = class {
+                        let class_level = self.classes[class]
+                            .attribute(attr_name)
+                            .filter(|attribute| attribute.kind == ValueKind::Lock)
+                            .is_some()
+                            && !self.classes[class]
+                                .instance_attributes
+                                .contains_key(attr_name);
+                        if class_level {
+                            return Some(format!("{}.{attr_name}", self.classes[class].name));
+                        }
+                        let kind = self.state_value_kind(StateKey::InstanceAttr(class, attr_name));
+                        return match kind {
+                            Some(ValueKind::Lock) => Some(format!("{base}.{attr_name}")),
+                            Some(ValueKind::AsyncLock) => None,
+                            _ => {
+                                is_lock_like_name(attr_name).then(|| format!("{base}.{attr_name}"))
+                            }
+                        };
+                    }
+                }
+                is_lock_like_name(attr_name).then(|| self.text(expr.range()).to_string())
+            }
+            Expr::Call(ast::ExprCall { func, .. }) => {
+                // A fresh `threading.Lock()` excludes nobody; a call such as
+                // `self._lock_for(key)` returns a shared lock.
+                if self.classify(expr) == ValueKind::Lock {
+                    return None;
+                }
+                let name = match &**func {
+                    Expr::Name(name) => name.id.as_str(),
+                    Expr::Attribute(attribute) => attribute.attr.as_str(),
+                    _ => return None,
+                };
+                is_lock_like_name(name).then(|| self.text(expr.range()).to_string())
+            }
+            _ => None,
+        }
+    }
+
+    pub(super) fn push_lock(&mut self, key: LockKey, text: &str, range: TextRange) {
+        self.lock_regions.push(LockRegion {
+            lock: key.clone(),
+            lock_text: text.to_string(),
+            range,
+            function: self.current_function(),
+        });
+        self.lock_stack.push((key, text.to_string()));
+    }
+
+    pub(super) fn walk_suite(&mut self, suite: &'a [Stmt]) {
+        // Locks taken with `lock.acquire()` in this suite and not yet released.
+        let mut acquired: Vec<(LockKey, TextRange)> = Vec::new();
+        for stmt in suite {
+            if let Some(lock) = self.lock_call(stmt, "release")
+                && let Some(position) = acquired.iter().rposition(|(key, _)| *key == lock)
+            {
+                let (_, start) = acquired.remove(position);
+                self.close_acquired_region(&lock, start, stmt.start());
+            }
+            self.visit_stmt(stmt);
+            if let Some(lock) = self.lock_call(stmt, "acquire") {
+                let text = self.lock_call_receiver_text(stmt);
+                let start = TextRange::empty(stmt.end());
+                self.lock_stack.push((lock.clone(), text));
+                acquired.push((lock, start));
+            }
+            if let Stmt::Try(ast::StmtTry { finalbody, .. }) = stmt {
+                let released: Vec<LockKey> = finalbody
+                    .iter()
+                    .filter_map(|stmt| self.lock_call(stmt, "release"))
+                    .collect();
+                for lock in released {
+                    if let Some(position) = acquired.iter().rposition(|(key, _)| *key == lock) {
+                        let (_, start) = acquired.remove(position);
+                        self.close_acquired_region(&lock, start, stmt.end());
+                    }
+                }
+            }
+        }
+        let end = suite.last().map(Ranged::end);
+        while let Some((lock, start)) = acquired.pop() {
+            self.close_acquired_region(&lock, start, end.unwrap_or(start.start()));
+        }
+    }
+
+    /// Walks a suite, holding `lock` (if any) for its whole body.
+    pub(super) fn walk_suite_holding(&mut self, suite: &'a [Stmt], lock: Option<(&LockKey, &str)>) {
+        match (lock, suite.first(), suite.last()) {
+            (Some((key, text)), Some(first), Some(last)) => {
+                self.push_lock(key.clone(), text, TextRange::new(first.start(), last.end()));
+                self.walk_suite(suite);
+                self.lock_stack.pop();
+            }
+            _ => self.walk_suite(suite),
+        }
+    }
+
+    /// `lock.acquire(…)` or `not lock.acquire(…)` as an `if` test: the lock, its text, and
+    /// whether the test is negated.
+    pub(super) fn acquire_test(&self, test: &'a Expr) -> Option<(LockKey, String, bool)> {
+        let (call, negated) = match test {
+            Expr::UnaryOp(ast::ExprUnaryOp {
+                op: UnaryOp::Not,
+                operand,
+                ..
+            }) => (&**operand, true),
+            other => (other, false),
+        };
+        let Expr::Call(ast::ExprCall { func, .. }) = call else {
+            return None;
+        };
+        let Expr::Attribute(ast::ExprAttribute { value, attr, .. }) = &**func else {
+            return None;
+        };
+        if attr.as_str() != "acquire" {
+            return None;
+        }
+        let key = self.lock_key(value)?;
+        Some((key, self.text(value.range()).to_string(), negated))
+    }
+
+    fn close_acquired_region(
+        &mut self,
+        lock: &LockKey,
+        start: TextRange,
+        end: ruff_text_size::TextSize,
+    ) {
+        if let Some(position) = self.lock_stack.iter().rposition(|(key, _)| key == lock) {
+            let (key, text) = self.lock_stack.remove(position);
+            let range = TextRange::new(start.start(), end.max(start.start()));
+            self.lock_regions.push(LockRegion {
+                lock: key,
+                lock_text: text,
+                range,
+                function: self.current_function(),
+            });
+        }
+    }
+
+    /// `lock.acquire()` / `lock.release()` as an expression statement.
+    fn lock_call(&self, stmt: &'a Stmt, method: &str) -> Option<LockKey> {
+        let Stmt::Expr(ast::StmtExpr { value, .. }) = stmt else {
+            return None;
+        };
+        let Expr::Call(ast::ExprCall { func, .. }) = &**value else {
+            return None;
+        };
+        let Expr::Attribute(ast::ExprAttribute { value, attr, .. }) = &**func else {
+            return None;
+        };
+        if attr.as_str() != method {
+            return None;
+        }
+        self.lock_key(value)
+    }
+
+    fn lock_call_receiver_text(&self, stmt: &'a Stmt) -> String {
+        if let Stmt::Expr(ast::StmtExpr { value, .. }) = stmt
+            && let Expr::Call(ast::ExprCall { func, .. }) = &**value
+            && let Expr::Attribute(ast::ExprAttribute { value, .. }) = &**func
+        {
+            return self.text(value.range()).to_string();
+        }
+        String::new()
+    }
+}

@@ -1,0 +1,324 @@
+//! Builds the [`SemanticModel`] in two walks and a resolution step.
+//!
+//! 1. A shallow scan of module-level statements and class bodies: imports, module bindings and
+//!    what they hold, class attributes, and the attributes methods assign through `self`.
+//! 2. One full walk of the tree that follows scopes, lock regions and check-then-act guards, and
+//!    records functions, writes to shared state, call sites and thread entries. References to
+//!    functions are kept unresolved until the whole module has been seen, because Python code
+//!    routinely calls functions defined further down.
+//! 3. Resolution: call sites and thread targets are bound to functions, thread reachability is
+//!    propagated over the call graph, and functions called only with a lock held inherit it.
+//!
+//! This module holds the [`Builder`]'s state, the records it keeps until resolution, and the
+//! walk's position (current function, receiver, class, held locks). Each submodule adds the
+//! `Builder` methods for one concern:
+//!
+//! - [`imports`]: imports, qualified names, what a value is, module bindings (the first scan).
+//! - [`classes`]: classes, their attributes, and the attributes their methods assign via `self`.
+//! - [`visitor`]: the full walk, and entering functions and classes.
+//! - [`locks`]: lock keys and lock regions (`with lock:`, `acquire()`/`release()`).
+//! - [`accesses`]: which shared state an expression denotes, and writes to it.
+//! - [`guards`]: check-then-act tests guarding a write.
+//! - [`process_state`]: process-wide state and GIL APIs.
+//! - [`calls`]: call sites and references to this module's functions, and resolving them.
+//! - [`threads`]: calls that start threads, and fork-child handlers.
+//! - [`pools`]: process pools and the work submitted to them.
+//! - [`finish`]: resolution, in named steps.
+//! - [`call_graph`]: the analyses over the resolved call graph.
+//! - [`syntax`]: syntax helpers that need no builder state.
+
+mod accesses;
+mod call_graph;
+mod calls;
+mod classes;
+mod finish;
+mod guards;
+mod imports;
+mod locks;
+mod pools;
+mod process_state;
+mod syntax;
+mod threads;
+mod visitor;
+
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
+
+use ruff_python_ast::{self as ast, Expr, ModModule, Stmt};
+use ruff_text_size::{Ranged, TextRange, TextSize};
+
+use super::values::{PoolKind, ValueKind};
+use super::{
+    Class, ClassId, Function, FunctionId, GilApiUse, Guard, ImportRef, LockKey, LockRegion,
+    ModelOptions, ModuleBinding, ParameterLockDefault, ProcessGlobalUse, SemanticModel,
+    StateAccess, StateKey, ThreadEntryKind,
+};
+
+pub(super) fn build<'a>(
+    module: &'a ModModule,
+    source: &'a str,
+    options: &ModelOptions,
+) -> SemanticModel<'a> {
+    let mut builder = Builder::new(source, options.clone());
+    builder.scan_module_suite(&module.body);
+    builder.walk_suite(&module.body);
+    let mut model = builder.finish();
+    model.header_end = header_end(module, source);
+    model
+}
+
+/// The start of the line after the module's docstring and leading imports, or after the
+/// leading comments (shebang, encoding line) when there are none.
+fn header_end(module: &ModModule, source: &str) -> TextSize {
+    let mut last: Option<&Stmt> = None;
+    for (index, stmt) in module.body.iter().enumerate() {
+        let is_docstring = index == 0
+            && matches!(stmt, Stmt::Expr(ast::StmtExpr { value, .. }) if value.is_string_literal_expr());
+        if is_docstring || matches!(stmt, Stmt::Import(_) | Stmt::ImportFrom(_)) {
+            last = Some(stmt);
+        } else {
+            break;
+        }
+    }
+    let after = match last {
+        Some(stmt) => usize::from(stmt.end()),
+        None => {
+            // Skip the leading comment and blank lines.
+            let mut offset = 0;
+            for line in source.split_inclusive('\n') {
+                let trimmed = line.trim_start_matches('\u{feff}').trim();
+                if trimmed.is_empty() || trimmed.starts_with('#') {
+                    offset += line.len();
+                } else {
+                    break;
+                }
+            }
+            return TextSize::try_from(offset).unwrap_or_default();
+        }
+    };
+    let rest = &source[after..];
+    let line_end = rest.find('\n').map_or(source.len(), |at| after + at + 1);
+    TextSize::try_from(line_end).unwrap_or_default()
+}
+
+/// How a method reaches its own object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Receiver {
+    Instance,
+    Class,
+}
+
+/// A reference to a function that is resolved once every function is known.
+#[derive(Debug)]
+struct PendingRef<'a> {
+    expr: &'a Expr,
+    /// The innermost function the reference appears in.
+    scope: Option<FunctionId>,
+    /// The class whose methods `self.`/`cls.` refer to at the reference.
+    class: Option<ClassId>,
+}
+
+#[derive(Debug)]
+struct PendingCall<'a> {
+    reference: PendingRef<'a>,
+    locks: Vec<LockKey>,
+}
+
+#[derive(Debug)]
+struct PendingEntry<'a> {
+    kind: ThreadEntryKind,
+    range: TextRange,
+    targets: Vec<PendingRef<'a>>,
+}
+
+/// A check-then-act test being walked: its body may contain the act.
+#[derive(Debug, Clone)]
+struct ActiveGuard<'a> {
+    key: StateKey<'a>,
+    /// The key text for item checks (`k` in `k not in D`).
+    item: Option<String>,
+    guard: Guard,
+}
+
+struct FunctionFrame<'a> {
+    id: FunctionId,
+    receiver: Option<(&'a str, Receiver)>,
+}
+
+struct Builder<'a> {
+    source: &'a str,
+    options: ModelOptions,
+    process_global_uses: Vec<ProcessGlobalUse>,
+    gil_api_uses: Vec<GilApiUse>,
+    import_refs: Vec<ImportRef>,
+    /// Expressions used directly as conditions (`if`/`while` tests, `not` and `and`/`or`
+    /// operands): a `not …` replacement needs no parentheses there.
+    condition_slots: Vec<TextRange>,
+    imports: HashMap<&'a str, String>,
+    bindings: HashMap<&'a str, ModuleBinding>,
+    functions: Vec<Function<'a>>,
+    classes: Vec<Class<'a>>,
+    class_by_offset: HashMap<u32, ClassId>,
+    class_index: HashMap<&'a str, ClassId>,
+    /// (enclosing function, name) → the plain function (not a method) defined there.
+    function_index: HashMap<(Option<FunctionId>, &'a str), FunctionId>,
+    /// Names of every `def` seen so far (module-level ones from the first scan), to skip
+    /// references that cannot denote a function of this module before resolving them.
+    function_names: HashSet<&'a str>,
+    lock_regions: Vec<LockRegion>,
+    lock_unavailable: Vec<(LockKey, TextRange)>,
+    accesses: Vec<StateAccess<'a>>,
+    parameter_lock_defaults: Vec<ParameterLockDefault>,
+    main_guards: Vec<TextRange>,
+    /// Names (as written) bound to thread or process pools anywhere in the module.
+    pool_names: HashMap<String, PoolKind>,
+    /// Local variables bound to lock factories, by function.
+    local_locks: HashSet<(FunctionId, &'a str)>,
+
+    // Walk state.
+    frames: Vec<Option<FunctionFrame<'a>>>,
+    class_stack: Vec<ClassId>,
+    lock_stack: Vec<(LockKey, String)>,
+    guard_stack: Vec<ActiveGuard<'a>>,
+    current_stmt: TextRange,
+    in_main_guard: bool,
+    /// Depth of expressions that are a call's callee, so the callee name is not an escape.
+    callee_depth: usize,
+
+    pending_calls: Vec<PendingCall<'a>>,
+    pending_entries: Vec<PendingEntry<'a>>,
+    pending_escapes: Vec<PendingRef<'a>>,
+    /// Functions registered to run in a forked child (`os.register_at_fork(after_in_child=f)`).
+    pending_fork_child_handlers: Vec<PendingRef<'a>>,
+    /// Calls of imported names, resolved against other modules by the project phase.
+    external_call_refs: Vec<(Option<FunctionId>, &'a Expr)>,
+    pending_pools: Vec<PendingPool<'a>>,
+    pending_submissions: Vec<PendingSubmission<'a>>,
+    /// Names bound to `multiprocessing.get_context(…)`.
+    context_names: HashSet<String>,
+    /// Locals bound to `functools.partial(…)`, so a pool's worker can be followed through them.
+    partial_bindings: HashMap<(FunctionId, &'a str), &'a Expr>,
+    /// Functions decorated with a configured thread-entry decorator, and the decorator.
+    decorated_entries: Vec<(FunctionId, TextRange)>,
+}
+
+/// A process pool constructor call, before its workers are known.
+struct PendingPool<'a> {
+    call: &'a ast::ExprCall,
+    factory: super::PoolFactory,
+    function: Option<FunctionId>,
+    /// The names the pool is bound to (`pool` in `with Pool() as pool`, and names it is
+    /// passed on to: `with pool as executor`).
+    bound: Vec<String>,
+    initializer: Option<&'a Expr>,
+}
+
+/// Work handed to a process pool (`pool.map(f, …)`, `executor.submit(f)`).
+struct PendingSubmission<'a> {
+    receiver: &'a Expr,
+    worker: Option<&'a Expr>,
+    scope: Option<FunctionId>,
+    class: Option<ClassId>,
+}
+
+impl<'a> Builder<'a> {
+    fn new(source: &'a str, options: ModelOptions) -> Self {
+        Builder {
+            source,
+            options,
+            process_global_uses: Vec::new(),
+            gil_api_uses: Vec::new(),
+            import_refs: Vec::new(),
+            condition_slots: Vec::new(),
+            imports: HashMap::default(),
+            bindings: HashMap::default(),
+            functions: Vec::new(),
+            classes: Vec::new(),
+            class_by_offset: HashMap::default(),
+            class_index: HashMap::default(),
+            function_index: HashMap::default(),
+            function_names: HashSet::default(),
+            lock_regions: Vec::new(),
+            lock_unavailable: Vec::new(),
+            accesses: Vec::new(),
+            parameter_lock_defaults: Vec::new(),
+            main_guards: Vec::new(),
+            pool_names: HashMap::default(),
+            local_locks: HashSet::default(),
+            frames: Vec::new(),
+            class_stack: Vec::new(),
+            lock_stack: Vec::new(),
+            guard_stack: Vec::new(),
+            current_stmt: TextRange::default(),
+            in_main_guard: false,
+            callee_depth: 0,
+            pending_calls: Vec::new(),
+            pending_entries: Vec::new(),
+            pending_escapes: Vec::new(),
+            pending_fork_child_handlers: Vec::new(),
+            external_call_refs: Vec::new(),
+            pending_pools: Vec::new(),
+            pending_submissions: Vec::new(),
+            context_names: HashSet::default(),
+            partial_bindings: HashMap::default(),
+            decorated_entries: Vec::new(),
+        }
+    }
+
+    fn text(&self, range: TextRange) -> &'a str {
+        &self.source[range]
+    }
+
+    // The walk's position.
+
+    fn current_function(&self) -> Option<FunctionId> {
+        self.frames
+            .last()
+            .and_then(|frame| frame.as_ref().map(|f| f.id))
+    }
+
+    /// The receiver (`self`/`cls`) of the nearest enclosing method, and its class.
+    fn current_receiver(&self) -> Option<(&'a str, Receiver, ClassId)> {
+        for frame in self.frames.iter().rev() {
+            let frame = frame.as_ref()?;
+            if let Some((name, receiver)) = frame.receiver {
+                let class = self.functions[frame.id].class?;
+                return Some((name, receiver, class));
+            }
+        }
+        None
+    }
+
+    fn current_class(&self) -> Option<ClassId> {
+        self.current_receiver()
+            .map(|(_, _, class)| class)
+            .or_else(|| self.class_stack.last().copied())
+    }
+
+    fn locks_now(&self) -> Vec<LockKey> {
+        let mut locks: Vec<LockKey> = Vec::new();
+        for (lock, _) in &self.lock_stack {
+            if !locks.contains(lock) {
+                locks.push(lock.clone());
+            }
+        }
+        locks
+    }
+
+    /// Whether `name` is a local variable of a function enclosing the current point.
+    fn is_enclosing_local(&self, name: &str) -> bool {
+        self.frames
+            .iter()
+            .rev()
+            .flatten()
+            .any(|frame| self.functions[frame.id].is_local(name))
+    }
+
+    fn module_class(&self, name: &str) -> Option<ClassId> {
+        match self.bindings.get(name) {
+            Some(binding) if binding.kind == ValueKind::Class => {
+                self.class_index.get(name).copied()
+            }
+            _ => None,
+        }
+    }
+}

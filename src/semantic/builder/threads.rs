@@ -1,0 +1,213 @@
+//! Where functions run: calls that start threads (`Thread`, `Timer`, executors, thread pools,
+//! `to_thread`, …) and the callables they run, and handlers registered to run in a forked child.
+
+use ruff_python_ast::visitor::Visitor;
+use ruff_python_ast::{self as ast, Expr};
+use ruff_text_size::Ranged;
+
+use super::syntax::CallFinder;
+use super::{Builder, PendingEntry, PendingRef, PendingSubmission};
+use crate::semantic::ThreadEntryKind;
+use crate::semantic::values::PoolKind;
+
+impl<'a> Builder<'a> {
+    /// `os.register_at_fork(after_in_child=f)`: `f` runs in the child right after a fork, when
+    /// the forking thread is the only one, so its writes race with nothing.
+    pub(super) fn record_fork_child_handler(&mut self, call: &'a ast::ExprCall) {
+        if call.arguments.keywords.is_empty()
+            || self.qualified_name(&call.func).as_deref() != Some("os.register_at_fork")
+        {
+            return;
+        }
+        for keyword in &call.arguments.keywords {
+            if keyword
+                .arg
+                .as_ref()
+                .is_some_and(|arg| arg.as_str() == "after_in_child")
+            {
+                let handler = self.pending_ref(&keyword.value);
+                self.pending_fork_child_handlers.push(handler);
+            }
+        }
+    }
+
+    pub(super) fn record_thread_entry(&mut self, call: &'a ast::ExprCall) {
+        // Most calls start no thread: decide by the callee's last name before resolving it.
+        let last_name = match &*call.func {
+            Expr::Name(name) => name.id.as_str(),
+            Expr::Attribute(attribute) => attribute.attr.as_str(),
+            _ => return,
+        };
+        // For an imported name, what counts is the name it was imported as.
+        let imported_as = match &*call.func {
+            Expr::Name(name) => self
+                .imports
+                .get(name.id.as_str())
+                .map(|qualified| qualified.rsplit('.').next().unwrap_or(qualified.as_str())),
+            _ => None,
+        };
+        let last_name = imported_as.unwrap_or(last_name);
+        let may_start_thread = matches!(
+            last_name,
+            "Thread"
+                | "Timer"
+                | "start_new_thread"
+                | "start_new"
+                | "_start_new_thread"
+                | "to_thread"
+                | "ThreadPoolExecutor"
+                | "ThreadPool"
+                | "Pool"
+                | "submit"
+                | "run_in_executor"
+                | "map"
+                | "imap"
+                | "imap_unordered"
+                | "starmap"
+                | "apply_async"
+                | "apply"
+                | "map_async"
+                | "starmap_async"
+        ) || matches!(&*call.func, Expr::Name(name) if self.module_class(name.id.as_str()).is_some());
+        if !may_start_thread {
+            return;
+        }
+        let arguments = &call.arguments;
+        let keyword = |name: &str| {
+            arguments
+                .keywords
+                .iter()
+                .find(|keyword| keyword.arg.as_ref().is_some_and(|arg| arg.as_str() == name))
+                .map(|keyword| &keyword.value)
+        };
+        let positional = |index: usize| arguments.args.get(index);
+        let qualified = self.qualified_name(&call.func);
+        let thread_class = match &*call.func {
+            Expr::Name(name) => self
+                .module_class(name.id.as_str())
+                .is_some_and(|class| self.classes[class].is_thread_subclass),
+            _ => false,
+        };
+        let (kind, target) = match qualified.as_deref() {
+            Some("threading.Thread") => {
+                (ThreadEntryKind::Thread, keyword("target").or(positional(1)))
+            }
+            _ if thread_class => (ThreadEntryKind::Thread, keyword("target")),
+            Some("threading.Timer") => (
+                ThreadEntryKind::Timer,
+                keyword("function").or(positional(1)),
+            ),
+            Some(
+                "_thread.start_new_thread" | "_thread.start_new" | "threading._start_new_thread",
+            ) => (ThreadEntryKind::StartNewThread, positional(0)),
+            Some("asyncio.to_thread") => (ThreadEntryKind::ToThread, positional(0)),
+            Some(
+                "concurrent.futures.ThreadPoolExecutor"
+                | "concurrent.futures.thread.ThreadPoolExecutor"
+                | "multiprocessing.pool.ThreadPool"
+                | "multiprocessing.dummy.Pool",
+            ) => (ThreadEntryKind::Initializer, keyword("initializer")),
+            _ => {
+                let Expr::Attribute(ast::ExprAttribute { value, attr, .. }) = &*call.func else {
+                    return;
+                };
+                let pool = self.pool_kind(value);
+                if pool == Some(PoolKind::Process) {
+                    if matches!(
+                        attr.as_str(),
+                        "submit"
+                            | "map"
+                            | "imap"
+                            | "imap_unordered"
+                            | "starmap"
+                            | "apply"
+                            | "apply_async"
+                            | "map_async"
+                            | "starmap_async"
+                    ) {
+                        self.pending_submissions.push(PendingSubmission {
+                            receiver: value,
+                            worker: call.arguments.args.first(),
+                            scope: self.current_function(),
+                            class: self.current_class(),
+                        });
+                    }
+                    return;
+                }
+                match attr.as_str() {
+                    "submit" => (ThreadEntryKind::ExecutorSubmit, positional(0)),
+                    "run_in_executor" => {
+                        // `loop.run_in_executor(executor, fn, …)`: the executor decides.
+                        if let Some(executor) = positional(0)
+                            && self.pool_kind(executor) == Some(PoolKind::Process)
+                        {
+                            self.pending_submissions.push(PendingSubmission {
+                                receiver: executor,
+                                worker: positional(1),
+                                scope: self.current_function(),
+                                class: self.current_class(),
+                            });
+                            return;
+                        }
+                        (ThreadEntryKind::RunInExecutor, positional(1))
+                    }
+                    "map" | "imap" | "imap_unordered" | "starmap" | "apply_async" | "apply"
+                    | "map_async" | "starmap_async" => {
+                        let receiver = self.text(value.range()).to_ascii_lowercase();
+                        let looks_like_pool = receiver.contains("executor")
+                            || receiver.contains("pool")
+                            || receiver.contains("thread");
+                        if pool == Some(PoolKind::Thread) || (pool.is_none() && looks_like_pool) {
+                            (ThreadEntryKind::PoolMethod, positional(0))
+                        } else {
+                            return;
+                        }
+                    }
+                    _ => return,
+                }
+            }
+        };
+        let Some(target) = target else {
+            return;
+        };
+        let targets = self.callable_targets(target);
+        if targets.is_empty() {
+            return;
+        }
+        self.pending_entries.push(PendingEntry {
+            kind,
+            range: call.range(),
+            targets,
+        });
+    }
+
+    /// The function references a callable expression stands for: a name, a bound method,
+    /// `functools.partial(f, …)`, or the calls a lambda makes.
+    fn callable_targets(&self, expr: &'a Expr) -> Vec<PendingRef<'a>> {
+        match expr {
+            Expr::Name(_) | Expr::Attribute(_) => vec![self.pending_ref(expr)],
+            Expr::Call(ast::ExprCall {
+                func, arguments, ..
+            }) => {
+                let is_partial = matches!(
+                    self.qualified_name(func).as_deref(),
+                    Some("functools.partial")
+                );
+                match (is_partial, arguments.args.first()) {
+                    (true, Some(first)) => self.callable_targets(first),
+                    _ => Vec::new(),
+                }
+            }
+            Expr::Lambda(ast::ExprLambda { body, .. }) => {
+                let mut finder = CallFinder::default();
+                finder.visit_expr(body);
+                finder
+                    .callees
+                    .into_iter()
+                    .map(|callee| self.pending_ref(callee))
+                    .collect()
+            }
+            _ => Vec::new(),
+        }
+    }
+}

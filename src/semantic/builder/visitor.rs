@@ -1,0 +1,458 @@
+//! The full walk: the [`Visitor`] over every statement and expression, which enters functions
+//! and classes, follows lock regions and guards into the suites it walks, and hands each call,
+//! write and reference to the recorder for its concern.
+
+use ruff_python_ast::visitor::{self, Visitor};
+use ruff_python_ast::{self as ast, Expr, ExprContext, Stmt, UnaryOp};
+use ruff_text_size::{Ranged, TextRange};
+
+use super::syntax::{is_main_guard, method_receiver, scan_scope};
+use super::{Builder, FunctionFrame};
+use crate::semantic::values::ValueKind;
+use crate::semantic::{AccessKind, Function, ParameterLockDefault};
+
+/// Below this much free stack, a deeper visit continues on a new stack segment: code nested
+/// tens of thousands of levels deep (a generated `1 + 1 + …` of a million terms) must not
+/// overflow the thread's stack, whatever its size.
+const STACK_RED_ZONE: usize = 256 * 1024;
+/// The size of each extra segment.
+const STACK_SEGMENT: usize = 8 * 1024 * 1024;
+
+pub(super) fn with_stack<R>(visit: impl FnOnce() -> R) -> R {
+    stacker::maybe_grow(STACK_RED_ZONE, STACK_SEGMENT, visit)
+}
+
+impl<'a> Visitor<'a> for Builder<'a> {
+    fn visit_stmt(&mut self, stmt: &'a Stmt) {
+        with_stack(|| self.visit_stmt_here(stmt));
+    }
+
+    fn visit_expr(&mut self, expr: &'a Expr) {
+        with_stack(|| self.visit_expr_here(expr));
+    }
+}
+
+impl<'a> Builder<'a> {
+    fn enter_function(&mut self, def: &'a ast::StmtFunctionDef) {
+        // Decorators, defaults and annotations run in the enclosing scope.
+        for decorator in &def.decorator_list {
+            self.visit_decorator_expression(&decorator.expression);
+        }
+        for parameter in def.parameters.iter_non_variadic_params() {
+            if let Some(default) = parameter.default.as_deref() {
+                self.visit_expr(default);
+            }
+        }
+
+        self.function_names.insert(def.name.as_str());
+        let parent = self.current_function();
+        let class = match self.frames.last() {
+            // A `def` directly in a class body is a method.
+            Some(None) => self.class_stack.last().copied(),
+            _ => None,
+        };
+        let id = self.functions.len();
+        let qualname = match (class, parent) {
+            (Some(class), _) => format!("{}.{}", self.classes[class].name, def.name.as_str()),
+            (None, Some(parent)) => {
+                format!(
+                    "{}.<locals>.{}",
+                    self.functions[parent].qualname,
+                    def.name.as_str()
+                )
+            }
+            (None, None) => def.name.to_string(),
+        };
+        let scope = scan_scope(def);
+        let decorated = def.decorator_list.iter().any(|decorator| {
+            !matches!(
+                self.qualified_name(&decorator.expression).as_deref(),
+                Some("builtins.staticmethod" | "builtins.classmethod")
+            )
+        });
+        self.functions.push(Function {
+            name: def.name.as_str(),
+            qualname,
+            range: def.range,
+            name_range: def.name.range(),
+            class,
+            parent,
+            globals: scope.globals,
+            nonlocals: scope.nonlocals,
+            locals: scope.locals,
+            decorated,
+            receiver: None,
+            body: def.body.iter().map(Ranged::range).collect(),
+            escapes: false,
+            runs_in_fork_child: false,
+            in_main_guard: self.in_main_guard,
+        });
+        // Configured decorators that run the function on a thread (`thread-entry-decorators`).
+        if !self.options.thread_entry_decorators.is_empty() {
+            for decorator in &def.decorator_list {
+                let expression = match &decorator.expression {
+                    Expr::Call(call) => &*call.func,
+                    other => other,
+                };
+                let named = self
+                    .qualified_name(expression)
+                    .unwrap_or_else(|| self.text(expression.range()).to_string());
+                if self.options.thread_entry_decorators.contains(&named) {
+                    self.decorated_entries.push((id, decorator.range()));
+                }
+            }
+        }
+        match class {
+            Some(class) => self.classes[class].methods.push(id),
+            None => {
+                self.function_index.insert((parent, def.name.as_str()), id);
+            }
+        }
+        for parameter in def.parameters.iter_non_variadic_params() {
+            if let Some(default) = parameter.default.as_deref()
+                && self.classify(default) == ValueKind::Lock
+            {
+                self.parameter_lock_defaults.push(ParameterLockDefault {
+                    function: id,
+                    parameter: parameter.parameter.name.to_string(),
+                    range: default.range(),
+                });
+            }
+        }
+
+        let receiver = if class.is_some() {
+            method_receiver(def, |expr| self.qualified_name(expr))
+        } else {
+            None
+        };
+        self.functions[id].receiver = receiver.map(|(name, _)| name);
+        let saved_locks = std::mem::take(&mut self.lock_stack);
+        let saved_guards = std::mem::take(&mut self.guard_stack);
+        self.frames.push(Some(FunctionFrame { id, receiver }));
+        self.walk_suite(&def.body);
+        self.frames.pop();
+        self.lock_stack = saved_locks;
+        self.guard_stack = saved_guards;
+    }
+
+    /// A decorator name is a use of the decorating function, not an escape.
+    fn visit_decorator_expression(&mut self, expr: &'a Expr) {
+        match expr {
+            Expr::Name(_) | Expr::Attribute(_) => {
+                self.record_call(expr);
+            }
+            _ => self.visit_expr(expr),
+        }
+    }
+
+    fn enter_class(&mut self, def: &'a ast::StmtClassDef) {
+        for decorator in &def.decorator_list {
+            self.visit_decorator_expression(&decorator.expression);
+        }
+        if let Some(arguments) = def.arguments.as_deref() {
+            self.visit_arguments(arguments);
+        }
+        let id = self.declare_class(def);
+        let saved_locks = std::mem::take(&mut self.lock_stack);
+        let saved_guards = std::mem::take(&mut self.guard_stack);
+        self.frames.push(None);
+        self.class_stack.push(id);
+        self.walk_suite(&def.body);
+        self.class_stack.pop();
+        self.frames.pop();
+        self.lock_stack = saved_locks;
+        self.guard_stack = saved_guards;
+    }
+
+    fn visit_stmt_here(&mut self, stmt: &'a Stmt) {
+        // Condition slots only matter inside the statement that recorded them.
+        self.condition_slots.clear();
+        let saved_stmt = self.current_stmt;
+        self.current_stmt = stmt.range();
+        match stmt {
+            Stmt::FunctionDef(def) => self.enter_function(def),
+            Stmt::ClassDef(def) => self.enter_class(def),
+            Stmt::Import(_) | Stmt::ImportFrom(_) => {
+                if self.current_function().is_some() {
+                    self.record_import(stmt);
+                }
+            }
+            Stmt::If(ast::StmtIf {
+                test,
+                body,
+                elif_else_clauses,
+                ..
+            }) => {
+                self.condition_slots.push(test.range());
+                self.visit_expr(test);
+                let main_guard = self.frames.is_empty() && is_main_guard(test);
+                let guard = self.guard_for_test(test, stmt.range());
+                let saved_main = self.in_main_guard;
+                self.in_main_guard |= main_guard;
+                let pushed = guard.is_some();
+                if let Some(guard) = guard {
+                    self.guard_stack.push(guard);
+                }
+                // `if lock.acquire(False):` holds the lock in its body;
+                // `if not lock.acquire(False): … else:` holds it in the `else` branch.
+                let acquired = self.acquire_test(test);
+                let body_holds = acquired.as_ref().filter(|(_, _, negated)| !negated);
+                if let Some((key, _, negated)) = &acquired {
+                    // The branch taken when the lock was not free: written lock-free on purpose.
+                    let fallback = if *negated {
+                        body.first().zip(body.last())
+                    } else {
+                        elif_else_clauses
+                            .iter()
+                            .find(|clause| clause.test.is_none())
+                            .and_then(|clause| clause.body.first().zip(clause.body.last()))
+                    };
+                    if let Some((first, last)) = fallback {
+                        self.lock_unavailable
+                            .push((key.clone(), TextRange::new(first.start(), last.end())));
+                    }
+                }
+                self.walk_suite_holding(
+                    body,
+                    body_holds.map(|(key, text, _)| (key, text.as_str())),
+                );
+                if pushed {
+                    self.guard_stack.pop();
+                }
+                self.in_main_guard = saved_main;
+                for clause in elif_else_clauses {
+                    if let Some(test) = &clause.test {
+                        self.visit_expr(test);
+                    }
+                    let else_holds = acquired
+                        .as_ref()
+                        .filter(|(_, _, negated)| *negated && clause.test.is_none());
+                    self.walk_suite_holding(
+                        &clause.body,
+                        else_holds.map(|(key, text, _)| (key, text.as_str())),
+                    );
+                }
+            }
+            Stmt::While(ast::StmtWhile {
+                test, body, orelse, ..
+            }) => {
+                self.condition_slots.push(test.range());
+                self.visit_expr(test);
+                self.walk_suite(body);
+                self.walk_suite(orelse);
+            }
+            Stmt::For(ast::StmtFor {
+                target,
+                iter,
+                body,
+                orelse,
+                ..
+            }) => {
+                self.visit_expr(iter);
+                self.visit_expr(target);
+                self.walk_suite(body);
+                self.walk_suite(orelse);
+            }
+            Stmt::With(ast::StmtWith {
+                items,
+                body,
+                is_async,
+                ..
+            }) => {
+                let mut pushed = 0;
+                for item in items {
+                    self.visit_expr(&item.context_expr);
+                    if let Some(vars) = item.optional_vars.as_deref() {
+                        self.visit_expr(vars);
+                        self.bind_process_pool(&item.context_expr, vars);
+                        if let ValueKind::Pool(kind) = self.classify(&item.context_expr) {
+                            self.pool_names
+                                .insert(self.text(vars.range()).to_string(), kind);
+                        }
+                    }
+                    // `async with` takes asyncio locks, which do not exclude other threads.
+                    if !is_async && let Some(key) = self.lock_key(&item.context_expr) {
+                        let text = self.text(item.context_expr.range()).to_string();
+                        let body_range = match (body.first(), body.last()) {
+                            (Some(first), Some(last)) => TextRange::new(first.start(), last.end()),
+                            _ => TextRange::empty(stmt.end()),
+                        };
+                        self.push_lock(key, &text, body_range);
+                        pushed += 1;
+                    }
+                }
+                self.walk_suite(body);
+                for _ in 0..pushed {
+                    self.lock_stack.pop();
+                }
+            }
+            Stmt::Try(try_stmt) => {
+                let guard = self.try_lookup_guard(try_stmt);
+                self.walk_suite(&try_stmt.body);
+                for handler in &try_stmt.handlers {
+                    let ast::ExceptHandler::ExceptHandler(handler) = handler;
+                    if let Some(type_) = handler.type_.as_deref() {
+                        self.visit_expr(type_);
+                    }
+                    let pushed = guard.is_some();
+                    if let Some(guard) = &guard {
+                        self.guard_stack.push(guard.clone());
+                    }
+                    self.walk_suite(&handler.body);
+                    if pushed {
+                        self.guard_stack.pop();
+                    }
+                }
+                self.walk_suite(&try_stmt.orelse);
+                self.walk_suite(&try_stmt.finalbody);
+            }
+            Stmt::Match(ast::StmtMatch { subject, cases, .. }) => {
+                self.visit_expr(subject);
+                for case in cases {
+                    if let Some(guard) = &case.guard {
+                        self.visit_expr(guard);
+                    }
+                    self.walk_suite(&case.body);
+                }
+            }
+            Stmt::Assign(ast::StmtAssign { targets, value, .. }) => {
+                self.condition_slots.push(value.range());
+                self.visit_expr(value);
+                if let [target] = targets.as_slice() {
+                    self.bind_process_pool(value, target);
+                    if let (Expr::Name(name), Expr::Call(call), Some(function)) =
+                        (target, &**value, self.current_function())
+                        && matches!(
+                            self.qualified_name(&call.func).as_deref(),
+                            Some("functools.partial")
+                        )
+                    {
+                        self.partial_bindings
+                            .insert((function, name.id.as_str()), value);
+                    }
+                }
+                let kind = self.classify(value);
+                for target in targets {
+                    self.visit_expr(target);
+                    self.record_write(target, AccessKind::Assign, Some(value));
+                    self.note_local_binding(target, kind);
+                }
+            }
+            Stmt::AnnAssign(ast::StmtAnnAssign { target, value, .. }) => {
+                if let Some(value) = value {
+                    self.visit_expr(value);
+                    self.bind_process_pool(value, target);
+                    self.visit_expr(target);
+                    self.record_write(target, AccessKind::Assign, Some(value));
+                    let kind = self.classify(value);
+                    self.note_local_binding(target, kind);
+                }
+            }
+            Stmt::AugAssign(ast::StmtAugAssign { target, value, .. }) => {
+                self.visit_expr(value);
+                self.visit_expr(target);
+                self.record_write(target, AccessKind::AugAssign, Some(value));
+            }
+            Stmt::Delete(ast::StmtDelete { targets, .. }) => {
+                for target in targets {
+                    self.visit_expr(target);
+                    self.record_write(target, AccessKind::Delete, None);
+                }
+            }
+            Stmt::Return(ast::StmtReturn {
+                value: Some(value), ..
+            }) => {
+                // `return not …` needs no parentheses.
+                self.condition_slots.push(value.range());
+                self.visit_expr(value);
+            }
+            _ => visitor::walk_stmt(self, stmt),
+        }
+        self.current_stmt = saved_stmt;
+    }
+
+    fn visit_expr_here(&mut self, expr: &'a Expr) {
+        match expr {
+            Expr::Call(call) => {
+                self.record_call(&call.func);
+                self.record_mutating_call(call);
+                self.record_thread_entry(call);
+                self.record_process_global_call(call);
+                self.record_gil_api_call(call);
+                self.record_process_pool(call);
+                self.record_dynamic_import(call);
+                self.record_fork_child_handler(call);
+                self.callee_depth += 1;
+                self.visit_expr(&call.func);
+                self.callee_depth -= 1;
+                self.visit_arguments(&call.arguments);
+            }
+            Expr::Name(ast::ExprName { ctx, .. }) => {
+                // Only a name that can denote one of this module's functions can make one escape.
+                if *ctx == ExprContext::Load
+                    && self.callee_depth == 0
+                    && self.may_denote_function(expr)
+                {
+                    self.pending_escapes.push(self.pending_ref(expr));
+                }
+            }
+            Expr::BoolOp(ast::ExprBoolOp { values, .. }) => {
+                self.condition_slots
+                    .extend(values.iter().map(Ranged::range));
+                let saved = std::mem::take(&mut self.callee_depth);
+                visitor::walk_expr(self, expr);
+                self.callee_depth = saved;
+            }
+            Expr::UnaryOp(ast::ExprUnaryOp {
+                op: UnaryOp::Not,
+                operand,
+                ..
+            }) => {
+                self.condition_slots.push(operand.range());
+                let saved = std::mem::take(&mut self.callee_depth);
+                visitor::walk_expr(self, expr);
+                self.callee_depth = saved;
+            }
+            Expr::Attribute(ast::ExprAttribute { value, ctx, .. }) => {
+                let is_callee = self.callee_depth > 0;
+                if *ctx == ExprContext::Load && !is_callee {
+                    self.record_gil_api_reference(expr);
+                }
+                if *ctx == ExprContext::Load
+                    && !is_callee
+                    && let Expr::Name(base) = &**value
+                    && matches!(base.id.as_str(), "self" | "cls")
+                {
+                    self.pending_escapes.push(self.pending_ref(expr));
+                }
+                // The object of `obj.method` is not itself the callee.
+                let saved = std::mem::take(&mut self.callee_depth);
+                self.visit_expr(value);
+                self.callee_depth = saved;
+            }
+            _ => {
+                let saved = std::mem::take(&mut self.callee_depth);
+                visitor::walk_expr(self, expr);
+                self.callee_depth = saved;
+            }
+        }
+    }
+
+    /// Remembers locals bound to locks or pools, so `with lock:` on them is a lock region.
+    fn note_local_binding(&mut self, target: &'a Expr, kind: ValueKind) {
+        let Some(function) = self.current_function() else {
+            return;
+        };
+        if let Expr::Name(name) = target {
+            match kind {
+                ValueKind::Lock => {
+                    self.local_locks.insert((function, name.id.as_str()));
+                }
+                ValueKind::Pool(pool) => {
+                    self.pool_names.insert(name.id.to_string(), pool);
+                }
+                _ => {}
+            }
+        }
+    }
+}
