@@ -18,7 +18,7 @@ use crate::facts::ModuleFacts;
 use crate::fix::{self, FixOutcome};
 use crate::registry::Rule;
 use crate::report::{FileReport, location, resolve_positions};
-use crate::semantic::SemanticModel;
+use crate::semantic::{ModuleRole, SemanticModel};
 use crate::settings::{FixMode, Settings};
 
 /// Runs the enabled rules over decoded source. A file that does not parse yields NG001 for each
@@ -47,7 +47,8 @@ pub fn analyze(
             .collect();
         return (diagnostics, None);
     }
-    let model = SemanticModel::build_with(parsed.syntax(), source, &settings.model);
+    let role = ModuleRole::of_path(path);
+    let model = SemanticModel::build_with(parsed.syntax(), source, &settings.model, role);
     crate::isolation::injected_panic(path);
     let diagnostics = checkers::check_module(
         &model,

@@ -7,6 +7,7 @@
 //! never walk the tree again.
 
 mod builder;
+mod execution;
 mod values;
 
 use rustc_hash::FxHashMap as HashMap;
@@ -14,6 +15,7 @@ use rustc_hash::FxHashMap as HashMap;
 use ruff_python_ast::ModModule;
 use ruff_text_size::{TextRange, TextSize};
 
+pub use execution::{Execution, ModuleRole, ValueIdentity};
 pub use values::{ContainerKind, PoolKind, ValueKind, is_atomic_deque_method};
 
 pub type FunctionId = usize;
@@ -61,6 +63,8 @@ pub struct Function<'a> {
     pub runs_in_fork_child: bool,
     /// Defined under `if __name__ == "__main__":`.
     pub in_main_guard: bool,
+    /// An `async def`: a coroutine function.
+    pub is_async: bool,
 }
 
 impl Function<'_> {
@@ -215,6 +219,9 @@ pub struct Guard {
     pub stmt: TextRange,
     /// Locks held where the check runs (without the ones the function inherits).
     pub locks: Vec<LockKey>,
+    /// The guarded branch does nothing but the act (one assignment): running it twice only
+    /// stores the value twice. Otherwise it also does setup work that would run twice.
+    pub lone_act: bool,
 }
 
 /// A write to shared state inside a function.
@@ -240,6 +247,11 @@ pub struct StateAccess<'a> {
     pub value: Option<TextRange>,
     /// The value has no side effects (a literal, a name, an empty display).
     pub value_is_pure: bool,
+    /// Whether computing the value twice gives equal values or two different objects.
+    pub value_identity: ValueIdentity,
+    /// Written under a lock after a check made while holding it (the inner check of
+    /// double-checked locking, even when it tests a second flag).
+    pub rechecked_under_lock: bool,
 }
 
 /// A call from one function (or module-level code) to a function of this module.
@@ -386,15 +398,29 @@ pub struct SemanticModel<'a> {
     construction: Vec<bool>,
     /// For each function, whether it is called only from module-level code.
     import_time: Vec<bool>,
+    /// For each function, where it may run.
+    execution: Vec<Execution>,
+    /// What the module is for, from its path.
+    pub role: ModuleRole,
 }
 
 impl<'a> SemanticModel<'a> {
     pub fn build(module: &'a ModModule, source: &'a str) -> Self {
-        builder::build(module, source, &ModelOptions::default())
+        builder::build(
+            module,
+            source,
+            &ModelOptions::default(),
+            ModuleRole::Library,
+        )
     }
 
-    pub fn build_with(module: &'a ModModule, source: &'a str, options: &ModelOptions) -> Self {
-        builder::build(module, source, options)
+    pub fn build_with(
+        module: &'a ModModule,
+        source: &'a str,
+        options: &ModelOptions,
+        role: ModuleRole,
+    ) -> Self {
+        builder::build(module, source, options, role)
     }
 
     pub fn function(&self, id: FunctionId) -> &Function<'a> {
@@ -424,6 +450,11 @@ impl<'a> SemanticModel<'a> {
             .copied()
             .flatten()
             .map(|entry| &self.thread_entries[entry])
+    }
+
+    /// Where `function` may run: at import, on a thread, on an event loop, as library API….
+    pub fn execution(&self, function: FunctionId) -> Execution {
+        self.execution[function]
     }
 
     /// Whether `function` runs only while the module is imported: every call site in the module

@@ -9,7 +9,9 @@ use ruff_text_size::{Ranged, TextRange};
 use super::syntax::{is_pure, reads_item, reads_name, reads_text};
 use super::{Builder, Receiver};
 use crate::semantic::values::{ValueKind, is_mutating_method};
-use crate::semantic::{AccessKind, AccessTarget, ContainerKind, StateAccess, StateKey};
+use crate::semantic::{
+    AccessKind, AccessTarget, ContainerKind, StateAccess, StateKey, ValueIdentity,
+};
 
 /// Where a write's parts are: the object written into (`D` of `D[k]`) and the assigned value.
 #[derive(Debug, Clone, Copy, Default)]
@@ -126,6 +128,15 @@ impl<'a> Builder<'a> {
                     }
             })
             .map(|active| active.guard.clone());
+        // A check made inside a lock region that is still held: the act was re-checked under
+        // the lock, whatever flag that check tests (double-checked locking).
+        let rechecked_under_lock = self
+            .guard_stack
+            .iter()
+            .any(|active| active.locks_depth > 0 && active.locks_depth <= self.lock_stack.len());
+        let value_identity = site
+            .value
+            .map_or(ValueIdentity::Unknown, |value| self.value_identity(value));
         self.accesses.push(StateAccess {
             key,
             target,
@@ -139,6 +150,8 @@ impl<'a> Builder<'a> {
             object: site.object,
             value: site.value.map(Ranged::range),
             value_is_pure: site.value.is_some_and(is_pure),
+            value_identity,
+            rechecked_under_lock,
         });
     }
 

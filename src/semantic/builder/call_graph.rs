@@ -126,11 +126,14 @@ pub(super) fn inherit_locks(
 
 /// Functions called only from module-level code (directly or through other such functions):
 /// like module-level code they run once, while the module is imported (`def_op(...)` tables,
-/// registration helpers applied at import).
+/// registration helpers applied at import, decorators applied to module-level definitions).
+/// `class_creation` marks the methods that run when a class is created, which are import-time
+/// code too, as is what only they call.
 pub(super) fn import_time_only(
     functions: &[Function<'_>],
     call_sites: &[CallSite],
     entry_targets: &HashSet<FunctionId>,
+    class_creation: &[bool],
 ) -> Vec<bool> {
     let mut callers: Vec<Vec<Option<FunctionId>>> = vec![Vec::new(); functions.len()];
     for site in call_sites {
@@ -143,7 +146,7 @@ pub(super) fn import_time_only(
     // it (or import-time code) calls.
     let mut import_time: Vec<bool> = (0..functions.len())
         .map(|id| {
-            functions[id].runs_in_fork_child
+            (functions[id].runs_in_fork_child || class_creation[id])
                 && callers[id].is_empty()
                 && !entry_targets.contains(&id)
         })

@@ -11,6 +11,7 @@ use ruff_text_size::{Ranged, TextRange, TextSize};
 use super::call_graph::{
     construction_only, import_time_only, inherit_locks, propagate_reachability,
 };
+use super::execution::{ExecutionFacts, event_loop_only, executions, library_api};
 use super::{Builder, PendingSubmission};
 use crate::semantic::{
     CallSite, FunctionId, ProcessPool, SemanticModel, StateAccess, StateKey, ThreadEntry,
@@ -46,7 +47,32 @@ impl<'a> Builder<'a> {
             function_count,
             Some(&construction),
         );
-        let import_time = import_time_only(&self.functions, &call_sites, &entry_targets);
+        let class_creation = self.class_creation_methods();
+        let import_time = import_time_only(
+            &self.functions,
+            &call_sites,
+            &entry_targets,
+            &class_creation,
+        );
+        let event_loop = event_loop_only(&self.functions, &call_sites, &entry_targets);
+        let class_names: Vec<&str> = self.classes.iter().map(|class| class.name).collect();
+        let library_api = library_api(
+            &self.functions,
+            &class_names,
+            &call_sites,
+            &import_time,
+            self.role,
+        );
+        let execution = executions(
+            &self.functions,
+            &ExecutionFacts {
+                import_time: &import_time,
+                reached_from: &reached_from,
+                event_loop: &event_loop,
+                library_api: &library_api,
+            },
+            self.role,
+        );
 
         let accesses_by_key = index_accesses_by_key(&self.accesses);
 
@@ -77,6 +103,8 @@ impl<'a> Builder<'a> {
             instance_inherited_locks,
             construction,
             import_time,
+            execution,
+            role: self.role,
         }
     }
 

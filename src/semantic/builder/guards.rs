@@ -24,7 +24,9 @@ impl<'a> Builder<'a> {
                 check: test.range(),
                 stmt,
                 locks: self.locks_now(),
+                lone_act: false,
             },
+            locks_depth: self.lock_stack.len(),
         };
         match test {
             Expr::BoolOp(ast::ExprBoolOp { values, .. }) => values
@@ -172,7 +174,9 @@ impl<'a> Builder<'a> {
                 check: subscript.range,
                 stmt: stmt.range,
                 locks: self.locks_now(),
+                lone_act: false,
             },
+            locks_depth: self.lock_stack.len(),
         })
     }
 }

@@ -31,8 +31,10 @@ mod accesses;
 mod call_graph;
 mod calls;
 mod classes;
+mod execution;
 mod finish;
 mod guards;
+mod identity;
 mod imports;
 mod locks;
 mod pools;
@@ -49,7 +51,7 @@ use ruff_text_size::{Ranged, TextRange, TextSize};
 use super::values::{PoolKind, ValueKind};
 use super::{
     Class, ClassId, Function, FunctionId, GilApiUse, Guard, ImportRef, LockKey, LockRegion,
-    ModelOptions, ModuleBinding, ParameterLockDefault, ProcessGlobalUse, SemanticModel,
+    ModelOptions, ModuleBinding, ModuleRole, ParameterLockDefault, ProcessGlobalUse, SemanticModel,
     StateAccess, StateKey, ThreadEntryKind,
 };
 
@@ -57,8 +59,9 @@ pub(super) fn build<'a>(
     module: &'a ModModule,
     source: &'a str,
     options: &ModelOptions,
+    role: ModuleRole,
 ) -> SemanticModel<'a> {
-    let mut builder = Builder::new(source, options.clone());
+    let mut builder = Builder::new(source, options.clone(), role);
     builder.scan_module_suite(&module.body);
     builder.walk_suite(&module.body);
     let mut model = builder.finish();
@@ -137,6 +140,9 @@ struct ActiveGuard<'a> {
     /// The key text for item checks (`k` in `k not in D`).
     item: Option<String>,
     guard: Guard,
+    /// How many locks were held when the check ran: a write made while holding more was
+    /// re-checked under a lock taken after the check.
+    locks_depth: usize,
 }
 
 struct FunctionFrame<'a> {
@@ -147,6 +153,8 @@ struct FunctionFrame<'a> {
 struct Builder<'a> {
     source: &'a str,
     options: ModelOptions,
+    /// What the module is for (library code or tests), from its path.
+    role: ModuleRole,
     process_global_uses: Vec<ProcessGlobalUse>,
     gil_api_uses: Vec<GilApiUse>,
     import_refs: Vec<ImportRef>,
@@ -221,10 +229,11 @@ struct PendingSubmission<'a> {
 }
 
 impl<'a> Builder<'a> {
-    fn new(source: &'a str, options: ModelOptions) -> Self {
+    fn new(source: &'a str, options: ModelOptions, role: ModuleRole) -> Self {
         Builder {
             source,
             options,
+            role,
             process_global_uses: Vec::new(),
             gil_api_uses: Vec::new(),
             import_refs: Vec::new(),

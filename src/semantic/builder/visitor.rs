@@ -86,6 +86,7 @@ impl<'a> Builder<'a> {
             escapes: false,
             runs_in_fork_child: false,
             in_main_guard: self.in_main_guard,
+            is_async: def.is_async,
         });
         // Configured decorators that run the function on a thread (`thread-entry-decorators`).
         if !self.options.thread_entry_decorators.is_empty() {
@@ -186,7 +187,10 @@ impl<'a> Builder<'a> {
                 self.condition_slots.push(test.range());
                 self.visit_expr(test);
                 let main_guard = self.frames.is_empty() && is_main_guard(test);
-                let guard = self.guard_for_test(test, stmt.range());
+                let guard = self.guard_for_test(test, stmt.range()).map(|mut guard| {
+                    guard.guard.lone_act = is_lone_act(body);
+                    guard
+                });
                 let saved_main = self.in_main_guard;
                 self.in_main_guard |= main_guard;
                 let pushed = guard.is_some();
@@ -287,7 +291,13 @@ impl<'a> Builder<'a> {
                 }
             }
             Stmt::Try(try_stmt) => {
-                let guard = self.try_lookup_guard(try_stmt);
+                let guard = self.try_lookup_guard(try_stmt).map(|mut guard| {
+                    guard.guard.lone_act = try_stmt.handlers.iter().all(|handler| {
+                        let ast::ExceptHandler::ExceptHandler(handler) = handler;
+                        is_lone_act(&handler.body)
+                    });
+                    guard
+                });
                 self.walk_suite(&try_stmt.body);
                 for handler in &try_stmt.handlers {
                     let ast::ExceptHandler::ExceptHandler(handler) = handler;
@@ -455,4 +465,13 @@ impl<'a> Builder<'a> {
             }
         }
     }
+}
+
+/// A branch that does nothing but one assignment (or `pass`es around it).
+fn is_lone_act(body: &[Stmt]) -> bool {
+    let mut acts = body.iter().filter(|stmt| !matches!(stmt, Stmt::Pass(_)));
+    matches!(
+        (acts.next(), acts.next()),
+        (Some(Stmt::Assign(_) | Stmt::AnnAssign(_)), None)
+    )
 }

@@ -1,0 +1,172 @@
+//! Execution contexts: for every function, where it may run. Computed once the call graph is
+//! resolved: what runs when a class is created, what runs only on an event loop, what a
+//! library's users can call, and from these the one [`Execution`] each rule reads.
+
+use rustc_hash::FxHashSet as HashSet;
+
+use super::Builder;
+use crate::semantic::{CallSite, Execution, Function, FunctionId, ModuleRole};
+
+/// The facts [`Execution`] is decided from, one entry per function.
+pub(super) struct ExecutionFacts<'f> {
+    pub import_time: &'f [bool],
+    pub reached_from: &'f [Option<usize>],
+    pub event_loop: &'f [bool],
+    pub library_api: &'f [bool],
+}
+
+/// Where each function may run, the most telling fact first.
+pub(super) fn executions(
+    functions: &[Function<'_>],
+    facts: &ExecutionFacts<'_>,
+    role: ModuleRole,
+) -> Vec<Execution> {
+    (0..functions.len())
+        .map(|id| {
+            if facts.import_time[id] {
+                Execution::ImportTime
+            } else if functions[id].in_main_guard {
+                Execution::MainScript
+            } else if let Some(entry) = facts.reached_from[id] {
+                Execution::Thread(entry)
+            } else if facts.event_loop[id] {
+                Execution::EventLoop
+            } else if role == ModuleRole::Test {
+                Execution::TestOnly
+            } else if facts.library_api[id] {
+                Execution::LibraryApi
+            } else {
+                Execution::Unknown
+            }
+        })
+        .collect()
+}
+
+/// Coroutines, and the plain functions that only coroutines call: they run on an event loop,
+/// where they interleave with each other only at `await`. Code handed to a thread
+/// (`asyncio.to_thread`, `run_in_executor`) is a thread entry and stays out.
+pub(super) fn event_loop_only(
+    functions: &[Function<'_>],
+    call_sites: &[CallSite],
+    entry_targets: &HashSet<FunctionId>,
+) -> Vec<bool> {
+    let mut callers: Vec<Vec<Option<FunctionId>>> = vec![Vec::new(); functions.len()];
+    for site in call_sites {
+        callers[site.callee].push(site.caller);
+    }
+    let mut on_loop: Vec<bool> = functions
+        .iter()
+        .enumerate()
+        .map(|(id, function)| function.is_async && !entry_targets.contains(&id))
+        .collect();
+    let mut changed = true;
+    while changed {
+        changed = false;
+        for id in 0..functions.len() {
+            let function = &functions[id];
+            if on_loop[id]
+                || function.escapes
+                || function.decorated
+                || entry_targets.contains(&id)
+                || callers[id].is_empty()
+            {
+                continue;
+            }
+            if callers[id]
+                .iter()
+                .all(|caller| caller.is_some_and(|caller| caller != id && on_loop[caller]))
+            {
+                on_loop[id] = true;
+                changed = true;
+            }
+        }
+    }
+    on_loop
+}
+
+/// A library's public surface and everything it calls: public module-level functions and
+/// public methods of public classes of a library module (a dunder method is public too), then
+/// their callees. Its users may call any of it from several threads at once.
+pub(super) fn library_api(
+    functions: &[Function<'_>],
+    class_names: &[&str],
+    call_sites: &[CallSite],
+    import_time: &[bool],
+    role: ModuleRole,
+) -> Vec<bool> {
+    let mut api = vec![false; functions.len()];
+    if role != ModuleRole::Library {
+        return api;
+    }
+    let public =
+        |name: &str| !name.starts_with('_') || (name.starts_with("__") && name.ends_with("__"));
+    let mut queue: Vec<FunctionId> = Vec::new();
+    for (id, function) in functions.iter().enumerate() {
+        let exposed = function.parent.is_none()
+            && public(function.name)
+            && function
+                .class
+                .is_none_or(|class| !class_names[class].starts_with('_'))
+            && !import_time[id];
+        if exposed {
+            api[id] = true;
+            queue.push(id);
+        }
+    }
+    let mut callees: Vec<Vec<FunctionId>> = vec![Vec::new(); functions.len()];
+    for site in call_sites {
+        if let Some(caller) = site.caller {
+            callees[caller].push(site.callee);
+        }
+    }
+    while let Some(id) = queue.pop() {
+        for &callee in &callees[id] {
+            if !api[callee] && !import_time[callee] {
+                api[callee] = true;
+                queue.push(callee);
+            }
+        }
+    }
+    api
+}
+
+impl Builder<'_> {
+    /// Methods that run when a class is created, at import: `__init_subclass__` and
+    /// `__set_name__` of any class, and `__new__`, `__init__` and `__prepare__` of a metaclass.
+    pub(super) fn class_creation_methods(&self) -> Vec<bool> {
+        let metaclass: Vec<bool> = (0..self.classes.len())
+            .map(|class| self.is_metaclass(class, 0))
+            .collect();
+        self.functions
+            .iter()
+            .map(|function| match function.class {
+                Some(class) if function.parent.is_none() => {
+                    matches!(function.name, "__init_subclass__" | "__set_name__")
+                        || (metaclass[class]
+                            && matches!(function.name, "__new__" | "__init__" | "__prepare__"))
+                }
+                _ => false,
+            })
+            .collect()
+    }
+
+    /// A class derived from `type` (directly, through an imported metaclass such as
+    /// `abc.ABCMeta`, or through a metaclass of this module).
+    fn is_metaclass(&self, class: usize, depth: usize) -> bool {
+        if depth > 16 {
+            return false;
+        }
+        self.classes[class].bases.iter().any(|base| {
+            let last = base.rsplit('.').next().unwrap_or(base);
+            matches!(base.as_str(), "type" | "builtins.type")
+                || last.ends_with("Meta")
+                || last.ends_with("MetaClass")
+                || last.ends_with("Metaclass")
+                || last == "EnumType"
+                || self
+                    .class_index
+                    .get(base.as_str())
+                    .is_some_and(|&parent| parent != class && self.is_metaclass(parent, depth + 1))
+        })
+    }
+}

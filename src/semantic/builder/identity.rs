@@ -1,0 +1,306 @@
+//! Whether a written value is the same every time it is computed: what decides if two threads
+//! that both run a check-then-act store equal values (a benign duplicate computation) or two
+//! different objects where one was meant (a hazard).
+
+use ruff_python_ast::{self as ast, Expr};
+
+use super::Builder;
+use crate::semantic::ValueIdentity;
+use crate::semantic::values::{ContainerKind, ValueKind, classify_factory, classify_literal};
+
+/// Standard-library callables whose result is a new object with an identity of its own: two
+/// calls give two locks, two threads, two connections, two different random values.
+const UNIQUE_CALLS: &[(&str, &str)] = &[
+    ("builtins.object", "a new `object()`"),
+    ("builtins.open", "an open file"),
+    ("builtins.next", "the next value of an iterator"),
+    ("io.open", "an open file"),
+    ("uuid.uuid1", "a new UUID"),
+    ("uuid.uuid4", "a new UUID"),
+    ("os.urandom", "random bytes"),
+    ("itertools.count", "a new counter"),
+    ("socket.socket", "a new socket"),
+    ("socket.create_connection", "a new connection"),
+    ("socket.socketpair", "new sockets"),
+    ("sqlite3.connect", "a new connection"),
+    ("subprocess.Popen", "a new process"),
+    ("tempfile.mkdtemp", "a new temporary directory"),
+    ("tempfile.mkstemp", "a new temporary file"),
+    ("tempfile.TemporaryDirectory", "a new temporary directory"),
+    ("tempfile.NamedTemporaryFile", "a new temporary file"),
+    ("tempfile.TemporaryFile", "a new temporary file"),
+    ("asyncio.new_event_loop", "a new event loop"),
+    ("asyncio.Future", "a new future"),
+    ("concurrent.futures.Future", "a new future"),
+    ("concurrent.futures.ThreadPoolExecutor", "a new thread pool"),
+    (
+        "concurrent.futures.ProcessPoolExecutor",
+        "a new process pool",
+    ),
+    ("multiprocessing.Pool", "a new process pool"),
+    ("multiprocessing.Manager", "a new manager process"),
+    ("multiprocessing.Process", "a new process"),
+    ("multiprocessing.Queue", "a new queue"),
+    ("threading.Thread", "a new thread"),
+    ("threading.Timer", "a new timer thread"),
+    ("threading.Event", "a new event"),
+    ("threading.Barrier", "a new barrier"),
+    ("threading.local", "a new thread-local object"),
+    ("queue.Queue", "a new queue"),
+    ("queue.SimpleQueue", "a new queue"),
+    ("queue.LifoQueue", "a new queue"),
+    ("queue.PriorityQueue", "a new queue"),
+];
+
+/// Module prefixes whose every call returns a fresh value (`random.random()`, `secrets.token_hex()`).
+const UNIQUE_MODULES: &[(&str, &str)] = &[
+    ("random.", "a random value"),
+    ("secrets.", "a random value"),
+];
+
+/// Standard-library callables that give equal results for equal arguments (or return a cached,
+/// shared object), so computing them twice is harmless.
+const EQUAL_CALLS: &[&str] = &[
+    "importlib.import_module",
+    "builtins.__import__",
+    "builtins.getattr",
+    "builtins.hasattr",
+    "builtins.isinstance",
+    "builtins.issubclass",
+    "builtins.frozenset",
+    "builtins.tuple",
+    "builtins.str",
+    "builtins.repr",
+    "builtins.int",
+    "builtins.float",
+    "builtins.bool",
+    "builtins.bytes",
+    "builtins.len",
+    "builtins.min",
+    "builtins.max",
+    "builtins.sum",
+    "builtins.abs",
+    "builtins.round",
+    "builtins.hash",
+    "builtins.type",
+    "builtins.format",
+    "builtins.sorted",
+    "re.compile",
+    "re.escape",
+    "logging.getLogger",
+    "os.getenv",
+    "os.cpu_count",
+    "os.getcwd",
+    "os.fspath",
+    "os.environ.get",
+    "shutil.which",
+    "socket.gethostname",
+    "socket.getfqdn",
+    "platform.system",
+    "platform.machine",
+    "platform.python_implementation",
+    "platform.platform",
+    "sys.getfilesystemencoding",
+    "sys.getdefaultencoding",
+    "locale.getpreferredencoding",
+    "locale.getlocale",
+    "functools.partial",
+    "functools.reduce",
+    "collections.namedtuple",
+    "typing.NamedTuple",
+    "typing.TypeVar",
+    "pathlib.Path",
+    "pathlib.PurePath",
+    "importlib.metadata.version",
+    "importlib.metadata.entry_points",
+    "importlib.util.find_spec",
+    "sysconfig.get_config_var",
+    "sysconfig.get_path",
+    "inspect.signature",
+    "inspect.getmodule",
+    "codecs.lookup",
+    "operator.attrgetter",
+    "operator.itemgetter",
+    "string.Template",
+];
+
+/// Function names (the callee's last name, whatever module it comes from) that import or look
+/// up a name: equal for equal arguments.
+fn imports_by_name(last: &str) -> bool {
+    matches!(
+        last,
+        "import_module"
+            | "import_string"
+            | "import_object"
+            | "symbol_by_name"
+            | "import_from_string"
+    ) || last.starts_with("import_")
+        || last.starts_with("load_entry_point")
+}
+
+/// Callee names that read like they open a connection or create a resource of their own.
+fn resource_by_name(last: &str) -> Option<&'static str> {
+    let lower = last.to_ascii_lowercase();
+    let description = if lower.contains("connect") {
+        "a new connection"
+    } else if lower.ends_with("session") {
+        "a new session"
+    } else if lower.ends_with("client") {
+        "a new client"
+    } else if lower.ends_with("pool") || lower.ends_with("executor") {
+        "a new pool"
+    } else if lower.ends_with("thread") {
+        "a new thread"
+    } else if lower.ends_with("lock") || lower.ends_with("semaphore") {
+        "a new lock"
+    } else if lower.ends_with("socket") {
+        "a new socket"
+    } else if lower.ends_with("queue") {
+        "a new queue"
+    } else {
+        return None;
+    };
+    Some(description)
+}
+
+impl<'a> Builder<'a> {
+    /// Whether the value written is the same every time it is computed.
+    pub(super) fn value_identity(&self, value: &Expr) -> ValueIdentity {
+        match value {
+            Expr::NumberLiteral(_)
+            | Expr::StringLiteral(_)
+            | Expr::BytesLiteral(_)
+            | Expr::BooleanLiteral(_)
+            | Expr::NoneLiteral(_)
+            | Expr::EllipsisLiteral(_)
+            | Expr::FString(_)
+            | Expr::Lambda(_)
+            | Expr::Compare(_) => ValueIdentity::Equal,
+            Expr::List(_)
+            | Expr::ListComp(_)
+            | Expr::Dict(_)
+            | Expr::DictComp(_)
+            | Expr::Set(_)
+            | Expr::SetComp(_) => ValueIdentity::Unique("a new container"),
+            Expr::Tuple(ast::ExprTuple { elts, .. }) => self.combined(elts.iter()),
+            Expr::BoolOp(ast::ExprBoolOp { values, .. }) => self.combined(values.iter()),
+            Expr::If(ast::ExprIf { body, orelse, .. }) => {
+                self.combined([&**body, &**orelse].into_iter())
+            }
+            Expr::BinOp(ast::ExprBinOp { left, right, .. }) => {
+                self.combined([&**left, &**right].into_iter())
+            }
+            Expr::UnaryOp(ast::ExprUnaryOp { operand, .. }) => self.value_identity(operand),
+            Expr::Name(ast::ExprName { id, .. }) => {
+                // A module, class, function or constant bound once is the same object for
+                // every thread; a local computed earlier in the function is not known.
+                match self.bindings.get(id.as_str()).map(|binding| binding.kind) {
+                    Some(
+                        ValueKind::Import
+                        | ValueKind::Class
+                        | ValueKind::Function
+                        | ValueKind::Constant
+                        | ValueKind::None,
+                    ) => ValueIdentity::Equal,
+                    _ if self.imports.contains_key(id.as_str()) => ValueIdentity::Equal,
+                    _ => ValueIdentity::Unknown,
+                }
+            }
+            Expr::Attribute(ast::ExprAttribute { value: base, .. })
+            | Expr::Subscript(ast::ExprSubscript { value: base, .. }) => {
+                match self.value_identity(base) {
+                    ValueIdentity::Equal => ValueIdentity::Equal,
+                    _ => ValueIdentity::Unknown,
+                }
+            }
+            Expr::Call(call) => self.call_identity(call),
+            _ => ValueIdentity::Unknown,
+        }
+    }
+
+    /// Several parts: unique if any part is, equal if all are.
+    fn combined<'e>(&self, parts: impl Iterator<Item = &'e Expr>) -> ValueIdentity {
+        let mut all_equal = true;
+        for part in parts {
+            match self.value_identity(part) {
+                unique @ ValueIdentity::Unique(_) => return unique,
+                ValueIdentity::Unknown => all_equal = false,
+                ValueIdentity::Equal => {}
+            }
+        }
+        if all_equal {
+            ValueIdentity::Equal
+        } else {
+            ValueIdentity::Unknown
+        }
+    }
+
+    fn call_identity(&self, call: &ast::ExprCall) -> ValueIdentity {
+        if classify_literal(&call.func).is_some() {
+            return ValueIdentity::Unknown;
+        }
+        let qualified = self.qualified_name(&call.func);
+        if let Some(qualified) = qualified.as_deref() {
+            if let Some((_, description)) = UNIQUE_CALLS.iter().find(|(name, _)| *name == qualified)
+            {
+                return ValueIdentity::Unique(description);
+            }
+            if let Some((_, description)) = UNIQUE_MODULES
+                .iter()
+                .find(|(prefix, _)| qualified.starts_with(prefix))
+            {
+                return ValueIdentity::Unique(description);
+            }
+            if EQUAL_CALLS.contains(&qualified) {
+                return ValueIdentity::Equal;
+            }
+            match classify_factory(qualified) {
+                Some(ValueKind::Lock) => return ValueIdentity::Unique("a new lock"),
+                Some(ValueKind::Container(ContainerKind::WeakContainer))
+                | Some(ValueKind::Container(_)) => {
+                    return ValueIdentity::Unique("a new container");
+                }
+                Some(ValueKind::ThreadSafe) => {
+                    return ValueIdentity::Unique("a new synchronisation object");
+                }
+                Some(ValueKind::Pool(_)) => return ValueIdentity::Unique("a new pool"),
+                _ => {}
+            }
+        }
+        let last = match &*call.func {
+            Expr::Name(name) => name.id.as_str(),
+            Expr::Attribute(attribute) => attribute.attr.as_str(),
+            _ => return ValueIdentity::Unknown,
+        };
+        if imports_by_name(last) {
+            return ValueIdentity::Equal;
+        }
+        if let Some(description) = resource_by_name(last) {
+            return ValueIdentity::Unique(description);
+        }
+        // An instance of a class: a singleton made twice is two objects where one was meant.
+        let is_class = match &*call.func {
+            Expr::Name(name) => {
+                matches!(
+                    self.bindings
+                        .get(name.id.as_str())
+                        .map(|binding| binding.kind),
+                    Some(ValueKind::Class)
+                ) || (self.imports.contains_key(name.id.as_str()) && is_class_name(last))
+            }
+            Expr::Attribute(_) => qualified.is_some() && is_class_name(last),
+            _ => false,
+        };
+        if is_class {
+            return ValueIdentity::Unique("a new instance");
+        }
+        ValueIdentity::Unknown
+    }
+}
+
+/// `CamelCase`, the naming convention of classes (not `CONSTANT` or `function`).
+fn is_class_name(name: &str) -> bool {
+    let mut chars = name.trim_start_matches('_').chars();
+    chars.next().is_some_and(|first| first.is_ascii_uppercase())
+        && name.chars().any(|c| c.is_ascii_lowercase())
+}

@@ -1,0 +1,95 @@
+//! Where code may run, and what a racing write does: the facts that decide whether a finding
+//! is a hazard worth an error, a likely race worth a warning, or a benign race worth a note.
+
+use std::path::Path;
+
+/// What a module is for, from its path: code its users import, or the project's tests.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+pub enum ModuleRole {
+    /// Importable code: its public functions may be called from any thread of its users.
+    #[default]
+    Library,
+    /// A test module (`test_*.py`, `*_test.py`, `conftest.py`, or under `tests/`): its
+    /// functions run on the test runner's thread unless the test starts threads itself.
+    Test,
+}
+
+impl ModuleRole {
+    pub fn of_path(path: &Path) -> Self {
+        let name = path
+            .file_name()
+            .and_then(|name| name.to_str())
+            .unwrap_or("");
+        let stem = name
+            .strip_suffix(".py")
+            .or_else(|| name.strip_suffix(".pyi"))
+            .unwrap_or(name);
+        let test_file = stem.starts_with("test_") || stem.ends_with("_test") || stem == "conftest";
+        let test_directory = path.parent().is_some_and(|parent| {
+            parent.components().any(|component| {
+                matches!(
+                    component.as_os_str().to_str(),
+                    Some("tests" | "test" | "testing")
+                )
+            })
+        });
+        if test_file || test_directory {
+            ModuleRole::Test
+        } else {
+            ModuleRole::Library
+        }
+    }
+}
+
+/// Where a function may run, the most telling fact first.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Execution {
+    /// Only while the module is imported or a class is created (module-level calls, decorators
+    /// applied at import, `__init_subclass__`, metaclass `__new__`/`__init__`), or in a freshly
+    /// forked child: one thread at a time, never concurrently with itself.
+    ImportTime,
+    /// Under `if __name__ == "__main__":`, which runs once on the main thread.
+    MainScript,
+    /// Reached from a thread entry of the module (the entry's index).
+    Thread(usize),
+    /// Only on an event loop: a coroutine, or code only coroutines call. Coroutines on one
+    /// loop interleave only at `await`, so they race only with threads.
+    EventLoop,
+    /// A test module's code that no thread reaches: it runs on the test runner's one thread.
+    TestOnly,
+    /// Part of a library's public surface (a public function or method, or what one calls):
+    /// its callers may run it on several threads at once.
+    LibraryApi,
+    /// Called after import from code this module does not show.
+    Unknown,
+}
+
+impl Execution {
+    /// Whether two calls of this code can overlap, so that it races with itself.
+    pub fn runs_concurrently(self) -> bool {
+        matches!(
+            self,
+            Execution::Thread(_) | Execution::LibraryApi | Execution::Unknown
+        )
+    }
+
+    /// Whether the code runs after import at all (in some context that can meet a thread).
+    pub fn is_runtime(self) -> bool {
+        !matches!(self, Execution::ImportTime | Execution::MainScript)
+    }
+}
+
+/// Whether two threads that both compute the value written get the same thing, which decides
+/// whether a check-then-act race is a hazard or a benign duplicate computation.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum ValueIdentity {
+    /// Equal every time: a constant, an imported module or name, a pure function of its
+    /// arguments (`re.compile(p)`, `import_module(name)`). Two threads store equal values.
+    Equal,
+    /// A new object each time whose identity callers can observe: a lock, a thread, a
+    /// connection, `object()`, `uuid4()`, a random number, a counter's next value, or a
+    /// container that is filled in afterwards. Two threads end up with different objects.
+    Unique(&'static str),
+    /// Nothing is known about the value.
+    Unknown,
+}
