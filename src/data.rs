@@ -35,6 +35,40 @@ pub struct GilApiTable {
     pub api: Vec<GilApiEntry>,
 }
 
+/// Whether one call of a container's mutating method is atomic on free-threaded CPython.
+#[derive(Debug, Clone, Deserialize)]
+pub struct AtomicOperation {
+    pub container: String,
+    pub method: String,
+    pub atomic: bool,
+    pub reference: String,
+    #[serde(default)]
+    pub note: String,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct AtomicOperationTable {
+    #[serde(default)]
+    pub operation: Vec<AtomicOperation>,
+}
+
+impl AtomicOperationTable {
+    /// The entry for `method` on a container of this kind (`"list"`, `"Counter"`), if listed.
+    pub fn find(&self, container: &str, method: &str) -> Option<&AtomicOperation> {
+        self.operation
+            .iter()
+            .find(|entry| entry.container == container && entry.method == method)
+    }
+}
+
+pub const ATOMIC_OPERATIONS_TOML: &str = include_str!("../rules/atomic_operations.toml");
+
+/// The table of single container operations and their atomicity (`rules/atomic_operations.toml`).
+pub fn atomic_operations() -> &'static AtomicOperationTable {
+    static TABLE: OnceLock<AtomicOperationTable> = OnceLock::new();
+    TABLE.get_or_init(|| toml::from_str(ATOMIC_OPERATIONS_TOML).unwrap_or_default())
+}
+
 pub const PROCESS_GLOBAL_TOML: &str = include_str!("../rules/process_global.toml");
 pub const GIL_APIS_TOML: &str = include_str!("../rules/gil_apis.toml");
 
@@ -294,6 +328,28 @@ mod tests {
                 .iter()
                 .any(|entry| entry.name == "sys._is_gil_disabled")
         );
+        let atomic: AtomicOperationTable = toml::from_str(ATOMIC_OPERATIONS_TOML).unwrap();
+        assert!(
+            atomic
+                .find("list", "append")
+                .is_some_and(|entry| entry.atomic)
+        );
+        assert!(
+            atomic
+                .find("list", "sort")
+                .is_some_and(|entry| !entry.atomic)
+        );
+        assert!(
+            atomic
+                .find("Counter", "update")
+                .is_some_and(|entry| !entry.atomic)
+        );
+        for entry in &atomic.operation {
+            assert!(
+                entry.reference.starts_with("https://docs.python.org/3/"),
+                "{entry:?}"
+            );
+        }
     }
 
     #[test]

@@ -10,6 +10,7 @@ use crate::registry::Rule;
 #[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
+    Info,
     Warning,
     Error,
 }
@@ -17,10 +18,23 @@ pub enum Severity {
 impl Severity {
     pub fn as_str(self) -> &'static str {
         match self {
+            Severity::Info => "info",
             Severity::Warning => "warning",
             Severity::Error => "error",
         }
     }
+}
+
+/// What a race does when it happens, which with where the code runs decides the severity.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Harm {
+    /// Two threads store equal values, or duplicate work that changes nothing.
+    Benign,
+    /// A race that may or may not matter: what is lost or duplicated is not known.
+    Uncertain,
+    /// A lost update, two different objects where one was meant, a half-built object, a crash.
+    Hazard,
 }
 
 /// Whether a fix may be applied without review.
@@ -65,6 +79,9 @@ pub struct Diagnostic {
     /// The functions whose execution the finding is about (for thread reachability across
     /// modules); empty for module-level findings.
     pub functions: Vec<crate::semantic::FunctionId>,
+    /// For a race, what it does when it happens: only a hazard becomes an error when another
+    /// module's thread turns out to reach it.
+    pub harm: Option<Harm>,
 }
 
 impl Diagnostic {
@@ -78,6 +95,7 @@ impl Diagnostic {
             help: None,
             fix: None,
             functions: Vec::new(),
+            harm: None,
         }
     }
 
@@ -98,6 +116,11 @@ impl Diagnostic {
 
     pub fn with_functions(mut self, functions: Vec<crate::semantic::FunctionId>) -> Self {
         self.functions = functions;
+        self
+    }
+
+    pub fn with_harm(mut self, harm: Harm) -> Self {
+        self.harm = Some(harm);
         self
     }
 

@@ -1,6 +1,8 @@
 //! Every rule fixture under `fixtures/rules/` marks each line that must be reported with
-//! `# expect: CODE[, CODE…]`; every other line must produce nothing.
+//! `# expect: CODE[, CODE…]`; every other line must produce nothing. A code may carry the
+//! severity the finding must have: `# expect: NG103(info)`.
 
+use nogil_lint::diagnostic::Severity;
 use nogil_lint::pipeline;
 use nogil_lint::settings::{FixMode, Settings};
 use std::collections::BTreeSet;
@@ -17,11 +19,27 @@ fn rule_fixtures() -> Vec<PathBuf> {
 }
 
 fn expected(source: &str) -> BTreeSet<(usize, String)> {
+    expected_with_severity(source)
+        .into_iter()
+        .map(|(row, code, _)| (row, code))
+        .collect()
+}
+
+/// The markers with the severity each requires, when it names one.
+fn expected_with_severity(source: &str) -> BTreeSet<(usize, String, Option<String>)> {
     let mut expected = BTreeSet::new();
     for (index, line) in source.lines().enumerate() {
         if let Some((_, codes)) = line.split_once("# expect:") {
             for code in codes.split(',') {
-                expected.insert((index + 1, code.trim().to_string()));
+                let code = code.trim();
+                let (code, severity) = match code.split_once('(') {
+                    Some((code, severity)) => (
+                        code.trim(),
+                        Some(severity.trim_end_matches(')').trim().to_string()),
+                    ),
+                    None => (code, None),
+                };
+                expected.insert((index + 1, code.to_string(), severity));
             }
         }
     }
@@ -29,9 +47,18 @@ fn expected(source: &str) -> BTreeSet<(usize, String)> {
 }
 
 /// The findings of the whole pipeline (module phase and project phase) for one file.
-fn actual(path: &Path, _source: &str) -> BTreeSet<(usize, String)> {
+fn actual(path: &Path, source: &str) -> BTreeSet<(usize, String)> {
+    actual_with_severity(path, source)
+        .into_iter()
+        .map(|(row, code, _)| (row, code))
+        .collect()
+}
+
+/// As [`actual`], with each finding's severity; every severity is shown.
+fn actual_with_severity(path: &Path, _source: &str) -> BTreeSet<(usize, String, String)> {
     let settings = Settings {
         collect_facts: true,
+        min_severity: Severity::Info,
         ..Settings::default()
     };
     let (reports, errors) = pipeline::run(&[path.to_path_buf()], None, &settings, FixMode::Report);
@@ -43,6 +70,7 @@ fn actual(path: &Path, _source: &str) -> BTreeSet<(usize, String)> {
             (
                 message.start.row,
                 message.diagnostic.rule.code().to_string(),
+                message.diagnostic.severity.as_str().to_string(),
             )
         })
         .collect()
@@ -91,8 +119,31 @@ fn fixtures_report_exactly_the_marked_lines() {
                 path.display()
             ));
         }
+        // Markers that name a severity: the finding has exactly that one.
+        let with_severity = actual_with_severity(&path, &source);
+        for (row, code, severity) in expected_with_severity(&source) {
+            let Some(severity) = severity else { continue };
+            let found = with_severity
+                .iter()
+                .find(|(actual_row, actual_code, _)| *actual_row == row && *actual_code == code);
+            if let Some((_, _, actual)) = found
+                && *actual != severity
+            {
+                failures.push(format!(
+                    "{}:{row}: {code} is {actual}, expected {severity}",
+                    path.display()
+                ));
+            }
+        }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn severity_markers_are_read() {
+    let markers = expected_with_severity("x = 1  # expect: NG103(info), NG105\n");
+    assert!(markers.contains(&(1, "NG103".to_string(), Some("info".to_string()))));
+    assert!(markers.contains(&(1, "NG105".to_string(), None)));
 }
 
 #[test]

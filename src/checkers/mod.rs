@@ -24,16 +24,17 @@ pub mod ng203_extension_enables_gil;
 pub mod ng301_process_pool_convertible;
 pub mod ng302_process_global_state_in_thread;
 pub mod ng303_gil_assumption;
+mod race_harm;
+mod shared_state;
 
 use std::collections::HashSet;
 
 use ruff_text_size::TextRange;
 
-use crate::diagnostic::{Diagnostic, FixApplicability, Severity};
+use crate::diagnostic::{Diagnostic, FixApplicability, Harm, Severity};
 use crate::fix::builders::FixBuilder;
 use crate::registry::{Rule, RuleSet};
-use crate::semantic::StateKey;
-use crate::semantic::{FunctionId, SemanticModel, StateAccess};
+use crate::semantic::{Execution, FunctionId, SemanticModel, StateAccess, StateKey};
 
 /// What every checker gets: the model, and the writes a more specific rule already reported.
 pub struct Context<'m, 'a> {
@@ -47,40 +48,90 @@ pub struct Context<'m, 'a> {
 }
 
 impl<'m, 'a> Context<'m, 'a> {
-    /// The writes a statement-level rule may report: in code that runs after import (not under a
-    /// `__main__` guard, not only called at import), not already reported by a more specific rule.
+    /// The writes a statement-level rule may report: those that can race (see
+    /// [`Context::may_race`]), not already reported by a more specific rule.
     pub fn candidate_accesses(&self) -> Vec<(usize, &'m StateAccess<'a>)> {
         let model: &'m SemanticModel<'a> = self.model;
         model
             .accesses
             .iter()
             .enumerate()
-            .filter(|(index, access)| {
-                !self.claimed.contains(index) && model.is_runtime_access(access)
-            })
+            .filter(|(index, access)| !self.claimed.contains(index) && self.may_race(access))
             .collect()
     }
 
-    /// Severity and the "reached from …" note for a finding in `function`.
-    pub fn reach(&self, function: FunctionId) -> (Severity, String) {
-        match self.model.reached_from(function) {
-            Some(entry) => (
-                Severity::Error,
-                format!(" (reached from {})", entry.describe(self.model)),
-            ),
-            None => (Severity::Warning, String::new()),
+    /// Whether a write can run at the same time as another write of the same state, or as
+    /// itself: not at import, not under `__main__`, not in a test that starts no thread; and
+    /// on an event loop only when code that may run on a thread writes the same state, as
+    /// coroutines on one loop do not run in parallel with each other.
+    pub fn may_race(&self, access: &StateAccess<'a>) -> bool {
+        self.may_race_in(access.function, access.key)
+    }
+
+    /// As [`Context::may_race`], for code of `function` touching `key`.
+    pub fn may_race_in(&self, function: FunctionId, key: StateKey<'a>) -> bool {
+        match self.model.execution(function) {
+            Execution::ImportTime | Execution::MainScript | Execution::TestOnly => false,
+            Execution::Thread(_) | Execution::LibraryApi | Execution::Unknown => true,
+            Execution::EventLoop => self
+                .model
+                .accesses_of(key)
+                .any(|(_, other)| self.model.execution(other.function).runs_concurrently()),
         }
     }
 
-    /// The most severe reach among several functions, with the note of the first reached one.
-    pub fn reach_any(&self, functions: impl IntoIterator<Item = FunctionId>) -> (Severity, String) {
+    /// The severity of a race in `function` that does `harm`, and the note that says where the
+    /// code runs: a hazard is an error on a thread or in a library's public API (its users may
+    /// call it from several threads) and a warning elsewhere; a race of uncertain harm is a
+    /// warning; a benign one is information.
+    pub fn judge(&self, harm: Harm, function: FunctionId) -> (Severity, String) {
+        let execution = self.model.execution(function);
+        let note = match execution {
+            Execution::Thread(_) => self
+                .model
+                .reached_from(function)
+                .map(|entry| format!(" (reached from {})", entry.describe(self.model)))
+                .unwrap_or_default(),
+            Execution::LibraryApi if harm == Harm::Hazard => PUBLIC_API_NOTE.to_string(),
+            _ => String::new(),
+        };
+        let severity = match harm {
+            Harm::Benign => Severity::Info,
+            Harm::Uncertain => Severity::Warning,
+            Harm::Hazard => match execution {
+                Execution::Thread(_) | Execution::LibraryApi => Severity::Error,
+                _ => Severity::Warning,
+            },
+        };
+        (severity, note)
+    }
+
+    /// The most severe judgement among several functions (the first one in file order when
+    /// they tie).
+    pub fn judge_any(
+        &self,
+        harm: Harm,
+        functions: impl IntoIterator<Item = FunctionId>,
+    ) -> (Severity, String) {
         let mut functions: Vec<FunctionId> = functions.into_iter().collect();
         functions.sort_unstable();
-        functions
-            .into_iter()
-            .map(|function| self.reach(function))
-            .find(|(severity, _)| *severity == Severity::Error)
-            .unwrap_or((Severity::Warning, String::new()))
+        functions.dedup();
+        let mut best: Option<(Severity, String)> = None;
+        for function in functions {
+            let judged = self.judge(harm, function);
+            // A thread's "reached from" note says more than the public-API one.
+            let better = match &best {
+                None => true,
+                Some((severity, note)) => {
+                    judged.0 > *severity
+                        || (judged.0 == *severity && note.is_empty() && !judged.1.is_empty())
+                }
+            };
+            if better {
+                best = Some(judged);
+            }
+        }
+        best.unwrap_or((Severity::Warning, String::new()))
     }
 
     /// Source text for a message: the first line, shortened.
@@ -111,6 +162,10 @@ impl<'m, 'a> Context<'m, 'a> {
         ))
     }
 }
+
+/// The note on a hazard that is an error because a library's users may call the code from
+/// several threads; the project phase replaces it with the thread it finds.
+pub const PUBLIC_API_NOTE: &str = " (public API: its callers may run it on several threads)";
 
 /// The first line of a piece of code, shortened to a readable length.
 pub fn snippet(text: &str) -> String {

@@ -9,9 +9,11 @@ use ruff_text_size::TextRange;
 
 use crate::diagnostic::{Diagnostic, Edit, Fix, FixApplicability};
 use crate::registry::Rule;
-use crate::semantic::{AccessKind, AccessTarget, Guard, GuardKind, StateAccess, StateKey};
+use crate::semantic::{
+    AccessKind, AccessTarget, CheckActLocking, Guard, GuardKind, StateAccess, StateKey,
+};
 
-use super::Context;
+use super::{Context, race_harm};
 
 pub fn check(context: &mut Context<'_, '_>, diagnostics: &mut Vec<Diagnostic>) {
     let model = context.model;
@@ -22,10 +24,21 @@ pub fn check(context: &mut Context<'_, '_>, diagnostics: &mut Vec<Diagnostic>) {
             guard.kind,
             GuardKind::NotIn | GuardKind::GetIsNone | GuardKind::TryKeyError
         ) || access.kind != AccessKind::Assign
-            || model.check_and_act_locked(access)
         {
             continue;
         }
+        // Re-checked under the lock that the act holds: double-checked locking.
+        if access.rechecked_under_lock && !model.access_locks(access).is_empty() {
+            continue;
+        }
+        let locking = match model.check_and_act_locking(access) {
+            CheckActLocking::Atomic => continue,
+            CheckActLocking::SeparateSections(lock) => format!(
+                "while holding `{}` in a separate section from the check (which holds it too)",
+                super::snippet(model.lock_text(&lock).unwrap_or(&lock))
+            ),
+            CheckActLocking::Unlocked => "without a lock".to_string(),
+        };
         let AccessTarget::Item(item) = &access.target else {
             continue;
         };
@@ -41,7 +54,8 @@ pub fn check(context: &mut Context<'_, '_>, diagnostics: &mut Vec<Diagnostic>) {
         if !reported.insert(guard.check) {
             continue;
         }
-        let (severity, reached) = context.reach(access.function);
+        let (harm, consequence) = race_harm::check_then_act_harm(model, access, guard);
+        let (severity, reached) = context.judge(harm, access.function);
         let check = context.snippet(guard.check);
         let act_line = context.line(access.range);
         let check_text = match guard.kind {
@@ -56,12 +70,13 @@ pub fn check(context: &mut Context<'_, '_>, diagnostics: &mut Vec<Diagnostic>) {
             Diagnostic::new(
                 Rule::CheckThenAct,
                 format!(
-                    "{check_text} checks {state} and line {act_line} then sets `{written}[{item}]` without a lock; \
-                     two threads can both see the key missing and both set it on free-threaded Python{reached}"
+                    "{check_text} checks {state} and line {act_line} then sets `{written}[{item}]` {locking}: \
+                     two threads can both see the key missing, and {consequence}{reached}"
                 ),
                 guard.check,
             )
             .with_severity(severity)
+            .with_harm(harm)
             .with_label("check and act are not atomic")
             .with_help(
                 "use `setdefault(key, value)` for a side-effect-free value, or hold one lock around the check and the assignment",

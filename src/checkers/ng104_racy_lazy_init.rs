@@ -5,11 +5,11 @@
 
 use std::collections::HashSet;
 
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Diagnostic, Harm};
 use crate::registry::Rule;
-use crate::semantic::{AccessKind, AccessTarget, GuardKind, StateKey};
+use crate::semantic::{AccessKind, AccessTarget, CheckActLocking, GuardKind, StateKey};
 
-use super::Context;
+use super::{Context, race_harm};
 
 pub fn check(context: &mut Context<'_, '_>, diagnostics: &mut Vec<Diagnostic>) {
     let model = context.model;
@@ -19,10 +19,22 @@ pub fn check(context: &mut Context<'_, '_>, diagnostics: &mut Vec<Diagnostic>) {
         if guard.kind != GuardKind::NoneCheck
             || access.kind != AccessKind::Assign
             || access.target != AccessTarget::Whole
-            || model.check_and_act_locked(access)
         {
             continue;
         }
+        // Re-checked under the lock that the assignment holds (double-checked locking), even
+        // when the inner check tests another flag.
+        if access.rechecked_under_lock && !model.access_locks(access).is_empty() {
+            continue;
+        }
+        let locking = match model.check_and_act_locking(access) {
+            CheckActLocking::Atomic => continue,
+            CheckActLocking::SeparateSections(lock) => format!(
+                "each hold `{}`, but in separate sections",
+                super::snippet(model.lock_text(&lock).unwrap_or(&lock))
+            ),
+            CheckActLocking::Unlocked => "run without a lock".to_string(),
+        };
         let state = match access.key {
             StateKey::Global(name) => format!("the module global `{name}`"),
             StateKey::ClassAttr(class, attr) => {
@@ -34,7 +46,6 @@ pub fn check(context: &mut Context<'_, '_>, diagnostics: &mut Vec<Diagnostic>) {
         if !reported.insert(guard.check) {
             continue;
         }
-        let (severity, reached) = context.reach(access.function);
         let check = context.snippet(guard.check);
         let act_line = context.line(access.range);
         // Publishing the object and then filling it in lets other threads see it half-built.
@@ -46,14 +57,17 @@ pub fn check(context: &mut Context<'_, '_>, diagnostics: &mut Vec<Diagnostic>) {
                     && guard.stmt.contains_range(later.range)
                     && later.range.start() > access.range.end()
             });
-        let consequence = match populated_after {
-            Some(later) => format!(
-                "two threads can both initialize it, and line {} fills it in after publishing it, so \
-                 another thread can use it half-built",
-                context.line(later.range)
+        let (harm, consequence) = match populated_after {
+            Some(later) => (
+                Harm::Hazard,
+                format!(
+                    "line {} fills it in after publishing it, so another thread can use it half-built",
+                    context.line(later.range)
+                ),
             ),
-            None => "two threads can both initialize it".to_string(),
+            None => race_harm::check_then_act_harm(model, access, guard),
         };
+        let (severity, reached) = context.judge(harm, access.function);
         // Double-checked locking cannot help an object that is filled in after it is
         // published: the unlocked outer check would still hand out the half-built object.
         let fix = populated_after
@@ -75,11 +89,12 @@ pub fn check(context: &mut Context<'_, '_>, diagnostics: &mut Vec<Diagnostic>) {
                 Rule::RacyLazyInit,
                 format!(
                     "lazy initialization of {state} is not atomic: `{check}` and the assignment at line {act_line} \
-                     run without a lock, so {consequence} on free-threaded Python{reached}"
+                     {locking}; two threads can both see it unset, and {consequence}{reached}"
                 ),
                 guard.check,
             )
             .with_severity(severity)
+            .with_harm(harm)
             .with_label("checked without a lock")
             .with_help(if populated_after.is_some() {
                 "build the object in a local variable, then publish it with one assignment under a lock (double-checked locking)"

@@ -5,9 +5,12 @@
 
 use crate::diagnostic::Diagnostic;
 use crate::registry::Rule;
-use crate::semantic::{AccessKind, AccessTarget, ContainerKind, StateAccess, StateKey, ValueKind};
+use crate::semantic::{
+    AccessKind, AccessTarget, ContainerKind, StateAccess, StateIteration, StateKey, ValueKind,
+};
 
 use super::Context;
+use super::shared_state::judge_use;
 
 /// Whether a write changes the container's contents (as opposed to rebinding the name).
 fn mutates_contents(access: &StateAccess<'_>) -> bool {
@@ -25,10 +28,11 @@ pub fn check(context: &Context<'_, '_>, diagnostics: &mut Vec<Diagnostic>) {
         if model.in_main_guard(binding.range.start()) {
             continue;
         }
+        let key = StateKey::Global(name);
         let mutations: Vec<&StateAccess<'_>> = model
-            .accesses_of(StateKey::Global(name))
+            .accesses_of(key)
             .map(|(_, access)| access)
-            .filter(|access| mutates_contents(access) && model.is_runtime_access(access))
+            .filter(|access| mutates_contents(access) && context.may_race(access))
             .collect();
         if mutations.is_empty() {
             continue;
@@ -56,19 +60,29 @@ pub fn check(context: &Context<'_, '_>, diagnostics: &mut Vec<Diagnostic>) {
         {
             continue;
         }
-        let (severity, reached) = context.reach_any(mutations.iter().map(|access| access.function));
+        let iterations: Vec<&StateIteration<'_>> = model
+            .iterations
+            .iter()
+            .filter(|iteration| {
+                iteration.key == key && context.may_race_in(iteration.function, key)
+            })
+            .collect();
+        let used = judge_use(context, Some(container), &mutations, &iterations);
+        let (severity, reached) = context.judge_any(used.harm, used.functions.iter().copied());
         let sites = describe_sites(context, &mutations);
         diagnostics.push(
             Diagnostic::new(
                 Rule::SharedModuleState,
                 format!(
-                    "module-level {} `{name}` is mutated from functions without a lock ({sites}); \
-                     every thread shares it on free-threaded Python{reached}",
-                    container.describe()
+                    "module-level {} `{name}` is mutated from functions without a lock ({sites}), \
+                     and every thread shares it: {}{reached}",
+                    container.describe(),
+                    used.what
                 ),
                 binding.range,
             )
             .with_severity(severity)
+            .with_harm(used.harm)
             .with_label(format!("shared {}", container.describe()))
             .with_help(
                 "guard every mutation with one lock, or use `threading.local`, `contextvars.ContextVar`, \

@@ -5,20 +5,15 @@
 
 use crate::diagnostic::Diagnostic;
 use crate::registry::Rule;
-use crate::semantic::{AccessKind, AccessTarget, ClassId, StateAccess, StateKey, ValueKind};
+use crate::semantic::{
+    AccessKind, AccessTarget, ClassId, StateAccess, StateIteration, StateKey, ValueKind,
+};
 
 use rustc_hash::FxHashMap as HashMap;
 
 use super::Context;
 use super::ng105_shared_module_state::describe_sites;
-
-/// Methods that run when a class is created, at import time.
-fn runs_at_class_creation(name: &str) -> bool {
-    matches!(
-        name,
-        "__init_subclass__" | "__set_name__" | "__class_getitem__"
-    )
-}
+use super::shared_state::judge_use;
 
 pub fn check(context: &Context<'_, '_>, diagnostics: &mut Vec<Diagnostic>) {
     let model = context.model;
@@ -34,8 +29,7 @@ pub fn check(context: &Context<'_, '_>, diagnostics: &mut Vec<Diagnostic>) {
         let mutates = matches!(access.kind, AccessKind::MutatingCall(_))
             || matches!(access.target, AccessTarget::Item(_));
         if !mutates
-            || runs_at_class_creation(model.function(access.function).name)
-            || !model.is_runtime_access(access)
+            || !context.may_race(access)
             // An attribute the instance sets for itself shadows the class attribute.
             || model.class(owner).instance_attributes.contains_key(attr)
         {
@@ -74,8 +68,23 @@ pub fn check(context: &Context<'_, '_>, diagnostics: &mut Vec<Diagnostic>) {
             {
                 continue;
             }
-            let (severity, reached) =
-                context.reach_any(mutations.iter().map(|access| access.function));
+            let iterations: Vec<&StateIteration<'_>> = model
+                .iterations
+                .iter()
+                .filter(|iteration| match iteration.key {
+                    StateKey::ClassAttr(owner, attr) | StateKey::InstanceAttr(owner, attr) => {
+                        attr == attribute.name
+                            && model
+                                .class_attribute(owner, attr)
+                                .is_some_and(|(defining, _)| defining == class_id)
+                            && context.may_race_in(iteration.function, iteration.key)
+                    }
+                    _ => false,
+                })
+                .collect();
+            let used = judge_use(context, Some(container), mutations, &iterations);
+            let (severity, reached) = context.judge_any(used.harm, used.functions.iter().copied());
+            let what = &used.what;
             let sites = describe_sites(context, mutations);
             // Mutated through `self.`: per-instance state was probably meant. Only through
             // `cls.`/the class name: class-level state on purpose, which needs a lock.
@@ -86,8 +95,8 @@ pub fn check(context: &Context<'_, '_>, diagnostics: &mut Vec<Diagnostic>) {
                 (
                     format!(
                         "class attribute `{}.{}` is a {} shared by every instance, and methods mutate it \
-                         through `self` without a lock ({sites}); threads using different instances still \
-                         share it on free-threaded Python{reached}",
+                         through `self` without a lock ({sites}), so threads using different instances \
+                         still share it: {what}{reached}",
                         class.name,
                         attribute.name,
                         container.describe()
@@ -100,8 +109,8 @@ pub fn check(context: &Context<'_, '_>, diagnostics: &mut Vec<Diagnostic>) {
             } else {
                 (
                     format!(
-                        "class-level {} `{}.{}` is mutated without a lock ({sites}); every thread shares it \
-                         on free-threaded Python{reached}",
+                        "class-level {} `{}.{}` is mutated without a lock ({sites}), and every thread \
+                         shares it: {what}{reached}",
                         container.describe(),
                         class.name,
                         attribute.name
@@ -112,6 +121,7 @@ pub fn check(context: &Context<'_, '_>, diagnostics: &mut Vec<Diagnostic>) {
             diagnostics.push(
                 Diagnostic::new(Rule::SharedClassState, message, attribute.range)
                     .with_severity(severity)
+                    .with_harm(used.harm)
                     .with_label("one object for every instance")
                     .with_help(help)
                     .with_functions(mutations.iter().map(|access| access.function).collect()),

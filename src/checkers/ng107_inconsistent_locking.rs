@@ -7,9 +7,12 @@ use std::collections::BTreeMap;
 
 use ruff_text_size::TextRange;
 
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Diagnostic, Harm};
 use crate::registry::Rule;
-use crate::semantic::{AccessKind, AccessTarget, LockKey, SemanticModel, StateAccess, StateKey};
+use crate::semantic::{
+    AccessKind, AccessTarget, Execution, LockKey, SemanticModel, StateAccess, StateKey,
+    ThreadEntryKind,
+};
 
 use super::Context;
 
@@ -24,11 +27,16 @@ pub struct UnprotectedWrite {
 }
 
 /// Every unprotected write of the module. Writes during construction (`__init__`, …) of
-/// per-instance state are not counted: the object is not shared yet.
+/// per-instance state are not counted: the object is not shared yet; nor are writes that
+/// cannot run concurrently (at import, in a test no thread runs), state written only on event
+/// loops, and an object's state written only by the one thread that object runs.
 pub fn unprotected_writes(model: &SemanticModel<'_>) -> Vec<UnprotectedWrite> {
     let mut groups: BTreeMap<StateKey<'_>, Vec<usize>> = BTreeMap::new();
     for (index, access) in model.accesses.iter().enumerate() {
-        if !model.is_runtime_access(access) {
+        if matches!(
+            model.execution(access.function),
+            Execution::ImportTime | Execution::MainScript | Execution::TestOnly
+        ) {
             continue;
         }
         if matches!(access.key, StateKey::InstanceAttr(..))
@@ -45,7 +53,21 @@ pub fn unprotected_writes(model: &SemanticModel<'_>) -> Vec<UnprotectedWrite> {
         groups.entry(access.key).or_default().push(index);
     }
     let mut writes = Vec::new();
-    for indices in groups.values() {
+    for (key, indices) in &groups {
+        let executions: Vec<Execution> = indices
+            .iter()
+            .map(|&index| model.execution(model.accesses[index].function))
+            .collect();
+        // Coroutines on one event loop do not run in parallel with each other.
+        if executions
+            .iter()
+            .all(|execution| *execution == Execution::EventLoop)
+        {
+            continue;
+        }
+        if confined_to_own_thread(model, *key, &executions) {
+            continue;
+        }
         let locked = indices.iter().find_map(|&index| {
             let access = &model.accesses[index];
             let locks = model.access_locks(access);
@@ -76,6 +98,76 @@ pub fn unprotected_writes(model: &SemanticModel<'_>) -> Vec<UnprotectedWrite> {
     writes
 }
 
+/// An object's attribute written only from the one thread the object runs (a `Thread.run`
+/// override, or a thread started on one of its own methods): no other thread writes it, so
+/// the lock some of those writes hold orders nothing.
+fn confined_to_own_thread(
+    model: &SemanticModel<'_>,
+    key: StateKey<'_>,
+    executions: &[Execution],
+) -> bool {
+    let StateKey::InstanceAttr(..) = key else {
+        return false;
+    };
+    let Some(Execution::Thread(entry)) = executions.first().copied() else {
+        return false;
+    };
+    let per_object_thread = matches!(
+        model.thread_entries[entry].kind,
+        ThreadEntryKind::RunOverride | ThreadEntryKind::Thread | ThreadEntryKind::Timer
+    );
+    per_object_thread
+        && executions
+            .iter()
+            .all(|execution| *execution == Execution::Thread(entry))
+}
+
+/// What an unprotected write does to the locked ones: a lost update when either side is a
+/// read-modify-write or the locked side checks, then acts, or rebinds what the other mutates;
+/// nothing worse than an unordered store when every write is a single store.
+fn harm_of(access: &StateAccess<'_>, locked: &[&StateAccess<'_>]) -> (Harm, &'static str) {
+    if access.read_modify_write {
+        return (
+            Harm::Hazard,
+            "the two can interleave, and one of the updates is lost",
+        );
+    }
+    let compound_locked = locked
+        .iter()
+        .any(|other| other.read_modify_write || other.guard.is_some());
+    let rebinding = |write: &StateAccess<'_>| {
+        write.target == AccessTarget::Whole && !matches!(write.kind, AccessKind::MutatingCall(_))
+    };
+    let mutation = |write: &StateAccess<'_>| !rebinding(write);
+    if compound_locked {
+        return (
+            Harm::Hazard,
+            "this write can land between the locked read and write (or check and act), which then \
+             overwrites it or acts on a stale value",
+        );
+    }
+    if (rebinding(access) && locked.iter().any(|other| mutation(other)))
+        || (mutation(access) && locked.iter().any(|other| rebinding(other)))
+    {
+        return (
+            Harm::Hazard,
+            "a mutation can reach the old object just as the other side replaces it, and is lost",
+        );
+    }
+    if mutation(access) {
+        return (
+            Harm::Benign,
+            "each of these writes is one atomic operation on free-threaded Python, so the lock \
+             orders nothing here",
+        );
+    }
+    (
+        Harm::Benign,
+        "every write of it is a single store, so the lock orders nothing and the last store wins \
+         either way",
+    )
+}
+
 pub fn describe_state(model: &SemanticModel<'_>, access: &StateAccess<'_>) -> String {
     let rebinds =
         access.target == AccessTarget::Whole && !matches!(access.kind, AccessKind::MutatingCall(_));
@@ -95,7 +187,13 @@ pub fn check(context: &mut Context<'_, '_>, diagnostics: &mut Vec<Diagnostic>) {
             continue;
         }
         let access = &model.accesses[write.access];
-        let (severity, reached) = context.reach(access.function);
+        let locked: Vec<&StateAccess<'_>> = model
+            .accesses_of(access.key)
+            .map(|(_, other)| other)
+            .filter(|other| !model.access_locks(other).is_empty())
+            .collect();
+        let (harm, consequence) = harm_of(access, &locked);
+        let (severity, reached) = context.judge(harm, access.function);
         let statement = context.snippet(access.stmt);
         let state = describe_state(model, access);
         // A lock expression can span lines (`DirectoryLock(root, name,\n    …)`): one line of it.
@@ -118,11 +216,12 @@ pub fn check(context: &mut Context<'_, '_>, diagnostics: &mut Vec<Diagnostic>) {
                 Rule::InconsistentLocking,
                 format!(
                     "`{statement}` writes {state} without a lock, but line {locked_line} writes it while holding \
-                     `{lock_text}`; the unprotected write races with the locked ones on free-threaded Python{reached}"
+                     `{lock_text}`: {consequence}{reached}"
                 ),
                 access.stmt,
             )
             .with_severity(severity)
+            .with_harm(harm)
             .with_label(format!("not holding `{lock_text}`"))
             .with_help(format!("wrap this write in `with {lock_text}:`"))
             .with_fix(fix)

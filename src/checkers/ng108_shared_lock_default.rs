@@ -5,9 +5,9 @@
 
 use ruff_text_size::TextRange;
 
-use crate::diagnostic::{Diagnostic, Edit, Fix, FixApplicability};
+use crate::diagnostic::{Diagnostic, Edit, Fix, FixApplicability, Harm};
 use crate::registry::Rule;
-use crate::semantic::{ClassAttribute, ClassId, StateKey, ValueKind};
+use crate::semantic::{ClassAttribute, ClassId, GuardKind, SemanticModel, StateKey, ValueKind};
 
 use super::Context;
 
@@ -36,10 +36,24 @@ pub fn check(context: &Context<'_, '_>, diagnostics: &mut Vec<Diagnostic>) {
                 .iter()
                 .filter(|access| model.access_locks(access).contains(&key))
                 .collect();
+            // Per-instance state only: not an attribute that resolves to the class's own state,
+            // and not a one-time lazy binding per instance (`if self._loop is None: self._loop
+            // = …` under a global lock is taken once per object, not on every call).
             let guards_only_instances = !guarded.is_empty()
-                && guarded
-                    .iter()
-                    .all(|access| matches!(access.key, StateKey::InstanceAttr(..)));
+                && guarded.iter().all(|access| match access.key {
+                    StateKey::InstanceAttr(owner, attr) => !is_class_level(model, owner, attr),
+                    _ => false,
+                })
+                && !guarded.iter().all(|access| {
+                    access
+                        .guard
+                        .as_ref()
+                        .is_some_and(|guard| guard.kind == GuardKind::NoneCheck)
+                })
+                && !model.iterations.iter().any(|iteration| {
+                    iteration.locks.contains(&key)
+                        && !matches!(iteration.key, StateKey::InstanceAttr(..))
+                });
             let guarded_attribute = guarded.iter().find_map(|access| match access.key {
                 StateKey::InstanceAttr(_, attr) => Some(attr),
                 _ => None,
@@ -56,8 +70,11 @@ pub fn check(context: &Context<'_, '_>, diagnostics: &mut Vec<Diagnostic>) {
             if !dataclass_field && !guards_only_instances {
                 continue;
             }
-            let (severity, reached) =
-                context.reach_any(guarded.iter().map(|access| access.function));
+            // Contention, not a race: it costs parallelism, it loses no update.
+            let (severity, reached) = context.judge_any(
+                Harm::Uncertain,
+                guarded.iter().map(|access| access.function),
+            );
             let message = if dataclass_field {
                 format!(
                     "dataclass field `{}.{}` defaults to one lock object shared by every instance; \
@@ -100,7 +117,20 @@ pub fn check(context: &Context<'_, '_>, diagnostics: &mut Vec<Diagnostic>) {
     }
     for default in &model.parameter_lock_defaults {
         let function = model.function(default.function);
-        let (severity, reached) = context.reach(default.function);
+        // `lock=_lock`: the default is the module's own lock, one by design.
+        if !model.text(default.range).contains('(') {
+            continue;
+        }
+        // A lock that guards module or class state in the function is that state's lock.
+        let guards_shared_state = model.accesses.iter().any(|access| {
+            access.function == default.function
+                && access.locks.iter().any(|lock| *lock == default.parameter)
+                && !matches!(access.key, StateKey::InstanceAttr(..))
+        });
+        if guards_shared_state {
+            continue;
+        }
+        let (severity, reached) = context.judge(Harm::Uncertain, default.function);
         diagnostics.push(
             Diagnostic::new(
                 Rule::SharedLockDefault,
@@ -237,4 +267,11 @@ fn move_to_init_fix(
         format!("Create `{name}` per instance in `__init__`"),
         edits,
     ))
+}
+
+/// `self.<attr>` that is the class's own attribute: defined in the class body (or a base) and
+/// never assigned per instance.
+fn is_class_level(model: &SemanticModel<'_>, class: ClassId, attr: &str) -> bool {
+    !model.class(class).instance_attributes.contains_key(attr)
+        && model.class_attribute(class, attr).is_some()
 }

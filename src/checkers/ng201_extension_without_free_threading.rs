@@ -6,6 +6,7 @@
 use crate::data::{self, ExtensionPackage, ExtensionProblem, TargetVersion};
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::registry::Rule;
+use crate::semantic::ModuleRole;
 
 use super::Context;
 
@@ -77,18 +78,25 @@ pub fn check(context: &Context<'_, '_>, diagnostics: &mut Vec<Diagnostic>) {
         let Some(problem) = package.problem(target) else {
             continue;
         };
+        // A test module's imports run only under the test runner: worth knowing when the test
+        // suite moves to the free-threaded build, not a problem of the shipped code.
+        let (severity, context_note) = if model.role == ModuleRole::Test {
+            (Severity::Info, " (in a test module)")
+        } else {
+            (Severity::Warning, "")
+        };
         diagnostics.push(
             Diagnostic::new(
                 Rule::ExtensionWithoutFreeThreading,
                 format!(
-                    "`{}` comes from `{}`, which {}",
+                    "`{}` comes from `{}`, which {}{context_note}",
                     import.module,
                     package.name,
                     describe(package, &problem, target)
                 ),
                 import.range,
             )
-            .with_severity(Severity::Warning)
+            .with_severity(severity)
             .with_label(match problem {
                 ExtensionProblem::NoBuild => "no free-threaded build",
                 ExtensionProblem::ReenablesGil => "re-enables the GIL",

@@ -46,6 +46,7 @@ pub fn github(reports: &[FileReport], out: &mut dyn Write) -> io::Result<()> {
             let level = match message.diagnostic.severity {
                 Severity::Error => "error",
                 Severity::Warning => "warning",
+                Severity::Info => "notice",
             };
             writeln!(
                 out,
@@ -185,6 +186,7 @@ pub fn sarif(reports: &[FileReport], out: &mut dyn Write) -> io::Result<()> {
                 "level": match message.diagnostic.severity {
                     Severity::Error => "error",
                     Severity::Warning => "warning",
+                    Severity::Info => "note",
                 },
                 "message": { "text": message.diagnostic.message },
                 "locations": [{

@@ -43,6 +43,7 @@ impl miette::Diagnostic for Finding<'_> {
         Some(match self.message.diagnostic.severity {
             Severity::Error => miette::Severity::Error,
             Severity::Warning => miette::Severity::Warning,
+            Severity::Info => miette::Severity::Advice,
         })
     }
 

@@ -14,7 +14,8 @@ use rustc_hash::FxHashMap;
 
 pub use module_names::{ModuleNames, source_roots};
 
-use crate::diagnostic::Severity;
+use crate::checkers::PUBLIC_API_NOTE;
+use crate::diagnostic::{Harm, Severity};
 use crate::facts::{EntryFacts, FunctionFacts, ModuleFacts, PoolFact, ProcessGlobalFact};
 use crate::registry::{Rule, RuleSet};
 use crate::report::{FileReport, Message};
@@ -291,7 +292,11 @@ pub fn link(reports: &mut [FileReport], names: &ModuleNames, rules: &RuleSet) {
         let report = &mut reports[update.report];
         for message in &mut report.messages {
             let diagnostic = &mut message.diagnostic;
-            if diagnostic.severity == Severity::Error {
+            // An error already, for a thread of its own module: nothing to add. An error as
+            // public API gets the thread that actually reaches it instead.
+            if diagnostic.severity == Severity::Error
+                && !diagnostic.message.ends_with(PUBLIC_API_NOTE)
+            {
                 continue;
             }
             let mut functions = diagnostic.functions.clone();
@@ -300,7 +305,14 @@ pub fn link(reports: &mut [FileReport], names: &ModuleNames, rules: &RuleSet) {
                 .iter()
                 .find_map(|function| update.reached.get(function))
             {
-                diagnostic.severity = Severity::Error;
+                // A thread makes a hazard an error; a benign or uncertain race stays what it
+                // is, now with the thread named.
+                if diagnostic.harm == Some(Harm::Hazard) {
+                    diagnostic.severity = Severity::Error;
+                }
+                if let Some(without) = diagnostic.message.strip_suffix(PUBLIC_API_NOTE) {
+                    diagnostic.message = without.to_string();
+                }
                 diagnostic
                     .message
                     .push_str(&format!(" (reached from {description})"));

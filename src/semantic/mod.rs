@@ -112,6 +112,11 @@ pub struct Class<'a> {
     pub bases: Vec<String>,
     pub is_dataclass: bool,
     pub is_thread_subclass: bool,
+    /// A subclass of `threading.local`: every thread sees its own attributes.
+    pub is_thread_local: bool,
+    /// The attribute holding the lock that `__enter__` acquires (`self._lock.acquire()`), so
+    /// `with self:` holds it.
+    pub context_lock: Option<&'a str>,
     pub attributes: Vec<ClassAttribute<'a>>,
     pub methods: Vec<FunctionId>,
     /// Attributes assigned through `self.<name> = …` in any method, with the value kind of the
@@ -254,6 +259,30 @@ pub struct StateAccess<'a> {
     pub rechecked_under_lock: bool,
 }
 
+/// A loop or comprehension over shared state in a function (`for k in D`, `for v in
+/// D.values()`): another thread's mutation during it raises `RuntimeError` or skips items.
+#[derive(Debug, Clone)]
+pub struct StateIteration<'a> {
+    pub key: StateKey<'a>,
+    /// The iterated expression.
+    pub range: TextRange,
+    pub function: FunctionId,
+    /// Locks held around the loop.
+    pub locks: Vec<LockKey>,
+}
+
+/// How a check-then-act is locked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CheckActLocking {
+    /// One lock is held from the check through the act.
+    Atomic,
+    /// The check and the act each hold this lock, in separate sections: another thread can
+    /// act between them.
+    SeparateSections(LockKey),
+    /// No lock is common to the check and the act.
+    Unlocked,
+}
+
 /// A call from one function (or module-level code) to a function of this module.
 #[derive(Debug, Clone)]
 pub struct CallSite {
@@ -371,6 +400,8 @@ pub struct SemanticModel<'a> {
     pub lock_unavailable: Vec<(LockKey, TextRange)>,
     pub thread_entries: Vec<ThreadEntry>,
     pub accesses: Vec<StateAccess<'a>>,
+    /// Loops and comprehensions over shared state inside functions.
+    pub iterations: Vec<StateIteration<'a>>,
     /// Indexes into `accesses` by the state they touch, so that rules asking "every write of
     /// this name" stay linear in large modules.
     accesses_by_key: HashMap<StateKey<'a>, Vec<usize>>,
@@ -517,15 +548,43 @@ impl<'a> SemanticModel<'a> {
         locks
     }
 
-    /// Whether the write and the check it depends on both hold a common lock.
-    pub fn check_and_act_locked(&self, access: &StateAccess<'a>) -> bool {
+    /// Whether the write and the check it depends on hold one lock throughout, each hold it in
+    /// a section of its own, or share no lock.
+    pub fn check_and_act_locking(&self, access: &StateAccess<'a>) -> CheckActLocking {
         let write_locks = self.access_locks(access);
-        match &access.guard {
-            Some(guard) => {
-                let check_locks = self.state_locks_held(access, &guard.locks);
-                write_locks.iter().any(|lock| check_locks.contains(lock))
-            }
-            None => !write_locks.is_empty(),
+        let Some(guard) = &access.guard else {
+            return if write_locks.is_empty() {
+                CheckActLocking::Unlocked
+            } else {
+                CheckActLocking::Atomic
+            };
+        };
+        let check_locks = self.state_locks_held(access, &guard.locks);
+        let common: Vec<&LockKey> = write_locks
+            .iter()
+            .filter(|lock| check_locks.contains(lock))
+            .collect();
+        let Some(first) = common.first() else {
+            return CheckActLocking::Unlocked;
+        };
+        // A lock every caller holds spans the whole function; otherwise one region of the
+        // lock must contain both the check and the write.
+        let inherited = match access.key {
+            StateKey::InstanceAttr(..) => &self.instance_inherited_locks[access.function],
+            _ => &self.inherited_locks[access.function],
+        };
+        let one_section = common.iter().any(|lock| {
+            inherited.contains(lock)
+                || self.lock_regions.iter().any(|region| {
+                    region.lock == **lock
+                        && region.range.contains_range(guard.check)
+                        && region.range.contains_range(access.range)
+                })
+        });
+        if one_section {
+            CheckActLocking::Atomic
+        } else {
+            CheckActLocking::SeparateSections((*first).clone())
         }
     }
 

@@ -10,7 +10,7 @@ use super::syntax::{is_pure, reads_item, reads_name, reads_text};
 use super::{Builder, Receiver};
 use crate::semantic::values::{ValueKind, is_mutating_method};
 use crate::semantic::{
-    AccessKind, AccessTarget, ContainerKind, StateAccess, StateKey, ValueIdentity,
+    AccessKind, AccessTarget, ContainerKind, StateAccess, StateIteration, StateKey, ValueIdentity,
 };
 
 /// Where a write's parts are: the object written into (`D` of `D[k]`) and the assigned value.
@@ -115,6 +115,12 @@ impl<'a> Builder<'a> {
         let Some(function) = self.current_function() else {
             return;
         };
+        // A `threading.local` subclass's attributes are per thread: not shared.
+        if let StateKey::InstanceAttr(class, _) = key
+            && self.classes[class].is_thread_local
+        {
+            return;
+        }
         let guard = self
             .guard_stack
             .iter()
@@ -128,12 +134,6 @@ impl<'a> Builder<'a> {
                     }
             })
             .map(|active| active.guard.clone());
-        // A check made inside a lock region that is still held: the act was re-checked under
-        // the lock, whatever flag that check tests (double-checked locking).
-        let rechecked_under_lock = self
-            .guard_stack
-            .iter()
-            .any(|active| active.locks_depth > 0 && active.locks_depth <= self.lock_stack.len());
         let value_identity = site
             .value
             .map_or(ValueIdentity::Unknown, |value| self.value_identity(value));
@@ -151,7 +151,8 @@ impl<'a> Builder<'a> {
             value: site.value.map(Ranged::range),
             value_is_pure: site.value.is_some_and(is_pure),
             value_identity,
-            rechecked_under_lock,
+            // Decided once every lock region is known (see `mark_rechecked_under_lock`).
+            rechecked_under_lock: false,
         });
     }
 
@@ -292,5 +293,41 @@ impl<'a> Builder<'a> {
             call.range(),
             WriteSite::default(),
         );
+    }
+}
+
+impl<'a> Builder<'a> {
+    /// A loop or comprehension over shared state (`for k in D`, `D.items()`, `D.keys()`,
+    /// `D.values()`), inside a function. Copies (`list(D)`, `D.copy()`) are not iterations of
+    /// the state: free-threaded CPython makes them atomic.
+    pub(super) fn record_iteration(&mut self, iter: &'a Expr) {
+        let Some(function) = self.current_function() else {
+            return;
+        };
+        let iterated = match iter {
+            Expr::Call(ast::ExprCall {
+                func, arguments, ..
+            }) if arguments.is_empty() => match &**func {
+                Expr::Attribute(ast::ExprAttribute { value, attr, .. })
+                    if matches!(attr.as_str(), "items" | "keys" | "values") =>
+                {
+                    &**value
+                }
+                _ => return,
+            },
+            other => other,
+        };
+        let Some(key) = self.state_key_of(iterated) else {
+            return;
+        };
+        if !matches!(self.state_value_kind(key), Some(ValueKind::Container(_))) {
+            return;
+        }
+        self.iterations.push(StateIteration {
+            key,
+            range: iter.range(),
+            function,
+            locks: self.locks_now(),
+        });
     }
 }

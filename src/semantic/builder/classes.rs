@@ -39,6 +39,13 @@ impl<'a> Builder<'a> {
                     .get(base.as_str())
                     .is_some_and(|&class| self.classes[class].is_thread_subclass)
         });
+        let is_thread_local = bases.iter().any(|base| {
+            matches!(base.as_str(), "threading.local" | "_threading_local.local")
+                || self
+                    .class_index
+                    .get(base.as_str())
+                    .is_some_and(|&class| self.classes[class].is_thread_local)
+        });
         let is_dataclass = def.decorator_list.iter().any(|decorator| {
             let expr = match &decorator.expression {
                 Expr::Call(call) => &*call.func,
@@ -68,6 +75,8 @@ impl<'a> Builder<'a> {
             bases,
             is_dataclass,
             is_thread_subclass,
+            is_thread_local,
+            context_lock: None,
             attributes: Vec::new(),
             methods: Vec::new(),
             instance_attributes: HashMap::default(),
@@ -134,6 +143,9 @@ impl<'a> Builder<'a> {
                     let receiver = method_receiver(def, |expr| self.qualified_name(expr));
                     if let Some((self_name, Receiver::Instance)) = receiver {
                         self.scan_instance_assignments(class, self_name, &def.body);
+                        if def.name.as_str() == "__enter__" {
+                            self.classes[class].context_lock = acquired_lock(self_name, &def.body);
+                        }
                     }
                 }
                 Stmt::ClassDef(def) => {
@@ -255,4 +267,34 @@ impl<'a> Builder<'a> {
             }
         }
     }
+}
+
+/// `self.<attr>.acquire(…)` as a statement of `__enter__`: the lock `with obj:` then holds.
+fn acquired_lock<'a>(self_name: &str, body: &'a [Stmt]) -> Option<&'a str> {
+    body.iter().find_map(|stmt| {
+        let Stmt::Expr(ast::StmtExpr { value, .. }) = stmt else {
+            return None;
+        };
+        let Expr::Call(ast::ExprCall { func, .. }) = &**value else {
+            return None;
+        };
+        let Expr::Attribute(ast::ExprAttribute {
+            value: lock, attr, ..
+        }) = &**func
+        else {
+            return None;
+        };
+        if attr.as_str() != "acquire" {
+            return None;
+        }
+        match &**lock {
+            Expr::Attribute(ast::ExprAttribute {
+                value: base, attr, ..
+            }) => match &**base {
+                Expr::Name(name) if name.id.as_str() == self_name => Some(attr.as_str()),
+                _ => None,
+            },
+            _ => None,
+        }
+    })
 }

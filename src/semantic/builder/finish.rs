@@ -74,6 +74,7 @@ impl<'a> Builder<'a> {
             self.role,
         );
 
+        self.mark_rechecked_under_lock();
         let accesses_by_key = index_accesses_by_key(&self.accesses);
 
         SemanticModel {
@@ -88,6 +89,7 @@ impl<'a> Builder<'a> {
             lock_unavailable: self.lock_unavailable,
             thread_entries,
             accesses: self.accesses,
+            iterations: self.iterations,
             accesses_by_key,
             call_sites,
             parameter_lock_defaults: self.parameter_lock_defaults,
@@ -353,6 +355,46 @@ fn entry_targets(thread_entries: &[ThreadEntry]) -> HashSet<FunctionId> {
         entry_targets.extend(entry.targets.iter().copied());
     }
     entry_targets
+}
+
+impl Builder<'_> {
+    /// Writes made under a lock after a check made inside the same lock region (the inner
+    /// check of double-checked locking, whatever flag it tests): the act was re-checked under
+    /// the lock it holds.
+    fn mark_rechecked_under_lock(&mut self) {
+        let mut checks_by_function: HashMap<FunctionId, Vec<TextRange>> = HashMap::default();
+        for (function, check) in &self.checks {
+            checks_by_function
+                .entry(*function)
+                .or_default()
+                .push(*check);
+        }
+        let mut regions_by_function: HashMap<FunctionId, Vec<usize>> = HashMap::default();
+        for (index, region) in self.lock_regions.iter().enumerate() {
+            if let Some(function) = region.function {
+                regions_by_function.entry(function).or_default().push(index);
+            }
+        }
+        for access in &mut self.accesses {
+            if access.locks.is_empty() {
+                continue;
+            }
+            let (Some(checks), Some(regions)) = (
+                checks_by_function.get(&access.function),
+                regions_by_function.get(&access.function),
+            ) else {
+                continue;
+            };
+            access.rechecked_under_lock = regions.iter().any(|&region| {
+                let region = &self.lock_regions[region];
+                access.locks.contains(&region.lock)
+                    && region.range.contains_range(access.range)
+                    && checks.iter().any(|check| {
+                        region.range.contains_range(*check) && check.start() < access.range.start()
+                    })
+            });
+        }
+    }
 }
 
 /// The accesses to each piece of state, as indices into `accesses`.

@@ -26,7 +26,6 @@ impl<'a> Builder<'a> {
                 locks: self.locks_now(),
                 lone_act: false,
             },
-            locks_depth: self.lock_stack.len(),
         };
         match test {
             Expr::BoolOp(ast::ExprBoolOp { values, .. }) => values
@@ -111,7 +110,9 @@ impl<'a> Builder<'a> {
         Some((key, self.text(arguments.args[0].range()).to_string()))
     }
 
-    /// State that a lazy initialisation checks: a `global` name or a class attribute.
+    /// State that a lazy initialisation checks: a `global` name, a class attribute, or an
+    /// attribute of the object (`if self._loop is None:`, which NG104 leaves alone but which
+    /// tells NG107 and NG108 that a locked write is a check-then-set).
     fn lazy_state(&self, expr: &'a Expr) -> Option<StateKey<'a>> {
         match expr {
             Expr::Name(ast::ExprName { id, .. }) => {
@@ -121,7 +122,7 @@ impl<'a> Builder<'a> {
                     .then_some(StateKey::Global(id.as_str()))
             }
             Expr::Attribute(_) => match self.state_key_of(expr)? {
-                key @ StateKey::ClassAttr(..) => Some(key),
+                key @ (StateKey::ClassAttr(..) | StateKey::InstanceAttr(..)) => Some(key),
                 _ => None,
             },
             _ => None,
@@ -149,6 +150,7 @@ impl<'a> Builder<'a> {
             return None;
         }
         let mut found = None;
+        let mut lookup_locks = self.locks_now();
         for body_stmt in stmt.body.iter().take(3) {
             let mut finder = SubscriptLoadFinder::default();
             finder.visit_stmt(body_stmt);
@@ -162,6 +164,16 @@ impl<'a> Builder<'a> {
                 }
             }
             if found.is_some() {
+                // `try: with lock: value = D[k]`: the lookup holds the lock.
+                if let ast::Stmt::With(with) = body_stmt {
+                    for item in &with.items {
+                        if let Some(lock) = self.lock_key(&item.context_expr)
+                            && !lookup_locks.contains(&lock)
+                        {
+                            lookup_locks.push(lock);
+                        }
+                    }
+                }
                 break;
             }
         }
@@ -173,10 +185,9 @@ impl<'a> Builder<'a> {
                 kind: GuardKind::TryKeyError,
                 check: subscript.range,
                 stmt: stmt.range,
-                locks: self.locks_now(),
+                locks: lookup_locks,
                 lone_act: false,
             },
-            locks_depth: self.lock_stack.len(),
         })
     }
 }

@@ -166,6 +166,15 @@ fn resource_by_name(last: &str) -> Option<&'static str> {
 impl<'a> Builder<'a> {
     /// Whether the value written is the same every time it is computed.
     pub(super) fn value_identity(&self, value: &Expr) -> ValueIdentity {
+        self.identity_within(value, 0)
+    }
+
+    /// As [`Builder::value_identity`], following locals to what they were assigned at most a
+    /// few steps deep.
+    fn identity_within(&self, value: &Expr, depth: usize) -> ValueIdentity {
+        if depth > 4 {
+            return ValueIdentity::Unknown;
+        }
         match value {
             Expr::NumberLiteral(_)
             | Expr::StringLiteral(_)
@@ -182,16 +191,35 @@ impl<'a> Builder<'a> {
             | Expr::DictComp(_)
             | Expr::Set(_)
             | Expr::SetComp(_) => ValueIdentity::Unique("a new container"),
-            Expr::Tuple(ast::ExprTuple { elts, .. }) => self.combined(elts.iter()),
-            Expr::BoolOp(ast::ExprBoolOp { values, .. }) => self.combined(values.iter()),
+            Expr::Tuple(ast::ExprTuple { elts, .. }) => self.combined(elts.iter(), depth),
+            Expr::BoolOp(ast::ExprBoolOp { values, .. }) => self.combined(values.iter(), depth),
             Expr::If(ast::ExprIf { body, orelse, .. }) => {
-                self.combined([&**body, &**orelse].into_iter())
+                self.combined([&**body, &**orelse].into_iter(), depth)
             }
+            // Arithmetic on the inputs (`n * n`, `-offset`): equal inputs give equal results.
             Expr::BinOp(ast::ExprBinOp { left, right, .. }) => {
-                self.combined([&**left, &**right].into_iter())
+                match (
+                    self.operand_identity(left, depth),
+                    self.operand_identity(right, depth),
+                ) {
+                    (unique @ ValueIdentity::Unique(_), _)
+                    | (_, unique @ ValueIdentity::Unique(_)) => unique,
+                    (ValueIdentity::Equal, ValueIdentity::Equal) => ValueIdentity::Equal,
+                    _ => ValueIdentity::Unknown,
+                }
             }
-            Expr::UnaryOp(ast::ExprUnaryOp { operand, .. }) => self.value_identity(operand),
+            Expr::UnaryOp(ast::ExprUnaryOp { operand, .. }) => {
+                self.operand_identity(operand, depth)
+            }
             Expr::Name(ast::ExprName { id, .. }) => {
+                if let Some(function) = self.current_function()
+                    && self.functions[function].is_local(id.as_str())
+                {
+                    return match self.local_values.get(&(function, id.as_str())) {
+                        Some(assigned) => self.identity_within(assigned, depth + 1),
+                        None => ValueIdentity::Unknown,
+                    };
+                }
                 // A module, class, function or constant bound once is the same object for
                 // every thread; a local computed earlier in the function is not known.
                 match self.bindings.get(id.as_str()).map(|binding| binding.kind) {
@@ -206,23 +234,37 @@ impl<'a> Builder<'a> {
                     _ => ValueIdentity::Unknown,
                 }
             }
+            // A part of a value is as unique as the value (`uuid4().hex`, `settings.NAME`).
             Expr::Attribute(ast::ExprAttribute { value: base, .. })
             | Expr::Subscript(ast::ExprSubscript { value: base, .. }) => {
-                match self.value_identity(base) {
-                    ValueIdentity::Equal => ValueIdentity::Equal,
-                    _ => ValueIdentity::Unknown,
-                }
+                self.identity_within(base, depth + 1)
+            }
+            Expr::Await(ast::ExprAwait { value: awaited, .. }) => {
+                self.identity_within(awaited, depth + 1)
             }
             Expr::Call(call) => self.call_identity(call),
             _ => ValueIdentity::Unknown,
         }
     }
 
+    /// An operand of arithmetic: a parameter (a local never assigned in the function) is an
+    /// input, equal for equal calls.
+    fn operand_identity(&self, operand: &Expr, depth: usize) -> ValueIdentity {
+        if let Expr::Name(ast::ExprName { id, .. }) = operand
+            && let Some(function) = self.current_function()
+            && self.functions[function].is_local(id.as_str())
+            && !self.local_values.contains_key(&(function, id.as_str()))
+        {
+            return ValueIdentity::Equal;
+        }
+        self.identity_within(operand, depth + 1)
+    }
+
     /// Several parts: unique if any part is, equal if all are.
-    fn combined<'e>(&self, parts: impl Iterator<Item = &'e Expr>) -> ValueIdentity {
+    fn combined<'e>(&self, parts: impl Iterator<Item = &'e Expr>, depth: usize) -> ValueIdentity {
         let mut all_equal = true;
         for part in parts {
-            match self.value_identity(part) {
+            match self.identity_within(part, depth + 1) {
                 unique @ ValueIdentity::Unique(_) => return unique,
                 ValueIdentity::Unknown => all_equal = false,
                 ValueIdentity::Equal => {}
@@ -280,6 +322,13 @@ impl<'a> Builder<'a> {
         }
         // An instance of a class: a singleton made twice is two objects where one was meant.
         let is_class = match &*call.func {
+            Expr::Name(name)
+                if self.current_receiver().is_some_and(|(receiver, kind, _)| {
+                    receiver == name.id.as_str() && kind == super::Receiver::Class
+                }) =>
+            {
+                true
+            }
             Expr::Name(name) => {
                 matches!(
                     self.bindings

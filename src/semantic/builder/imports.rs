@@ -99,6 +99,14 @@ impl<'a> Builder<'a> {
             return kind;
         }
         match expr {
+            Expr::Call(ast::ExprCall { func, .. })
+                if matches!(&**func, Expr::Name(name)
+                    if self.module_class(name.id.as_str())
+                        .is_some_and(|class| self.classes[class].is_thread_local)) =>
+            {
+                // An instance of a `threading.local` subclass: per-thread attributes.
+                ValueKind::ThreadSafe
+            }
             Expr::Call(call @ ast::ExprCall { func, .. }) => {
                 // Most calls create nothing the rules track: filter by the callee's last name
                 // (or the name it was imported as) before resolving it.

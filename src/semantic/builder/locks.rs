@@ -16,6 +16,14 @@ impl<'a> Builder<'a> {
         match expr {
             Expr::Name(ast::ExprName { id, .. }) => {
                 let name = id.as_str();
+                // `with self:` where `__enter__` acquires `self._lock`.
+                if let Some((receiver_name, _, class)) = self.current_receiver()
+                    && receiver_name == name
+                {
+                    return self.classes[class]
+                        .context_lock
+                        .map(|lock| format!("{name}.{lock}"));
+                }
                 if let Some(function) = self.current_function()
                     && self.local_locks.contains(&(function, name))
                 {

@@ -52,7 +52,7 @@ use super::values::{PoolKind, ValueKind};
 use super::{
     Class, ClassId, Function, FunctionId, GilApiUse, Guard, ImportRef, LockKey, LockRegion,
     ModelOptions, ModuleBinding, ModuleRole, ParameterLockDefault, ProcessGlobalUse, SemanticModel,
-    StateAccess, StateKey, ThreadEntryKind,
+    StateAccess, StateIteration, StateKey, ThreadEntryKind,
 };
 
 pub(super) fn build<'a>(
@@ -140,9 +140,6 @@ struct ActiveGuard<'a> {
     /// The key text for item checks (`k` in `k not in D`).
     item: Option<String>,
     guard: Guard,
-    /// How many locks were held when the check ran: a write made while holding more was
-    /// re-checked under a lock taken after the check.
-    locks_depth: usize,
 }
 
 struct FunctionFrame<'a> {
@@ -175,6 +172,10 @@ struct Builder<'a> {
     lock_regions: Vec<LockRegion>,
     lock_unavailable: Vec<(LockKey, TextRange)>,
     accesses: Vec<StateAccess<'a>>,
+    iterations: Vec<StateIteration<'a>>,
+    /// Every check of shared state made in a function (`if k not in D`, `if X is None`, a
+    /// `try` lookup), in walk order.
+    checks: Vec<(FunctionId, TextRange)>,
     parameter_lock_defaults: Vec<ParameterLockDefault>,
     main_guards: Vec<TextRange>,
     /// Names (as written) bound to thread or process pools anywhere in the module.
@@ -203,6 +204,9 @@ struct Builder<'a> {
     pending_submissions: Vec<PendingSubmission<'a>>,
     /// Names bound to `multiprocessing.get_context(…)`.
     context_names: HashSet<String>,
+    /// The value last assigned to each local, so a write of a local (`cache[k] = value`) can be
+    /// judged by what the local holds.
+    local_values: HashMap<(FunctionId, &'a str), &'a Expr>,
     /// Locals bound to `functools.partial(…)`, so a pool's worker can be followed through them.
     partial_bindings: HashMap<(FunctionId, &'a str), &'a Expr>,
     /// Functions decorated with a configured thread-entry decorator, and the decorator.
@@ -249,6 +253,8 @@ impl<'a> Builder<'a> {
             lock_regions: Vec::new(),
             lock_unavailable: Vec::new(),
             accesses: Vec::new(),
+            iterations: Vec::new(),
+            checks: Vec::new(),
             parameter_lock_defaults: Vec::new(),
             main_guards: Vec::new(),
             pool_names: HashMap::default(),
@@ -269,6 +275,7 @@ impl<'a> Builder<'a> {
             pending_submissions: Vec::new(),
             context_names: HashSet::default(),
             partial_bindings: HashMap::default(),
+            local_values: HashMap::default(),
             decorated_entries: Vec::new(),
         }
     }

@@ -191,6 +191,9 @@ impl<'a> Builder<'a> {
                     guard.guard.lone_act = is_lone_act(body);
                     guard
                 });
+                if let (Some(guard), Some(function)) = (&guard, self.current_function()) {
+                    self.checks.push((function, guard.guard.check));
+                }
                 let saved_main = self.in_main_guard;
                 self.in_main_guard |= main_guard;
                 let pushed = guard.is_some();
@@ -252,6 +255,7 @@ impl<'a> Builder<'a> {
                 orelse,
                 ..
             }) => {
+                self.record_iteration(iter);
                 self.visit_expr(iter);
                 self.visit_expr(target);
                 self.walk_suite(body);
@@ -298,6 +302,9 @@ impl<'a> Builder<'a> {
                     });
                     guard
                 });
+                if let (Some(guard), Some(function)) = (&guard, self.current_function()) {
+                    self.checks.push((function, guard.guard.check));
+                }
                 self.walk_suite(&try_stmt.body);
                 for handler in &try_stmt.handlers {
                     let ast::ExceptHandler::ExceptHandler(handler) = handler;
@@ -338,6 +345,14 @@ impl<'a> Builder<'a> {
                         )
                     {
                         self.partial_bindings
+                            .insert((function, name.id.as_str()), value);
+                    }
+                    // `value = compute(key)` before `cache[key] = value`: what a later write of
+                    // the local stores.
+                    if let (Expr::Name(name), Some(function)) = (target, self.current_function())
+                        && self.functions[function].is_local(name.id.as_str())
+                    {
+                        self.local_values
                             .insert((function, name.id.as_str()), value);
                     }
                 }
@@ -440,6 +455,17 @@ impl<'a> Builder<'a> {
                 self.visit_expr(value);
                 self.callee_depth = saved;
             }
+            Expr::ListComp(ast::ExprListComp { generators, .. })
+            | Expr::SetComp(ast::ExprSetComp { generators, .. })
+            | Expr::DictComp(ast::ExprDictComp { generators, .. })
+            | Expr::Generator(ast::ExprGenerator { generators, .. }) => {
+                for generator in generators {
+                    self.record_iteration(&generator.iter);
+                }
+                let saved = std::mem::take(&mut self.callee_depth);
+                visitor::walk_expr(self, expr);
+                self.callee_depth = saved;
+            }
             _ => {
                 let saved = std::mem::take(&mut self.callee_depth);
                 visitor::walk_expr(self, expr);
@@ -467,11 +493,25 @@ impl<'a> Builder<'a> {
     }
 }
 
-/// A branch that does nothing but one assignment (or `pass`es around it).
+/// A branch that only computes and stores values (assignments, `return`, `pass`): run twice,
+/// it computes twice and stores twice. Any other statement (a call for its effect, a loop, a
+/// nested block) is setup work that would run twice too.
 fn is_lone_act(body: &[Stmt]) -> bool {
-    let mut acts = body.iter().filter(|stmt| !matches!(stmt, Stmt::Pass(_)));
-    matches!(
-        (acts.next(), acts.next()),
-        (Some(Stmt::Assign(_) | Stmt::AnnAssign(_)), None)
-    )
+    body.iter().all(|stmt| match stmt {
+        Stmt::Assign(_) | Stmt::AnnAssign(_) | Stmt::Return(_) | Stmt::Pass(_) => true,
+        // `with lock: D[k] = value` stores under a lock: still only a store.
+        Stmt::With(with) => is_lone_act(&with.body),
+        // Importing twice gives the same module: `try: import x … except ImportError: …`.
+        Stmt::Import(_) | Stmt::ImportFrom(_) => true,
+        Stmt::Try(try_stmt) => {
+            is_lone_act(&try_stmt.body)
+                && is_lone_act(&try_stmt.orelse)
+                && is_lone_act(&try_stmt.finalbody)
+                && try_stmt.handlers.iter().all(|handler| {
+                    let ast::ExceptHandler::ExceptHandler(handler) = handler;
+                    is_lone_act(&handler.body)
+                })
+        }
+        _ => false,
+    })
 }

@@ -1,0 +1,72 @@
+//! What a check-then-act race does when two threads both pass the check: store equal values
+//! (benign), store two different objects where one was meant or lose what one of them filled
+//! in (a hazard), or something in between. Shared by NG103 and NG104.
+
+use crate::diagnostic::Harm;
+use crate::semantic::{AccessKind, AccessTarget, Guard, SemanticModel, StateAccess, ValueIdentity};
+
+/// The harm of two threads both running the act, and the clause that says what happens.
+pub fn check_then_act_harm(
+    model: &SemanticModel<'_>,
+    access: &StateAccess<'_>,
+    guard: &Guard,
+) -> (Harm, String) {
+    match access.value_identity {
+        ValueIdentity::Unique("a new container") => {
+            // An empty container that callers then fill: each thread fills its own, and the
+            // one stored first is dropped with what was put in it.
+            let filled_in_place = access.target != AccessTarget::Whole
+                || model.accesses_of(access.key).any(|(_, other)| {
+                    other.target != AccessTarget::Whole
+                        || matches!(other.kind, AccessKind::MutatingCall(_))
+                });
+            if filled_in_place {
+                (
+                    Harm::Hazard,
+                    "each can create its own container and the one stored first is replaced, \
+                     losing what was put into it"
+                        .to_string(),
+                )
+            } else {
+                benign_or_setup(guard)
+            }
+        }
+        ValueIdentity::Unique(what) => (
+            Harm::Hazard,
+            format!(
+                "each can create {what} and the one stored last replaces the other, so callers \
+                 end up holding different objects"
+            ),
+        ),
+        ValueIdentity::Equal => benign_or_setup(guard),
+        ValueIdentity::Unknown if guard.lone_act => (
+            Harm::Uncertain,
+            "each can compute the value and the second store replaces the first, which matters \
+             unless the two values are interchangeable"
+                .to_string(),
+        ),
+        ValueIdentity::Unknown => (
+            Harm::Uncertain,
+            "the work in the branch runs twice and the second store replaces the first".to_string(),
+        ),
+    }
+}
+
+/// Equal values: harmless when the branch only stores them, uncertain when it also does work
+/// that would run twice.
+fn benign_or_setup(guard: &Guard) -> (Harm, String) {
+    if guard.lone_act {
+        (
+            Harm::Benign,
+            "both may compute the value and store equal results; the only cost is the duplicate \
+             work"
+                .to_string(),
+        )
+    } else {
+        (
+            Harm::Uncertain,
+            "the other work in the branch runs twice, though the stored values are equal"
+                .to_string(),
+        )
+    }
+}
