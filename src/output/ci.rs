@@ -29,7 +29,7 @@ fn escape_property(text: &str) -> String {
     escape_data(text).replace(':', "%3A").replace(',', "%2C")
 }
 
-/// GitHub Actions workflow commands: one `::error`/`::warning` annotation per finding.
+/// GitHub Actions workflow commands: one `::error`/`::warning`/`::notice` annotation per finding.
 pub fn github(reports: &[FileReport], out: &mut dyn Write) -> io::Result<()> {
     for report in reports {
         if let Some(error) = &report.io_error {
@@ -46,6 +46,7 @@ pub fn github(reports: &[FileReport], out: &mut dyn Write) -> io::Result<()> {
             let level = match message.diagnostic.severity {
                 Severity::Error => "error",
                 Severity::Warning => "warning",
+                Severity::Info => "notice",
             };
             writeln!(
                 out,
@@ -185,6 +186,7 @@ pub fn sarif(reports: &[FileReport], out: &mut dyn Write) -> io::Result<()> {
                 "level": match message.diagnostic.severity {
                     Severity::Error => "error",
                     Severity::Warning => "warning",
+                    Severity::Info => "note",
                 },
                 "message": { "text": message.diagnostic.message },
                 "locations": [{
