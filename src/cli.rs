@@ -8,7 +8,7 @@ use clap::{Args, Parser, Subcommand};
 use miette::{IntoDiagnostic, Result, WrapErr, miette};
 
 use crate::data::TargetVersion;
-use crate::diagnostic::FixApplicability;
+use crate::diagnostic::{FixApplicability, Severity};
 use crate::discovery::Discovered;
 use crate::output::{self, OutputFormat, PrintOptions};
 use crate::pipeline;
@@ -23,7 +23,8 @@ Examples:
   nogil-lint check --output-format json src/    machine-readable output
   cat app.py | nogil-lint check --stdin-filename app.py -
 
-Exit status: 0 no findings (or --exit-zero), 1 findings, 2 usage, configuration or I/O error.";
+Exit status: 0 no findings (or --exit-zero), 1 findings, 2 usage, configuration or I/O error.
+Only the findings shown count: those at or above --min-severity (default: warning).";
 
 /// Finds Python code that races, or stops scaling, on free-threaded CPython (3.13t, 3.14t).
 #[derive(Debug, Parser)]
@@ -112,6 +113,10 @@ pub struct CheckArgs {
     /// The file name to report (and to pick the source type by) when reading standard input.
     #[arg(long, value_name = "NAME")]
     pub stdin_filename: Option<PathBuf>,
+    /// The least severe findings to show, count in the exit status and fix (default: warning,
+    /// or the configuration's `min-severity`).
+    #[arg(long, value_enum, value_name = "LEVEL")]
+    pub min_severity: Option<Severity>,
     /// The free-threaded interpreter the code targets (default 3.14t, or the configuration's).
     #[arg(long, value_enum)]
     pub target_version: Option<TargetVersion>,
@@ -241,6 +246,7 @@ pub fn settings_from_args(args: &CheckArgs) -> Result<Settings> {
         fix: args.fix,
         unsafe_fixes: args.unsafe_fixes,
         force_exclude: args.force_exclude,
+        min_severity: args.min_severity,
     };
     Settings::resolve(&source, &overrides)
 }

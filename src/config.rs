@@ -10,6 +10,7 @@ use miette::{Diagnostic, LabeledSpan, NamedSource, SourceSpan};
 use serde::Deserialize;
 use toml::Spanned;
 
+use crate::diagnostic::Severity;
 use crate::registry::RuleSelector;
 
 /// The keys of the configuration.
@@ -21,6 +22,7 @@ pub const KEYS: &[&str] = &[
     "exclude",
     "extend-exclude",
     "target-version",
+    "min-severity",
     "lock-factories",
     "thread-entry-decorators",
     "thread-unsafe-functions",
@@ -38,6 +40,8 @@ pub struct Options {
     pub exclude: Option<Vec<String>>,
     pub extend_exclude: Option<Vec<String>>,
     pub target_version: Option<Spanned<String>>,
+    /// The least severe findings shown: `info`, `warning` (the default) or `error`.
+    pub min_severity: Option<Spanned<String>>,
     pub lock_factories: Option<Vec<String>>,
     pub thread_entry_decorators: Option<Vec<String>>,
     pub thread_unsafe_functions: Option<Vec<String>>,
@@ -189,6 +193,17 @@ pub fn load(path: &Path) -> Result<Option<Config>, Box<ConfigError>> {
             format!("unknown target-version `{}`", version.get_ref()),
             Some("use \"3.13t\" or \"3.14t\"".to_string()),
             Some(version.span()),
+        ));
+    }
+    if let Some(level) = &options.min_severity
+        && Severity::from_name(level.get_ref()).is_none()
+    {
+        return Err(error(
+            path,
+            &text,
+            format!("unknown min-severity `{}`", level.get_ref()),
+            Some("use \"info\", \"warning\" or \"error\"".to_string()),
+            Some(level.span()),
         ));
     }
     Ok(Some(Config {

@@ -5,23 +5,37 @@ use serde::Serialize;
 
 use crate::registry::Rule;
 
-/// How serious a finding is. Findings reachable from a thread entry are errors: the race can
-/// happen as soon as the program runs on a free-threaded interpreter.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+/// How serious a finding is, from least to most (the order `--min-severity` compares by).
+/// Findings reachable from a thread entry are errors: the race can happen as soon as the
+/// program runs on a free-threaded interpreter.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
+    /// A benign race, or an entry in the inventory of shared state.
     Info,
+    /// A likely race whose harm is uncertain.
     Warning,
+    /// A hazard reached from a thread, or a non-idempotent race in library API.
     Error,
 }
 
 impl Severity {
+    /// Every level, least severe first.
+    pub const ALL: [Severity; 3] = [Severity::Info, Severity::Warning, Severity::Error];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Severity::Info => "info",
             Severity::Warning => "warning",
             Severity::Error => "error",
         }
+    }
+
+    /// The level named `name` (`info`, `warning`, `error`), as the configuration spells it.
+    pub fn from_name(name: &str) -> Option<Severity> {
+        Severity::ALL
+            .into_iter()
+            .find(|severity| severity.as_str() == name)
     }
 }
 
@@ -143,4 +157,35 @@ pub struct ResolvedEdit {
     pub start: Location,
     pub end: Location,
     pub content: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Severity;
+
+    #[test]
+    fn severities_order_from_info_to_error() {
+        assert!(Severity::Info < Severity::Warning);
+        assert!(Severity::Warning < Severity::Error);
+        let mut shuffled = [Severity::Error, Severity::Info, Severity::Warning];
+        shuffled.sort();
+        assert_eq!(shuffled, Severity::ALL);
+    }
+
+    #[test]
+    fn severities_have_one_name_everywhere() {
+        for severity in Severity::ALL {
+            let name = severity.as_str();
+            assert_eq!(Severity::from_name(name), Some(severity));
+            assert_eq!(
+                serde_json::to_value(severity).unwrap(),
+                serde_json::json!(name)
+            );
+            let value = clap::ValueEnum::to_possible_value(&severity).unwrap();
+            assert_eq!(value.get_name(), name);
+        }
+        assert_eq!(Severity::Info.as_str(), "info");
+        assert_eq!(Severity::from_name("Info"), None);
+        assert_eq!(Severity::from_name("note"), None);
+    }
 }

@@ -7,7 +7,7 @@ use miette::{Result, miette};
 
 use crate::checkers::ng203_extension_enables_gil::BuildContext;
 use crate::data::TargetVersion;
-use crate::diagnostic::FixApplicability;
+use crate::diagnostic::{FixApplicability, Severity};
 use crate::registry::{Rule, RuleSelector, RuleSet};
 use crate::semantic::ModelOptions;
 
@@ -42,6 +42,8 @@ pub struct Settings {
     pub unsafe_fixes: bool,
     /// Apply excludes to files named explicitly (`--force-exclude`).
     pub force_exclude: bool,
+    /// The least severe findings shown, counted and fixed (`--min-severity`, `min-severity`).
+    pub min_severity: Severity,
 }
 
 impl Settings {
@@ -97,6 +99,7 @@ impl Default for Settings {
             fix: false,
             unsafe_fixes: false,
             force_exclude: false,
+            min_severity: Severity::Warning,
         }
     }
 }
@@ -139,6 +142,8 @@ pub struct Overrides {
     pub fix: bool,
     pub unsafe_fixes: bool,
     pub force_exclude: bool,
+    /// `--min-severity`: replaces the configuration's `min-severity`.
+    pub min_severity: Option<Severity>,
 }
 
 impl Settings {
@@ -194,6 +199,16 @@ impl Settings {
                 _ => TargetVersion::Py314t,
             }
         });
+        // The configuration's value was validated by `config::load`.
+        let min_severity = overrides
+            .min_severity
+            .or_else(|| {
+                options
+                    .min_severity
+                    .as_ref()
+                    .and_then(|level| Severity::from_name(level.get_ref()))
+            })
+            .unwrap_or(Severity::Warning);
         let base = config
             .as_ref()
             .and_then(|config| config.path.parent().map(Path::to_path_buf))
@@ -236,6 +251,7 @@ impl Settings {
             fix: overrides.fix || options.fix.unwrap_or(false),
             unsafe_fixes: overrides.unsafe_fixes || options.unsafe_fixes.unwrap_or(false),
             force_exclude: overrides.force_exclude,
+            min_severity,
         })
     }
 
@@ -255,6 +271,7 @@ impl Settings {
             ),
             format!("rules: {}", rules.join(", ")),
             format!("target-version: {}", settings.model.target_version.as_str()),
+            format!("min-severity: {}", settings.min_severity.as_str()),
             format!("fix: {mode:?}"),
             format!("exclude: {} patterns", settings.exclude.len() / 2),
             format!(

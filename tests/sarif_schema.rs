@@ -376,3 +376,33 @@ fn paths_that_need_escaping_in_a_uri() {
         );
     }
 }
+
+/// Info findings (no rule emits them yet, so the report is built by hand) are `note` results.
+#[test]
+fn info_findings_are_notes() {
+    let Some(validator) = validator() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("inventory.py");
+    std::fs::write(
+        &path,
+        "cache = {}\n\n\ndef remember(key, value):\n    if key not in cache:\n        cache[key] = value\n",
+    )
+    .unwrap();
+    let settings = nogil_lint::settings::Settings::default();
+    let mut report = nogil_lint::pipeline::check_path(&path, &settings);
+    for message in &mut report.messages {
+        message.diagnostic.severity = nogil_lint::diagnostic::Severity::Info;
+    }
+    let mut out = Vec::new();
+    let options = nogil_lint::output::PrintOptions {
+        format: nogil_lint::output::OutputFormat::Sarif,
+        color: false,
+        quiet: false,
+        unsafe_fixes: false,
+    };
+    nogil_lint::output::print(&[report], options, &mut out).unwrap();
+    let document = assert_valid(validator, "info", &String::from_utf8(out).unwrap());
+    let results = document["runs"][0]["results"].as_array().unwrap();
+    assert!(!results.is_empty());
+    assert!(results.iter().all(|result| result["level"] == "note"));
+}

@@ -85,7 +85,9 @@ pub fn analyze(
 }
 
 /// Applies every fix at least as safe as `threshold`, pass after pass, linting again after
-/// each pass. A source that does not parse is returned untouched.
+/// each pass. A source that does not parse is returned untouched. Only the fixes of findings
+/// at or above `settings.min_severity` (as this file alone rates them) are applied: hidden
+/// findings are not fixed.
 pub fn fix_source(
     source: &str,
     path: &Path,
@@ -93,7 +95,9 @@ pub fn fix_source(
     threshold: FixApplicability,
 ) -> FixOutcome {
     fix::fix_in_passes(source, path, threshold, |text| {
-        lint_source(text, path, settings)
+        let mut diagnostics = lint_source(text, path, settings);
+        diagnostics.retain(|diagnostic| diagnostic.severity >= settings.min_severity);
+        diagnostics
     })
 }
 
@@ -125,6 +129,7 @@ pub fn check_extension_source(
     if let Some(threshold) = threshold {
         let fixes: Vec<&crate::diagnostic::Fix> = diagnostics
             .iter()
+            .filter(|diagnostic| diagnostic.severity >= settings.min_severity)
             .filter_map(|diagnostic| diagnostic.fix.as_ref())
             .filter(|fix| fix.applicability >= threshold)
             .collect();

@@ -29,7 +29,7 @@ fn escape_property(text: &str) -> String {
     escape_data(text).replace(':', "%3A").replace(',', "%2C")
 }
 
-/// GitHub Actions workflow commands: one `::error`/`::warning` annotation per finding.
+/// GitHub Actions workflow commands: one `::error`/`::warning`/`::notice` annotation per finding.
 pub fn github(reports: &[FileReport], out: &mut dyn Write) -> io::Result<()> {
     for report in reports {
         if let Some(error) = &report.io_error {

@@ -43,6 +43,7 @@ impl miette::Diagnostic for Finding<'_> {
         Some(match self.message.diagnostic.severity {
             Severity::Error => miette::Severity::Error,
             Severity::Warning => miette::Severity::Warning,
+            // Drawn with the advice marker (☞) and colour, so it cannot pass for a warning.
             Severity::Info => miette::Severity::Advice,
         })
     }

@@ -14,6 +14,7 @@ use rayon::prelude::*;
 
 pub use add_noqa::add_noqa;
 
+use crate::diagnostic::Severity;
 use crate::discovery::{self, Discovered};
 use crate::linter::{self, Origin};
 use crate::registry::Rule;
@@ -123,7 +124,7 @@ pub fn run(
     for report in &mut reports {
         report.facts = None;
     }
-    project_fixes::apply_project_fixes(&mut reports, mode);
+    project_fixes::apply_project_fixes(&mut reports, mode, settings.min_severity);
     if !settings.per_file_ignores.is_empty() {
         for report in &mut reports {
             // Standard input is matched by its --stdin-filename.
@@ -134,6 +135,17 @@ pub fn run(
             report
                 .messages
                 .retain(|message| !settings.ignores_for_file(&path, message.diagnostic.rule));
+        }
+    }
+    // `--min-severity`, once every finding has its final severity (the project phase raises
+    // findings reached from another module's thread to errors): what is below it is neither
+    // shown nor counted. `noqa` was applied per file before, so a directive that silences a
+    // hidden finding is still used.
+    if settings.min_severity > Severity::Info {
+        for report in &mut reports {
+            report
+                .messages
+                .retain(|message| message.diagnostic.severity >= settings.min_severity);
         }
     }
     for report in &mut reports {

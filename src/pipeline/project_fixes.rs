@@ -3,6 +3,7 @@
 
 use std::path::Path;
 
+use crate::diagnostic::Severity;
 use crate::linter;
 use crate::registry::Rule;
 use crate::report::FileReport;
@@ -10,8 +11,13 @@ use crate::settings::FixMode;
 
 /// Applies the fixes only the project phase can decide (NG301: the workers may live in other
 /// modules). Their edits were computed on the text the first phase analysed, which is the
-/// file as the first phase left it.
-pub(super) fn apply_project_fixes(reports: &mut [FileReport], mode: FixMode) {
+/// file as the first phase left it. Findings below `min_severity` are not shown, so their
+/// fixes are not applied either.
+pub(super) fn apply_project_fixes(
+    reports: &mut [FileReport],
+    mode: FixMode,
+    min_severity: Severity,
+) {
     let threshold = match mode {
         FixMode::Apply(threshold) | FixMode::Diff(threshold) => threshold,
         FixMode::Report | FixMode::ApplyToOutput(_) => return,
@@ -25,11 +31,12 @@ pub(super) fn apply_project_fixes(reports: &mut [FileReport], mode: FixMode) {
                 matches!(
                     message.diagnostic.rule,
                     Rule::ProcessPoolConvertible | Rule::PinnedBelowFreeThreading
-                ) && message
-                    .diagnostic
-                    .fix
-                    .as_ref()
-                    .is_some_and(|fix| fix.applicability >= threshold)
+                ) && message.diagnostic.severity >= min_severity
+                    && message
+                        .diagnostic
+                        .fix
+                        .as_ref()
+                        .is_some_and(|fix| fix.applicability >= threshold)
             })
             .map(|(index, _)| index)
             .collect();
