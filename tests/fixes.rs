@@ -9,7 +9,7 @@ use std::process::Command as Process;
 use assert_cmd::Command;
 use predicates::prelude::*;
 
-use nogil_lint::diagnostic::FixApplicability;
+use nogil_lint::diagnostic::{FixApplicability, Severity};
 use nogil_lint::linter::{fix_source, lint_source};
 use nogil_lint::pipeline;
 use nogil_lint::settings::{FixMode, Settings};
@@ -60,7 +60,15 @@ fn every_fixture_fixes_compile_converge_and_are_idempotent() {
         let fixable = before.iter().filter(|d| d.fix.is_some()).count();
 
         nogil_lint()
-            .args(["check", "--fix", "--unsafe-fixes", "--exit-zero", "-q"])
+            .args([
+                "check",
+                "--fix",
+                "--unsafe-fixes",
+                "--min-severity",
+                "info",
+                "--exit-zero",
+                "-q",
+            ])
             .arg(&copy)
             .assert()
             .code(0);
@@ -91,7 +99,15 @@ fn every_fixture_fixes_compile_converge_and_are_idempotent() {
 
         // A second run changes nothing.
         nogil_lint()
-            .args(["check", "--fix", "--unsafe-fixes", "--exit-zero", "-q"])
+            .args([
+                "check",
+                "--fix",
+                "--unsafe-fixes",
+                "--min-severity",
+                "info",
+                "--exit-zero",
+                "-q",
+            ])
             .arg(&copy)
             .assert()
             .code(0);
@@ -115,8 +131,10 @@ fn fixed_sources_snapshot() {
         // The whole pipeline, so that fixes decided by the project phase (NG301) are included.
         let copy = dir.path().join(fixture.file_name().unwrap());
         fs::copy(&fixture, &copy).unwrap();
+        // Every severity, so that the fixes of benign races are exercised too.
         let settings = Settings {
             collect_facts: true,
+            min_severity: Severity::Info,
             ..Settings::default()
         };
         let (reports, _) = pipeline::run(
@@ -216,9 +234,9 @@ fn fix_only_reports_the_count() {
 fn stdin_fix_prints_the_fixed_source() {
     nogil_lint()
         .args(["check", "--fix", "--stdin-filename", "c.py", "-"])
-        .write_stdin("_c = {}\n\n\ndef f(k):\n    if k not in _c:\n        _c[k] = 0\n")
+        .write_stdin("_c = {}\n\n\ndef f(k):\n    if k not in _c:\n        _c[k] = []\n")
         .assert()
-        .stdout("_c = {}\n\n\ndef f(k):\n    _c.setdefault(k, 0)\n");
+        .stdout("_c = {}\n\n\ndef f(k):\n    _c.setdefault(k, [])\n");
 }
 
 const RACY: &str =
@@ -328,7 +346,7 @@ fn json_carries_fix_edits() {
             "c.py",
             "-",
         ])
-        .write_stdin("_c = {}\n\n\ndef f(k):\n    if k not in _c:\n        _c[k] = 0\n")
+        .write_stdin("_c = {}\n\n\ndef f(k):\n    if k not in _c:\n        _c[k] = []\n")
         .output()
         .unwrap();
     let value: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
@@ -339,16 +357,16 @@ fn json_carries_fix_edits() {
         .unwrap();
     let fix = &check_then_act["fix"];
     assert_eq!(fix["applicability"], "safe");
-    assert_eq!(fix["message"], "Replace with `_c.setdefault(k, 0)`");
+    assert_eq!(fix["message"], "Replace with `_c.setdefault(k, [])`");
     assert_eq!(
         fix["edits"][0]["location"],
         serde_json::json!({"row": 5, "column": 5})
     );
     assert_eq!(
         fix["edits"][0]["end_location"],
-        serde_json::json!({"row": 6, "column": 18})
+        serde_json::json!({"row": 6, "column": 19})
     );
-    assert_eq!(fix["edits"][0]["content"], "_c.setdefault(k, 0)");
+    assert_eq!(fix["edits"][0]["content"], "_c.setdefault(k, [])");
 }
 
 fn fixed(source: &str) -> String {

@@ -20,11 +20,13 @@ fn nogil_lint() -> Command {
 /// A check-then-act (NG103, with a safe fix) in a function nothing runs on a thread: a warning.
 const WARNING_ONLY: &str = "cache = {}\n\n\ndef remember(key, value):\n    if key not in cache:\n        cache[key] = value\n";
 
-/// The same, run on a thread: an error.
-const WITH_THREAD: &str = "import threading\n\ncache = {}\n\n\ndef remember(key, value):\n    if key not in cache:\n        cache[key] = value\n\n\ndef start():\n    threading.Thread(target=remember, args=(1, 2)).start()\n";
+/// A check-then-act that stores a new list per call (a hazard: the losing thread's appends
+/// vanish), run on a thread: an error.
+const WITH_THREAD: &str = "import threading\n\ncache = {}\n\n\ndef remember(key):\n    if key not in cache:\n        cache[key] = []\n\n\ndef start():\n    threading.Thread(target=remember, args=(1,)).start()\n";
 
-/// A warning (`bump`, never on a thread) and an error (`worker`, started on a thread).
-const MIXED: &str = "import threading\n\nhits = 0\ntotal = 0\n\n\ndef bump():\n    global hits\n    hits += 1\n\n\ndef worker():\n    global total\n    total += 1\n\n\ndef start():\n    threading.Thread(target=worker).start()\n";
+/// A warning (`_bump`, private and never on a thread), an error (`worker`, started on a
+/// thread) and an info (`json_module`, a lazy import both threads would store equally).
+const MIXED: &str = "import importlib\nimport threading\n\nhits = 0\ntotal = 0\n_json = None\n\n\ndef _bump():\n    global hits\n    hits += 1\n\n\ndef worker():\n    global total\n    total += 1\n\n\ndef start():\n    threading.Thread(target=worker).start()\n\n\ndef json_module():\n    global _json\n    if _json is None:\n        _json = importlib.import_module(\"json\")\n    return _json\n";
 
 fn project(files: &[(&str, &str)]) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
@@ -48,8 +50,8 @@ fn the_default_shows_warnings_and_errors() {
         ])
         .assert()
         .code(1)
-        .stdout(predicate::str::contains("app.py:9:5: NG101"))
-        .stdout(predicate::str::contains("app.py:14:5: NG101"))
+        .stdout(predicate::str::contains("app.py:11:5: NG101"))
+        .stdout(predicate::str::contains("app.py:16:5: NG101"))
         .stdout(predicate::str::contains("Found 2 findings in 1 file."));
 }
 
@@ -62,8 +64,8 @@ fn min_severity_error_hides_warnings_from_output_statistics_and_exit_status() {
         .args(["--min-severity", "error", "app.py"])
         .assert()
         .code(1)
-        .stdout(predicate::str::contains("app.py:14:5: NG101"))
-        .stdout(predicate::str::contains("app.py:9:5").not())
+        .stdout(predicate::str::contains("app.py:16:5: NG101"))
+        .stdout(predicate::str::contains("app.py:11:5").not())
         .stdout(predicate::str::contains("Found 1 finding in 1 file."));
     let output = nogil_lint()
         .current_dir(dir.path())
@@ -130,20 +132,19 @@ fn min_severity_info_shows_everything() {
         .output()
         .unwrap();
     assert_eq!(info.status.code(), Some(1));
-    assert_eq!(
-        String::from_utf8_lossy(&info.stdout),
-        String::from_utf8_lossy(&default.stdout),
-        "no rule emits info yet: info shows what the default shows"
-    );
-    let entries: serde_json::Value = serde_json::from_slice(&info.stdout).unwrap();
-    let mut severities: Vec<&str> = entries
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|entry| entry["severity"].as_str().unwrap())
-        .collect();
-    severities.sort();
-    assert_eq!(severities, ["error", "warning"]);
+    let severities = |output: &std::process::Output| {
+        let entries: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+        let mut severities: Vec<String> = entries
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|entry| entry["severity"].as_str().unwrap().to_string())
+            .collect();
+        severities.sort();
+        severities
+    };
+    assert_eq!(severities(&default), ["error", "warning"]);
+    assert_eq!(severities(&info), ["error", "info", "warning"]);
 }
 
 #[test]
@@ -167,8 +168,8 @@ fn the_configuration_key_sets_it_and_the_flag_wins() {
         .args(["check", "--output-format", "concise", "app.py"])
         .assert()
         .code(1)
-        .stdout(predicate::str::contains("app.py:14:5: NG101"))
-        .stdout(predicate::str::contains("app.py:9:5").not());
+        .stdout(predicate::str::contains("app.py:16:5: NG101"))
+        .stdout(predicate::str::contains("app.py:11:5").not());
     nogil_lint()
         .current_dir(dir.path())
         .args([
@@ -181,8 +182,8 @@ fn the_configuration_key_sets_it_and_the_flag_wins() {
         .arg("app.py")
         .assert()
         .code(1)
-        .stdout(predicate::str::contains("app.py:9:5: NG101"))
-        .stdout(predicate::str::contains("app.py:14:5: NG101"));
+        .stdout(predicate::str::contains("app.py:11:5: NG101"))
+        .stdout(predicate::str::contains("app.py:16:5: NG101"));
     nogil_lint()
         .current_dir(dir.path())
         .args(["check", "--show-settings", "."])
@@ -331,7 +332,7 @@ fn fixes_of_hidden_findings_are_not_applied() {
     assert!(
         fs::read_to_string(dir.path().join("app.py"))
             .unwrap()
-            .contains("cache.setdefault(key, value)")
+            .contains("cache.setdefault(key, [])")
     );
 }
 

@@ -7,7 +7,7 @@ use std::collections::HashSet;
 
 use ruff_text_size::TextRange;
 
-use crate::diagnostic::{Diagnostic, Edit, Fix, FixApplicability};
+use crate::diagnostic::{Diagnostic, Edit, Fix, FixApplicability, Harm};
 use crate::registry::Rule;
 use crate::semantic::{
     AccessKind, AccessTarget, CheckActLocking, Guard, GuardKind, StateAccess, StateKey,
@@ -63,8 +63,11 @@ pub fn check(context: &mut Context<'_, '_>, diagnostics: &mut Vec<Diagnostic>) {
             _ => format!("`{check}`"),
         };
         let fix = setdefault_fix(context, access, guard).or_else(|| {
-            // Otherwise one lock around the check and the act.
-            context.wrap_in_lock_fix(access.key, access.function, guard.stmt)
+            // Otherwise one lock around the check and the act; a benign race does not need
+            // the contention a lock would add.
+            (harm != Harm::Benign)
+                .then(|| context.wrap_in_lock_fix(access.key, access.function, guard.stmt))
+                .flatten()
         });
         diagnostics.push(
             Diagnostic::new(

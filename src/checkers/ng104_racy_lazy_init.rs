@@ -70,8 +70,8 @@ pub fn check(context: &mut Context<'_, '_>, diagnostics: &mut Vec<Diagnostic>) {
         let (severity, reached) = context.judge(harm, access.function);
         // Double-checked locking cannot help an object that is filled in after it is
         // published: the unlocked outer check would still hand out the half-built object.
-        let fix = populated_after
-            .is_none()
+        // A benign race does not need the lock double-checked locking adds.
+        let fix = (populated_after.is_none() && harm != Harm::Benign)
             .then(|| context.fixes.module_lock(access.key))
             .flatten()
             .and_then(|plan| {

@@ -124,7 +124,7 @@ pub fn check(context: &Context<'_, '_>, diagnostics: &mut Vec<Diagnostic>) {
         // A lock that guards module or class state in the function is that state's lock.
         let guards_shared_state = model.accesses.iter().any(|access| {
             access.function == default.function
-                && access.locks.iter().any(|lock| *lock == default.parameter)
+                && access.locks.contains(&default.parameter)
                 && !matches!(access.key, StateKey::InstanceAttr(..))
         });
         if guards_shared_state {

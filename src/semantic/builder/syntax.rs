@@ -246,12 +246,20 @@ pub(super) fn is_pure(expr: &Expr) -> bool {
 }
 
 /// `x + …` / `… * x`: the value reads the name as an operand of a binary operation.
+/// Also a value derived from the name itself: a slice or item of it (`x = x[1:]`) or a method
+/// call on it (`x = x.strip()`).
 pub(super) fn reads_name(value: &Expr, name: &str) -> bool {
     match value {
         Expr::BinOp(ast::ExprBinOp { left, right, .. }) => {
             reads_name(left, name) || reads_name(right, name)
         }
         Expr::Name(expr_name) => expr_name.id.as_str() == name,
+        Expr::Subscript(ast::ExprSubscript { value, .. }) => {
+            matches!(&**value, Expr::Name(base) if base.id.as_str() == name)
+        }
+        Expr::Call(ast::ExprCall { func, .. }) => matches!(&**func,
+            Expr::Attribute(ast::ExprAttribute { value, .. })
+                if matches!(&**value, Expr::Name(base) if base.id.as_str() == name)),
         _ => false,
     }
 }
@@ -282,12 +290,16 @@ pub(super) fn reads_item(value: &Expr, container: &str, item: &str, source: &str
     }
 }
 
-/// The value reads the same expression text as an operand (`obj.n = obj.n + 1`).
+/// The value reads the same expression text as an operand (`obj.n = obj.n + 1`), or derives
+/// from it (`self.buffer = self.buffer[1:]`, `self.name = self.name.strip()`).
 pub(super) fn reads_text(value: &Expr, text: &str, source: &str) -> bool {
     match value {
         Expr::BinOp(ast::ExprBinOp { left, right, .. }) => {
             reads_text(left, text, source) || reads_text(right, text, source)
         }
+        Expr::Subscript(ast::ExprSubscript { value, .. }) => &source[value.range()] == text,
+        Expr::Call(ast::ExprCall { func, .. }) => matches!(&**func,
+            Expr::Attribute(ast::ExprAttribute { value, .. }) if &source[value.range()] == text),
         other => &source[other.range()] == text,
     }
 }
