@@ -291,3 +291,44 @@ fn environment_fixture_reports_exactly_the_marked_lines() {
         3,
     );
 }
+
+/// The same code in a library module and in a test module (`fixtures/roles/`): the library's
+/// public functions may run on its users' threads; a test's code runs on the test runner's one
+/// thread unless the test starts a thread.
+#[test]
+fn test_modules_report_only_what_their_threads_reach() {
+    let settings = Settings {
+        collect_facts: true,
+        min_severity: Severity::Info,
+        ..Settings::default()
+    };
+    let (reports, errors) = pipeline::run(
+        &[PathBuf::from("fixtures/roles")],
+        None,
+        &settings,
+        FixMode::Report,
+    );
+    assert!(errors.is_empty());
+    let found: BTreeSet<(String, usize, String)> = reports
+        .iter()
+        .flat_map(|report| &report.messages)
+        .map(|message| {
+            (
+                message.filename.to_string(),
+                message.start.row,
+                message.diagnostic.rule.code().to_string(),
+            )
+        })
+        .collect();
+    let expected: BTreeSet<(String, usize, String)> = [
+        ("fixtures/roles/pkg/registry.py", 5, "NG105"),
+        ("fixtures/roles/pkg/registry.py", 9, "NG102"),
+        ("fixtures/roles/pkg/registry.py", 13, "NG106"),
+        ("fixtures/roles/tests/test_registry.py", 6, "NG105"),
+        ("fixtures/roles/tests/test_registry.py", 22, "NG102"),
+    ]
+    .into_iter()
+    .map(|(file, row, code)| (file.to_string(), row, code.to_string()))
+    .collect();
+    assert_eq!(found, expected);
+}
