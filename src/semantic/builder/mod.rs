@@ -20,6 +20,8 @@
 //! - [`accesses`]: which shared state an expression denotes, and writes to it.
 //! - [`guards`]: check-then-act tests guarding a write.
 //! - [`process_state`]: process-wide state and GIL APIs.
+//! - [`per_process`]: what code has per process (`os.getpid()`, `os.environ`, reseeded RNGs,
+//!   `threading.local`) and a module's choice of start method.
 //! - [`calls`]: call sites and references to this module's functions, and resolving them.
 //! - [`threads`]: calls that start threads, and fork-child handlers.
 //! - [`pools`]: process pools and the work submitted to them.
@@ -35,6 +37,7 @@ mod finish;
 mod guards;
 mod imports;
 mod locks;
+mod per_process;
 mod pools;
 mod process_state;
 mod syntax;
@@ -49,8 +52,8 @@ use ruff_text_size::{Ranged, TextRange, TextSize};
 use super::values::{PoolKind, ValueKind};
 use super::{
     Class, ClassId, Function, FunctionId, GilApiUse, Guard, ImportRef, LockKey, LockRegion,
-    ModelOptions, ModuleBinding, ParameterLockDefault, ProcessGlobalUse, SemanticModel,
-    StateAccess, StateKey, ThreadEntryKind,
+    ModelOptions, ModuleBinding, ParameterLockDefault, PerProcessUse, ProcessGlobalUse,
+    SemanticModel, StateAccess, StateKey, ThreadEntryKind,
 };
 
 pub(super) fn build<'a>(
@@ -148,6 +151,11 @@ struct Builder<'a> {
     source: &'a str,
     options: ModelOptions,
     process_global_uses: Vec<ProcessGlobalUse>,
+    per_process_uses: Vec<PerProcessUse>,
+    /// A call of `multiprocessing.set_start_method` / `set_forkserver_preload` was seen.
+    sets_start_method: bool,
+    /// Module-level names bound to a `threading.local` (or an instance of a subclass).
+    thread_local_names: HashSet<&'a str>,
     gil_api_uses: Vec<GilApiUse>,
     import_refs: Vec<ImportRef>,
     /// Expressions used directly as conditions (`if`/`while` tests, `not` and `and`/`or`
@@ -210,6 +218,10 @@ struct PendingPool<'a> {
     /// passed on to: `with pool as executor`).
     bound: Vec<String>,
     initializer: Option<&'a Expr>,
+    /// `mp_context=`/`context=`, or a context's `Pool`: the start method was chosen.
+    explicit_start_method: bool,
+    /// Stored on an object, returned, yielded or passed to a call.
+    escapes: bool,
 }
 
 /// Work handed to a process pool (`pool.map(f, …)`, `executor.submit(f)`).
@@ -226,6 +238,9 @@ impl<'a> Builder<'a> {
             source,
             options,
             process_global_uses: Vec::new(),
+            per_process_uses: Vec::new(),
+            sets_start_method: false,
+            thread_local_names: HashSet::default(),
             gil_api_uses: Vec::new(),
             import_refs: Vec::new(),
             condition_slots: Vec::new(),
