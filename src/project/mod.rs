@@ -23,6 +23,8 @@ use crate::semantic::{FunctionId, ThreadEntryKind, WorkerRef};
 struct Module<'r> {
     names: Vec<String>,
     is_package: bool,
+    /// A test module (`test_*.py`, under `tests/`, …).
+    is_test: bool,
     facts: &'r ModuleFacts,
     filename: &'r str,
 }
@@ -91,10 +93,12 @@ pub fn link(reports: &mut [FileReport], names: &ModuleNames, rules: &RuleSet) {
         let (Some(facts), Some(path)) = (&report.facts, &report.path) else {
             continue;
         };
+        let is_test = names.is_test(path);
         let (names, is_package) = names.of(path);
         modules.push(Module {
             names,
             is_package,
+            is_test,
             facts,
             filename: &report.filename,
         });
@@ -174,6 +178,10 @@ pub fn link(reports: &mut [FileReport], names: &ModuleNames, rules: &RuleSet) {
     let mut convertible: Vec<(usize, PoolFact)> = Vec::new();
     if rules.contains(Rule::ProcessPoolConvertible) {
         for (module_index, module) in linker.modules.iter().enumerate() {
+            // A test whose subject is multiprocessing keeps its processes.
+            if module.is_test {
+                continue;
+            }
             for pool in &module.facts.pools {
                 if is_convertible(&linker, &offsets, &callees, module_index, pool)
                     && !module
