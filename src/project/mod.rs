@@ -175,7 +175,8 @@ pub fn link(reports: &mut [FileReport], names: &ModuleNames, rules: &RuleSet) {
 
     // NG301: a pool whose submitted work, its initializer and what they call (three levels
     // deep) are thread-safe and need nothing per process.
-    let mut convertible: Vec<(usize, PoolFact)> = Vec::new();
+    // (report, pool, the submitted work named for the message).
+    let mut convertible: Vec<(usize, PoolFact, Vec<String>)> = Vec::new();
     if rules.contains(Rule::ProcessPoolConvertible) {
         for (module_index, module) in linker.modules.iter().enumerate() {
             // A test whose subject is multiprocessing keeps its processes.
@@ -189,7 +190,19 @@ pub fn link(reports: &mut [FileReport], names: &ModuleNames, rules: &RuleSet) {
                         .suppressions
                         .silences(Rule::ProcessPoolConvertible, pool.start.row)
                 {
-                    convertible.push((index_of_report[module_index], pool.clone()));
+                    // `.compute.crunch` → `app.compute.crunch`.
+                    let work_names = pool
+                        .work
+                        .iter()
+                        .zip(&pool.work_names)
+                        .map(|(worker, name)| match worker {
+                            WorkerRef::External(qualified) => linker
+                                .absolute(module_index, qualified)
+                                .unwrap_or_else(|| name.clone()),
+                            WorkerRef::Local(_) => name.clone(),
+                        })
+                        .collect();
+                    convertible.push((index_of_report[module_index], pool.clone(), work_names));
                 }
             }
         }
@@ -242,12 +255,12 @@ pub fn link(reports: &mut [FileReport], names: &ModuleNames, rules: &RuleSet) {
         }
     }
 
-    for (report_index, pool) in convertible {
+    for (report_index, pool, work_names) in convertible {
         let report = &mut reports[report_index];
         let diagnostic = crate::checkers::ng301_process_pool_convertible::diagnostic(
             &pool.text,
             pool.factory,
-            &pool.work_names,
+            &work_names,
             pool.range,
         )
         .with_fix(pool.fix.clone());

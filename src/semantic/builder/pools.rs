@@ -73,11 +73,19 @@ impl<'a> Builder<'a> {
                 .find(|keyword| keyword.arg.as_ref().is_some_and(|arg| arg.as_str() == name))
                 .map(|keyword| &keyword.value)
         };
-        let initializer = keyword("initializer");
+        // `ProcessPoolExecutor(max_workers, mp_context, initializer, …)`,
+        // `Pool(processes, initializer, initargs, maxtasksperchild, context)`.
+        let (initializer_at, context_at) = match factory {
+            PoolFactory::Executor => (2, 1),
+            PoolFactory::Multiprocessing => (1, 4),
+        };
+        let positional = |index: usize| call.arguments.args.get(index);
+        let initializer = keyword("initializer").or(positional(initializer_at));
         // `ProcessPoolExecutor(mp_context=…)`, `multiprocessing.Pool(context=…)`,
         // `get_context("spawn").Pool(…)`: whatever the value, processes were chosen.
         let explicit_start_method = keyword("mp_context").is_some()
             || keyword("context").is_some()
+            || positional(context_at).is_some()
             || matches!(&*call.func, Expr::Attribute(ast::ExprAttribute { value, .. }) if self.is_context(value));
         self.pending_pools.push(PendingPool {
             call,
@@ -135,15 +143,22 @@ impl<'a> Builder<'a> {
         }
     }
 
-    /// A pool passed to a call other than a builtin, or as the executor of
-    /// `loop.run_in_executor(pool, f)` (a submission): see [`Self::record_pool_escape`].
+    /// A pool passed to a call, other than a builtin that only looks at it (`print(pool)`) or
+    /// as the executor of `loop.run_in_executor(pool, f)` (a submission): see
+    /// [`Self::record_pool_escape`].
     pub(super) fn record_pool_handoff(&mut self, call: &'a ast::ExprCall) {
-        if self.pending_pools.is_empty()
-            || self
-                .qualified_name(&call.func)
-                .is_some_and(|qualified| qualified.starts_with("builtins."))
-        {
+        if self.pending_pools.is_empty() {
             return;
+        }
+        if let Expr::Name(name) = &*call.func {
+            let id = name.id.as_str();
+            let inspects = matches!(
+                id,
+                "print" | "repr" | "str" | "id" | "type" | "isinstance" | "hasattr" | "getattr"
+            );
+            if inspects && !self.bindings.contains_key(id) && !self.is_enclosing_local(id) {
+                return;
+            }
         }
         let submits = matches!(&*call.func, Expr::Attribute(attribute) if attribute.attr.as_str() == "run_in_executor");
         for (index, argument) in call.arguments.args.iter().enumerate() {
