@@ -35,6 +35,14 @@ impl<'a> Builder<'a> {
         None
     }
 
+    /// `ctx.Pool(…)` / `multiprocessing.get_context(…).Pool(…)`: a pool from a context.
+    fn made_by_context(&self, call: &ast::ExprCall) -> bool {
+        matches!(
+            &*call.func,
+            Expr::Attribute(ast::ExprAttribute { value, .. }) if self.is_context(value)
+        )
+    }
+
     /// `multiprocessing.get_context(…)`, or a name or attribute bound to one.
     fn is_context(&self, expr: &Expr) -> bool {
         match expr {
@@ -86,7 +94,7 @@ impl<'a> Builder<'a> {
         let explicit_start_method = keyword("mp_context").is_some()
             || keyword("context").is_some()
             || positional(context_at).is_some()
-            || matches!(&*call.func, Expr::Attribute(ast::ExprAttribute { value, .. }) if self.is_context(value));
+            || self.made_by_context(call);
         self.pending_pools.push(PendingPool {
             call,
             factory,
@@ -160,7 +168,10 @@ impl<'a> Builder<'a> {
                 return;
             }
         }
-        let submits = matches!(&*call.func, Expr::Attribute(attribute) if attribute.attr.as_str() == "run_in_executor");
+        let submits = matches!(
+            &*call.func,
+            Expr::Attribute(attribute) if attribute.attr.as_str() == "run_in_executor"
+        );
         for (index, argument) in call.arguments.args.iter().enumerate() {
             if !(submits && index == 0) {
                 self.record_pool_escape(argument);
