@@ -223,3 +223,30 @@ fn module_names(
         is_test,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn test_modules_by_name_and_by_directory_below_the_root() {
+        let root = Path::new("/home/me/test/project");
+        for relative in [
+            "tests/helpers.py",
+            "pkg/testing/pools.py",
+            "pkg/test_pools.py",
+            "pkg/pools_test.py",
+            "conftest.py",
+        ] {
+            assert!(is_test_path(Path::new(relative), Some(root)), "{relative}");
+        }
+        // `test` above the root is not the project's.
+        assert!(!is_test_path(Path::new("pkg/pools.py"), Some(root)));
+        assert!(!is_test_path(Path::new("pkg/contest.py"), Some(root)));
+        // The root itself counts: `nogil-lint check tests/`.
+        assert!(is_test_path(
+            Path::new("helpers.py"),
+            Some(Path::new("/home/me/project/tests"))
+        ));
+    }
+}
