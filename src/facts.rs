@@ -40,6 +40,12 @@ pub struct FunctionFacts {
     /// Why the function is not safe to run on a thread instead of a process: it changes
     /// process-wide state or writes shared state without a lock.
     pub thread_unsafe: Option<String>,
+    /// Why the function behaves per process (`calls `os.getpid``, `uses `os.environ``): run by
+    /// a process pool, it was put in processes on purpose.
+    pub per_process: Option<String>,
+    /// A module global the function assigns or mutates (`global X; X = …`, `CACHE[k] = v`),
+    /// under a lock or not: in a pool's initializer, state set up once per worker process.
+    pub writes_global: Option<String>,
 }
 
 /// An import and where it is written.
@@ -59,10 +65,16 @@ pub struct PoolFact {
     pub end: Location,
     pub text: String,
     pub factory: PoolFactory,
-    pub workers: Vec<WorkerRef>,
-    /// The workers as written, for the message.
-    pub worker_names: Vec<String>,
-    pub unresolved_worker: bool,
+    /// The work submitted to the pool (see [`crate::semantic::ProcessPool::work`]).
+    pub work: Vec<WorkerRef>,
+    /// The submitted work as named in the module, for the message.
+    pub work_names: Vec<String>,
+    pub initializer: Option<WorkerRef>,
+    pub unresolved_work: bool,
+    /// Processes were chosen on purpose: an explicit context or start method for this pool,
+    /// or `multiprocessing.set_start_method` in the module.
+    pub explicit_start_method: bool,
+    pub escapes: bool,
     pub fix: Option<Fix>,
     pub fix_edits: Vec<ResolvedEdit>,
 }
@@ -114,7 +126,19 @@ impl ModuleFacts {
                     .get_or_insert_with(|| format!("changes process-wide state (`{}`)", use_.name));
             }
         }
+        for use_ in &model.per_process_uses {
+            if let Some(function) = use_.function {
+                functions[function]
+                    .per_process
+                    .get_or_insert_with(|| format!("uses `{}`", use_.name));
+            }
+        }
         for access in &model.accesses {
+            if let StateKey::Global(name) = access.key {
+                functions[access.function]
+                    .writes_global
+                    .get_or_insert_with(|| name.to_string());
+            }
             let shared = match access.key {
                 StateKey::InstanceAttr(..) => !model.is_construction(access.function),
                 _ => true,
@@ -145,16 +169,19 @@ impl ModuleFacts {
                     end: Location { row: 0, column: 0 },
                     text: crate::checkers::snippet(model.text(pool.callee)),
                     factory: pool.factory,
-                    workers: pool.workers.clone(),
-                    worker_names: pool
-                        .workers
+                    work: pool.work.clone(),
+                    work_names: pool
+                        .work
                         .iter()
                         .map(|worker| match worker {
                             WorkerRef::Local(id) => model.function(*id).qualname.clone(),
                             WorkerRef::External(name) => name.clone(),
                         })
                         .collect(),
-                    unresolved_worker: pool.unresolved_worker,
+                    initializer: pool.initializer.clone(),
+                    unresolved_work: pool.unresolved_work,
+                    explicit_start_method: pool.explicit_start_method || model.sets_start_method,
+                    escapes: pool.escapes,
                     fix: crate::checkers::ng301_process_pool_convertible::fix(&builder, pool),
                     fix_edits: Vec::new(),
                 })

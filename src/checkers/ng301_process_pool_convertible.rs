@@ -14,19 +14,14 @@ use crate::fix::builders::FixBuilder;
 use crate::registry::Rule;
 use crate::semantic::{PoolFactory, ProcessPool};
 
-/// The finding, at the pool's constructor call.
+/// The finding, at the pool's constructor call, naming the work submitted to it.
 pub fn diagnostic(
     pool_text: &str,
     factory: PoolFactory,
-    workers: &[String],
+    work: &[String],
     range: TextRange,
 ) -> Diagnostic {
-    let names: Vec<String> = workers.iter().map(|name| format!("`{name}`")).collect();
-    let (names, verbs) = if names.len() == 1 {
-        (names.join(""), ("touches", "writes"))
-    } else {
-        (names.join(", "), ("touch", "write"))
-    };
+    let names: Vec<String> = work.iter().map(|name| format!("`{name}`")).collect();
     let thread_pool = match factory {
         PoolFactory::Executor => "`ThreadPoolExecutor`",
         PoolFactory::Multiprocessing => "`multiprocessing.pool.ThreadPool`",
@@ -34,11 +29,11 @@ pub fn diagnostic(
     Diagnostic::new(
         Rule::ProcessPoolConvertible,
         format!(
-            "`{pool_text}` runs {names}, which {} no process-wide state and {} no module state \
-             without a lock; on a free-threaded interpreter a {thread_pool} would do the same work without \
-             pickling arguments and results, with shared memory and a faster start",
-            verbs.0,
-            verbs.1
+            "the work submitted to `{pool_text}` ({}) touches no process-wide state, keeps \
+             nothing per process and writes no module state without a lock; on a free-threaded \
+             interpreter a {thread_pool} would do the same work without pickling arguments and \
+             results, with shared memory and a faster start",
+            names.join(", ")
         ),
         range,
     )
@@ -50,13 +45,14 @@ pub fn diagnostic(
 }
 
 /// `ProcessPoolExecutor(…)` → `ThreadPoolExecutor(…)` (keeping `max_workers`, `initializer`,
-/// `initargs`, dropping `mp_context`); `multiprocessing.Pool(…)` → `ThreadPool(…)`. Unsafe:
+/// `initargs`); `multiprocessing.Pool(…)` → `ThreadPool(…)`. A pool given a start method
+/// (`mp_context=`, a context) is never reported, so there is no such argument to drop. Unsafe:
 /// workers then share memory and module state with the caller, and lose process isolation.
 pub fn fix(builder: &FixBuilder<'_, '_>, pool: &ProcessPool) -> Option<Fix> {
     let (allowed_keywords, max_positional, qualified, name, module): (&[&str], usize, _, _, _) =
         match pool.factory {
             PoolFactory::Executor => (
-                &["max_workers", "mp_context", "initializer", "initargs"],
+                &["max_workers", "initializer", "initargs"],
                 1,
                 "concurrent.futures.ThreadPoolExecutor",
                 "ThreadPoolExecutor",
@@ -99,21 +95,6 @@ pub fn fix(builder: &FixBuilder<'_, '_>, pool: &ProcessPool) -> Option<Fix> {
         range: pool.callee,
         content: replacement.clone(),
     });
-    // `mp_context=` has no meaning for threads.
-    if let Some((_, keyword)) = pool.keywords.iter().find(|(name, _)| name == "mp_context") {
-        let index = pool.arguments.iter().position(|range| range == keyword)?;
-        let range = if index > 0 {
-            TextRange::new(pool.arguments[index - 1].end(), keyword.end())
-        } else if let Some(next) = pool.arguments.get(index + 1) {
-            TextRange::new(keyword.start(), next.start())
-        } else {
-            *keyword
-        };
-        edits.push(Edit {
-            range,
-            content: String::new(),
-        });
-    }
     Some(crate::fix::fix(
         FixApplicability::Unsafe,
         format!("Use `{replacement}`"),

@@ -24,6 +24,8 @@ use crate::semantic::{FunctionId, ThreadEntryKind, WorkerRef};
 struct Module<'r> {
     names: Vec<String>,
     is_package: bool,
+    /// A test module (`test_*.py`, under `tests/`, …).
+    is_test: bool,
     facts: &'r ModuleFacts,
     filename: &'r str,
 }
@@ -92,10 +94,12 @@ pub fn link(reports: &mut [FileReport], names: &ModuleNames, rules: &RuleSet) {
         let (Some(facts), Some(path)) = (&report.facts, &report.path) else {
             continue;
         };
+        let is_test = names.is_test(path);
         let (names, is_package) = names.of(path);
         modules.push(Module {
             names,
             is_package,
+            is_test,
             facts,
             filename: &report.filename,
         });
@@ -170,52 +174,36 @@ pub fn link(reports: &mut [FileReport], names: &ModuleNames, rules: &RuleSet) {
         }
     }
 
-    // NG301: a pool whose workers, and what they call (three levels deep), are thread-safe.
-    let mut convertible: Vec<(usize, PoolFact)> = Vec::new();
+    // NG301: a pool whose submitted work, its initializer and what they call (three levels
+    // deep) are thread-safe and need nothing per process.
+    // (report, pool, the submitted work named for the message).
+    let mut convertible: Vec<(usize, PoolFact, Vec<String>)> = Vec::new();
     if rules.contains(Rule::ProcessPoolConvertible) {
         for (module_index, module) in linker.modules.iter().enumerate() {
-            'pools: for pool in &module.facts.pools {
-                if pool.unresolved_worker || pool.workers.is_empty() {
-                    continue;
-                }
-                let mut frontier: Vec<usize> = Vec::new();
-                for worker in &pool.workers {
-                    let node = match worker {
-                        WorkerRef::Local(id) => Some(offsets[module_index] + id),
-                        WorkerRef::External(qualified) => linker
-                            .resolve(module_index, qualified, 0)
-                            .map(|(target_module, target)| offsets[target_module] + target),
-                    };
-                    match node {
-                        Some(node) => frontier.push(node),
-                        // A worker we cannot see: say nothing.
-                        None => continue 'pools,
-                    }
-                }
-                let mut seen: Vec<usize> = Vec::new();
-                for _depth in 0..=3 {
-                    let mut next = Vec::new();
-                    for node in frontier {
-                        if seen.contains(&node) {
-                            continue;
-                        }
-                        seen.push(node);
-                        if function_facts(&linker, &offsets, node)
-                            .thread_unsafe
-                            .is_some()
-                        {
-                            continue 'pools;
-                        }
-                        next.extend(callees[node].iter().copied());
-                    }
-                    frontier = next;
-                }
-                if !module
-                    .facts
-                    .suppressions
-                    .silences(Rule::ProcessPoolConvertible, pool.start.row)
+            // A test whose subject is multiprocessing keeps its processes.
+            if module.is_test {
+                continue;
+            }
+            for pool in &module.facts.pools {
+                if is_convertible(&linker, &offsets, &callees, module_index, pool)
+                    && !module
+                        .facts
+                        .suppressions
+                        .silences(Rule::ProcessPoolConvertible, pool.start.row)
                 {
-                    convertible.push((index_of_report[module_index], pool.clone()));
+                    // `.compute.crunch` → `app.compute.crunch`.
+                    let work_names = pool
+                        .work
+                        .iter()
+                        .zip(&pool.work_names)
+                        .map(|(worker, name)| match worker {
+                            WorkerRef::External(qualified) => linker
+                                .absolute(module_index, qualified)
+                                .unwrap_or_else(|| name.clone()),
+                            WorkerRef::Local(_) => name.clone(),
+                        })
+                        .collect();
+                    convertible.push((index_of_report[module_index], pool.clone(), work_names));
                 }
             }
         }
@@ -268,12 +256,12 @@ pub fn link(reports: &mut [FileReport], names: &ModuleNames, rules: &RuleSet) {
         }
     }
 
-    for (report_index, pool) in convertible {
+    for (report_index, pool, work_names) in convertible {
         let report = &mut reports[report_index];
         let diagnostic = crate::checkers::ng301_process_pool_convertible::diagnostic(
             &pool.text,
             pool.factory,
-            &pool.worker_names,
+            &work_names,
             pool.range,
         )
         .with_fix(pool.fix.clone());
@@ -340,6 +328,74 @@ pub fn link(reports: &mut [FileReport], names: &ModuleNames, rules: &RuleSet) {
             report.sort_messages();
         }
     }
+}
+
+/// Whether a process pool could be a thread pool: its submitted work is known and neither it
+/// nor the initializer, nor what they call three levels deep, changes process-wide state,
+/// writes shared state without a lock or behaves per process; the initializer also sets up no
+/// module state; and nothing says processes were chosen on purpose (an explicit start method)
+/// or lets work reach the pool where the analysis does not look (the pool escapes).
+fn is_convertible(
+    linker: &Linker<'_>,
+    offsets: &[usize],
+    callees: &[Vec<usize>],
+    module: usize,
+    pool: &PoolFact,
+) -> bool {
+    if pool.work.is_empty() || pool.unresolved_work || pool.escapes || pool.explicit_start_method {
+        return false;
+    }
+    let node = |worker: &WorkerRef| match worker {
+        WorkerRef::Local(id) => Some(offsets[module] + id),
+        WorkerRef::External(qualified) => linker
+            .resolve(module, qualified, 0)
+            .map(|(target_module, target)| offsets[target_module] + target),
+    };
+    // A callable we cannot see: say nothing.
+    let Some(work) = pool.work.iter().map(node).collect::<Option<Vec<usize>>>() else {
+        return false;
+    };
+    let initializer = match &pool.initializer {
+        Some(initializer) => match node(initializer) {
+            Some(node) => vec![node],
+            None => return false,
+        },
+        None => Vec::new(),
+    };
+    let work_is_shareable =
+        |facts: &FunctionFacts| facts.thread_unsafe.is_none() && facts.per_process.is_none();
+    // Module state an initializer sets up is per worker process, even under a lock.
+    let setup_is_shareable =
+        |facts: &FunctionFacts| work_is_shareable(facts) && facts.writes_global.is_none();
+    within_three_calls(linker, offsets, callees, work, &work_is_shareable)
+        && within_three_calls(linker, offsets, callees, initializer, &setup_is_shareable)
+}
+
+/// Whether `holds` is true of every function from `roots` down to three calls deep.
+fn within_three_calls(
+    linker: &Linker<'_>,
+    offsets: &[usize],
+    callees: &[Vec<usize>],
+    roots: Vec<usize>,
+    holds: &dyn Fn(&FunctionFacts) -> bool,
+) -> bool {
+    let mut frontier = roots;
+    let mut seen: Vec<usize> = Vec::new();
+    for _depth in 0..=3 {
+        let mut next = Vec::new();
+        for node in frontier {
+            if seen.contains(&node) {
+                continue;
+            }
+            seen.push(node);
+            if !holds(function_facts(linker, offsets, node)) {
+                return false;
+            }
+            next.extend(callees[node].iter().copied());
+        }
+        frontier = next;
+    }
+    true
 }
 
 /// The facts of a function by its flat node number.

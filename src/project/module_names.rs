@@ -33,7 +33,17 @@ pub fn source_roots(paths: &[PathBuf]) -> Vec<PathBuf> {
 /// naming reads the file system: canonical paths, `__init__.py` lookups).
 #[derive(Debug, Default)]
 pub struct ModuleNames {
-    by_path: FxHashMap<PathBuf, (Vec<String>, bool)>,
+    by_path: FxHashMap<PathBuf, ModuleName>,
+}
+
+#[derive(Debug, Clone, Default)]
+struct ModuleName {
+    /// Longest first.
+    names: Vec<String>,
+    /// A package's `__init__`.
+    is_package: bool,
+    /// A test module (see [`is_test_path`]).
+    is_test: bool,
 }
 
 impl ModuleNames {
@@ -79,11 +89,14 @@ impl ModuleNames {
             .into_iter()
             .zip(resolved)
             .map(|(file, resolved)| {
-                let names = match resolved {
+                let name = match resolved {
                     Some(path) => module_names(&path, roots, &mut packages),
-                    None => (Vec::new(), false),
+                    None => ModuleName {
+                        is_test: is_test_file_name(file),
+                        ..ModuleName::default()
+                    },
                 };
-                (file.clone(), names)
+                (file.clone(), name)
             })
             .collect();
         ModuleNames { by_path }
@@ -92,27 +105,71 @@ impl ModuleNames {
     /// The dotted names a file can be imported as (longest first), and whether it is a
     /// package's `__init__`; none for a file the run did not discover.
     pub fn of(&self, path: &Path) -> (Vec<String>, bool) {
-        self.by_path.get(path).cloned().unwrap_or_default()
+        self.by_path
+            .get(path)
+            .map(|name| (name.names.clone(), name.is_package))
+            .unwrap_or_default()
+    }
+
+    /// Whether a file is a test module: named `test_*.py`, `*_test.py` or `conftest.py`, or
+    /// under a `tests`, `test` or `testing` directory of the project. A file the run did not
+    /// discover is judged by its name.
+    pub fn is_test(&self, path: &Path) -> bool {
+        self.by_path
+            .get(path)
+            .map_or_else(|| is_test_file_name(path), |name| name.is_test)
     }
 
     /// The top-level module names the project's files provide (`black` for `src/black/…`).
     pub fn top_level(&self) -> rustc_hash::FxHashSet<String> {
         self.by_path
             .values()
-            .flat_map(|(names, _)| names.iter())
+            .flat_map(|name| name.names.iter())
             .filter_map(|name| name.split('.').next())
             .map(str::to_string)
             .collect()
     }
 }
 
-/// The dotted names a file (its resolved path) can be imported as, and whether it is a package
-/// (`__init__`). `packages` caches which directories hold an `__init__.py`.
+/// A file judged by its name alone (its directories may be anyone's).
+fn is_test_file_name(path: &Path) -> bool {
+    path.file_name()
+        .is_some_and(|name| is_test_path(Path::new(name), None))
+}
+
+/// Whether `relative` (a file's path below `root`, or below the top of its package when there
+/// is no root) names a test module: the file is `test_*.py`, `*_test.py` or `conftest.py`, or a
+/// directory on the way, the root included, is `tests`, `test` or `testing`. Directories above
+/// the root are not the project's and do not count.
+fn is_test_path(relative: &Path, root: Option<&Path>) -> bool {
+    let is_test_directory =
+        |name: &std::ffi::OsStr| matches!(name.to_str(), Some("tests" | "test" | "testing"));
+    let stem = relative
+        .file_stem()
+        .and_then(|stem| stem.to_str())
+        .unwrap_or_default();
+    if stem.starts_with("test_") || stem.ends_with("_test") || stem == "conftest" {
+        return true;
+    }
+    let directories = relative.parent().into_iter().flat_map(Path::components);
+    root.and_then(Path::file_name)
+        .is_some_and(is_test_directory)
+        || directories
+            .filter_map(|component| match component {
+                std::path::Component::Normal(name) => Some(name),
+                _ => None,
+            })
+            .any(is_test_directory)
+}
+
+/// The dotted names a file (its resolved path) can be imported as, whether it is a package
+/// (`__init__`) and whether it is a test module. `packages` caches which directories hold an
+/// `__init__.py`.
 fn module_names(
     path: &Path,
     roots: &[PathBuf],
     packages: &mut FxHashMap<PathBuf, bool>,
-) -> (Vec<String>, bool) {
+) -> ModuleName {
     let is_package = path.file_stem().is_some_and(|stem| stem == "__init__");
     let dotted = |relative: &Path| -> Option<String> {
         let mut parts: Vec<String> = relative
@@ -130,9 +187,14 @@ fn module_names(
         }
         (!parts.is_empty()).then(|| parts.join("."))
     };
+    let mut is_test = false;
     let mut names: Vec<String> = roots
         .iter()
-        .filter_map(|root| path.strip_prefix(root).ok())
+        .filter_map(|root| {
+            let relative = path.strip_prefix(root).ok()?;
+            is_test |= is_test_path(relative, Some(root));
+            Some(relative)
+        })
         .filter_map(dotted)
         .collect();
     // The top of the package the file sits in (directories with `__init__.py`).
@@ -148,11 +210,43 @@ fn module_names(
         }
     }
     if let Some(top) = top
-        && let Some(name) = path.strip_prefix(&top).ok().and_then(dotted)
+        && let Ok(relative) = path.strip_prefix(&top)
     {
-        names.push(name);
+        is_test |= is_test_path(relative, None);
+        names.extend(dotted(relative));
     }
     names.sort_by_key(|name| std::cmp::Reverse(name.len()));
     names.dedup();
-    (names, is_package)
+    ModuleName {
+        names,
+        is_package,
+        is_test,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn test_modules_by_name_and_by_directory_below_the_root() {
+        let root = Path::new("/home/me/test/project");
+        for relative in [
+            "tests/helpers.py",
+            "pkg/testing/pools.py",
+            "pkg/test_pools.py",
+            "pkg/pools_test.py",
+            "conftest.py",
+        ] {
+            assert!(is_test_path(Path::new(relative), Some(root)), "{relative}");
+        }
+        // `test` above the root is not the project's.
+        assert!(!is_test_path(Path::new("pkg/pools.py"), Some(root)));
+        assert!(!is_test_path(Path::new("pkg/contest.py"), Some(root)));
+        // The root itself counts: `nogil-lint check tests/`.
+        assert!(is_test_path(
+            Path::new("helpers.py"),
+            Some(Path::new("/home/me/project/tests"))
+        ));
+    }
 }

@@ -338,15 +338,36 @@ pub struct ProcessPool {
     pub callee: TextRange,
     pub factory: PoolFactory,
     pub function: Option<FunctionId>,
-    pub workers: Vec<WorkerRef>,
-    /// A worker that cannot be analysed (a lambda, a callable from a library, …).
-    pub unresolved_worker: bool,
+    /// The work submitted to the pool in this module (`submit`, `map`, `apply_async`, …,
+    /// `loop.run_in_executor(pool, f)`): what the pool is for.
+    pub work: Vec<WorkerRef>,
+    /// The `initializer=` of the constructor: set-up run once in each worker process.
+    pub initializer: Option<WorkerRef>,
+    /// Submitted work or an initializer that cannot be analysed (a lambda, a callable from a
+    /// library, …).
+    pub unresolved_work: bool,
+    /// The start method was chosen on purpose: `mp_context=`/`context=`, or a pool made by a
+    /// context from `multiprocessing.get_context(…)`.
+    pub explicit_start_method: bool,
+    /// The pool leaves the code that made it (stored on an object, returned, yielded, passed
+    /// to a call), so work may be submitted to it where this analysis does not look.
+    pub escapes: bool,
     /// Positional arguments of the constructor.
     pub positional: usize,
     /// Keyword arguments: name and the range of `name=value`.
     pub keywords: Vec<(String, TextRange)>,
-    /// Every argument's range in source order (for removing one with its comma).
-    pub arguments: Vec<TextRange>,
+}
+
+/// Code that behaves per process: it reads or sets something each worker process has its own
+/// copy of (`os.getpid()`, `os.environ`, a reseeded RNG, a `threading.local`, …). Work that
+/// does this under a process pool was put in processes on purpose (NG301).
+#[derive(Debug, Clone)]
+pub struct PerProcessUse {
+    /// `None` in module-level code.
+    pub function: Option<FunctionId>,
+    pub range: TextRange,
+    /// What is used, for messages (`os.getpid`, `random.seed`, `threading.local`).
+    pub name: String,
 }
 
 /// An import of a top-level module (`import numpy.linalg`, `from yaml import safe_load`,
@@ -409,6 +430,10 @@ pub struct SemanticModel<'a> {
     pub parameter_lock_defaults: Vec<ParameterLockDefault>,
     pub process_global_uses: Vec<ProcessGlobalUse>,
     pub process_pools: Vec<ProcessPool>,
+    pub per_process_uses: Vec<PerProcessUse>,
+    /// The module calls `multiprocessing.set_start_method` or `set_forkserver_preload`: its
+    /// process pools run in processes started a chosen way.
+    pub sets_start_method: bool,
     pub import_refs: Vec<ImportRef>,
     /// Calls of imported names (`helpers.work`, `from .jobs import run; run()`), by caller.
     pub external_calls: Vec<(Option<FunctionId>, String)>,

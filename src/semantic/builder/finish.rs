@@ -94,6 +94,8 @@ impl<'a> Builder<'a> {
             call_sites,
             parameter_lock_defaults: self.parameter_lock_defaults,
             process_global_uses: self.process_global_uses,
+            per_process_uses: self.per_process_uses,
+            sets_start_method: self.sets_start_method,
             import_refs: self.import_refs,
             process_pools,
             external_calls,
@@ -199,21 +201,11 @@ impl<'a> Builder<'a> {
         {
             return Some(index);
         }
-        let name = self.text(receiver);
-        self.pending_pools
-            .iter()
-            .enumerate()
-            .filter(|(_, pool)| {
-                pool.function == submission.scope
-                    && pool.bound.iter().any(|bound| bound == name)
-                    && pool.call.range().start() < receiver.start()
-            })
-            .max_by_key(|(_, pool)| pool.call.range().start())
-            .map(|(index, _)| index)
+        self.pool_bound_to(self.text(receiver), submission.scope, receiver.start())
     }
 
-    /// Every process pool with the workers submitted to it and its initializer, resolved to
-    /// functions of this module or imported ones, and where its constructor's arguments are.
+    /// Every process pool with the work submitted to it and its initializer, resolved to
+    /// functions of this module or imported ones, and what its constructor is given.
     fn resolve_process_pools(&self) -> Vec<ProcessPool> {
         let owners: Vec<Option<usize>> = self
             .pending_submissions
@@ -222,46 +214,43 @@ impl<'a> Builder<'a> {
             .collect();
         let mut process_pools: Vec<ProcessPool> = Vec::new();
         for (pool_index, pending) in self.pending_pools.iter().enumerate() {
-            let mut workers: Vec<WorkerRef> = Vec::new();
-            let mut unresolved_worker = false;
+            let mut work: Vec<WorkerRef> = Vec::new();
+            let mut unresolved_work = false;
             let submitted = self
                 .pending_submissions
                 .iter()
                 .zip(&owners)
                 .filter(|(_, owner)| **owner == Some(pool_index))
                 .map(|(submission, _)| submission);
-            let worker_exprs = submitted
-                .map(|submission| (submission.worker, submission.scope, submission.class))
-                .chain(
-                    pending
-                        .initializer
-                        .map(|initializer| (Some(initializer), pending.function, None)),
-                );
-            for (worker, scope, class) in worker_exprs {
-                match worker.and_then(|worker| self.worker_ref(worker, scope, class)) {
+            for submission in submitted {
+                match submission
+                    .worker
+                    .and_then(|worker| self.worker_ref(worker, submission.scope, submission.class))
+                {
                     Some(worker) => {
-                        if !workers.contains(&worker) {
-                            workers.push(worker);
+                        if !work.contains(&worker) {
+                            work.push(worker);
                         }
                     }
-                    None => unresolved_worker = true,
+                    None => unresolved_work = true,
                 }
             }
+            let initializer = pending.initializer.and_then(|initializer| {
+                let resolved = self.worker_ref(initializer, pending.function, None);
+                unresolved_work |= resolved.is_none();
+                resolved
+            });
             let arguments = &pending.call.arguments;
-            let mut ranges: Vec<TextRange> = arguments
-                .args
-                .iter()
-                .map(Ranged::range)
-                .chain(arguments.keywords.iter().map(Ranged::range))
-                .collect();
-            ranges.sort_by_key(|range| range.start());
             process_pools.push(ProcessPool {
                 range: pending.call.range(),
                 callee: pending.call.func.range(),
                 factory: pending.factory,
                 function: pending.function,
-                workers,
-                unresolved_worker,
+                work,
+                initializer,
+                unresolved_work,
+                explicit_start_method: pending.explicit_start_method,
+                escapes: pending.escapes,
                 positional: arguments.args.len(),
                 keywords: arguments
                     .keywords
@@ -276,7 +265,6 @@ impl<'a> Builder<'a> {
                         )
                     })
                     .collect(),
-                arguments: ranges,
             });
         }
         process_pools

@@ -216,6 +216,7 @@ impl<'a> Builder<'a> {
             Stmt::Assign(ast::StmtAssign { targets, value, .. }) => {
                 let kind = self.classify(value);
                 for target in targets {
+                    self.scan_thread_local_binding(target, value);
                     self.scan_module_target(target, kind, stmt.range());
                     if let (Expr::Name(name), ValueKind::Pool(pool)) = (target, kind) {
                         self.pool_names.insert(name.id.to_string(), pool);
@@ -228,6 +229,7 @@ impl<'a> Builder<'a> {
                 ..
             }) => {
                 let kind = self.classify(value);
+                self.scan_thread_local_binding(target, value);
                 self.scan_module_target(target, kind, stmt.range());
             }
             Stmt::FunctionDef(def) => {

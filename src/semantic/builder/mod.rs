@@ -20,6 +20,8 @@
 //! - [`accesses`]: which shared state an expression denotes, and writes to it.
 //! - [`guards`]: check-then-act tests guarding a write.
 //! - [`process_state`]: process-wide state and GIL APIs.
+//! - [`per_process`]: what code has per process (`os.getpid()`, `os.environ`, reseeded RNGs,
+//!   `threading.local`) and a module's choice of start method.
 //! - [`calls`]: call sites and references to this module's functions, and resolving them.
 //! - [`threads`]: calls that start threads, and fork-child handlers.
 //! - [`pools`]: process pools and the work submitted to them.
@@ -37,6 +39,7 @@ mod guards;
 mod identity;
 mod imports;
 mod locks;
+mod per_process;
 mod pools;
 mod process_state;
 mod syntax;
@@ -51,8 +54,8 @@ use ruff_text_size::{Ranged, TextRange, TextSize};
 use super::values::{PoolKind, ValueKind};
 use super::{
     Class, ClassId, Function, FunctionId, GilApiUse, Guard, ImportRef, LockKey, LockRegion,
-    ModelOptions, ModuleBinding, ModuleRole, ParameterLockDefault, ProcessGlobalUse, SemanticModel,
-    StateAccess, StateIteration, StateKey, ThreadEntryKind,
+    ModelOptions, ModuleBinding, ModuleRole, ParameterLockDefault, PerProcessUse,
+    ProcessGlobalUse, SemanticModel, StateAccess, StateIteration, StateKey, ThreadEntryKind,
 };
 
 pub(super) fn build<'a>(
@@ -153,6 +156,11 @@ struct Builder<'a> {
     /// What the module is for (library code or tests), from its path.
     role: ModuleRole,
     process_global_uses: Vec<ProcessGlobalUse>,
+    per_process_uses: Vec<PerProcessUse>,
+    /// A call of `multiprocessing.set_start_method` / `set_forkserver_preload` was seen.
+    sets_start_method: bool,
+    /// Module-level names bound to a `threading.local` (or an instance of a subclass).
+    thread_local_names: HashSet<&'a str>,
     gil_api_uses: Vec<GilApiUse>,
     import_refs: Vec<ImportRef>,
     /// Expressions used directly as conditions (`if`/`while` tests, `not` and `and`/`or`
@@ -222,6 +230,10 @@ struct PendingPool<'a> {
     /// passed on to: `with pool as executor`).
     bound: Vec<String>,
     initializer: Option<&'a Expr>,
+    /// `mp_context=`/`context=`, or a context's `Pool`: the start method was chosen.
+    explicit_start_method: bool,
+    /// Stored on an object, returned, yielded or passed to a call.
+    escapes: bool,
 }
 
 /// Work handed to a process pool (`pool.map(f, …)`, `executor.submit(f)`).
@@ -239,6 +251,9 @@ impl<'a> Builder<'a> {
             options,
             role,
             process_global_uses: Vec::new(),
+            per_process_uses: Vec::new(),
+            sets_start_method: false,
+            thread_local_names: HashSet::default(),
             gil_api_uses: Vec::new(),
             import_refs: Vec::new(),
             condition_slots: Vec::new(),

@@ -390,6 +390,7 @@ impl<'a> Builder<'a> {
                 // `return not …` needs no parentheses.
                 self.condition_slots.push(value.range());
                 self.visit_expr(value);
+                self.record_pool_escape(value);
             }
             _ => visitor::walk_stmt(self, stmt),
         }
@@ -405,6 +406,8 @@ impl<'a> Builder<'a> {
                 self.record_process_global_call(call);
                 self.record_gil_api_call(call);
                 self.record_process_pool(call);
+                self.record_pool_handoff(call);
+                self.record_per_process_call(call);
                 self.record_dynamic_import(call);
                 self.record_fork_child_handler(call);
                 self.callee_depth += 1;
@@ -413,6 +416,9 @@ impl<'a> Builder<'a> {
                 self.visit_arguments(&call.arguments);
             }
             Expr::Name(ast::ExprName { ctx, .. }) => {
+                if *ctx == ExprContext::Load {
+                    self.record_per_process_reference(expr);
+                }
                 // Only a name that can denote one of this module's functions can make one escape.
                 if *ctx == ExprContext::Load
                     && self.callee_depth == 0
@@ -420,6 +426,15 @@ impl<'a> Builder<'a> {
                 {
                     self.pending_escapes.push(self.pending_ref(expr));
                 }
+            }
+            Expr::Yield(ast::ExprYield {
+                value: Some(value), ..
+            })
+            | Expr::YieldFrom(ast::ExprYieldFrom { value, .. }) => {
+                self.record_pool_escape(value);
+                let saved = std::mem::take(&mut self.callee_depth);
+                visitor::walk_expr(self, expr);
+                self.callee_depth = saved;
             }
             Expr::BoolOp(ast::ExprBoolOp { values, .. }) => {
                 self.condition_slots
@@ -442,6 +457,7 @@ impl<'a> Builder<'a> {
                 let is_callee = self.callee_depth > 0;
                 if *ctx == ExprContext::Load && !is_callee {
                     self.record_gil_api_reference(expr);
+                    self.record_per_process_reference(expr);
                 }
                 if *ctx == ExprContext::Load
                     && !is_callee
