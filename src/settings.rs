@@ -30,6 +30,9 @@ pub struct Settings {
     /// Top-level module names of the project itself: its own imports are never third-party
     /// packages (a project named like a listed distribution, such as black checking itself).
     pub project_modules: std::sync::Arc<rustc_hash::FxHashSet<String>>,
+    /// The run's test modules (`tests/`, `test_*.py`, … below the project's source roots), set
+    /// by the pipeline: their code runs on the test runner's thread unless a test starts one.
+    pub test_modules: std::sync::Arc<rustc_hash::FxHashSet<PathBuf>>,
     /// The configuration file in use, and the directory its globs are relative to.
     pub config_path: Option<PathBuf>,
     pub config_base: PathBuf,
@@ -92,6 +95,7 @@ impl Default for Settings {
             import_check: false,
             inspect_environment: false,
             project_modules: Default::default(),
+            test_modules: Default::default(),
             config_path: None,
             config_base: PathBuf::from("."),
             exclude: globset::GlobSet::empty(),
@@ -244,6 +248,7 @@ impl Settings {
             import_check: overrides.import_check,
             inspect_environment: false,
             project_modules: Default::default(),
+            test_modules: Default::default(),
             config_path: config.as_ref().map(|config| config.path.clone()),
             config_base: base,
             exclude,

@@ -332,3 +332,33 @@ fn test_modules_report_only_what_their_threads_reach() {
     .collect();
     assert_eq!(found, expected);
 }
+
+/// Directories above the project do not make it a test suite: a checkout under `~/test/` is
+/// checked like any other.
+#[test]
+fn a_project_under_a_directory_named_test_is_not_a_test_suite() {
+    let dir = tempfile::tempdir().unwrap();
+    let project = dir.path().join("test").join("service");
+    std::fs::create_dir_all(&project).unwrap();
+    std::fs::write(
+        project.join("app.py"),
+        "hits = 0\n\n\ndef record():\n    global hits\n    hits += 1\n",
+    )
+    .unwrap();
+    let (reports, errors) = pipeline::run(
+        std::slice::from_ref(&project),
+        None,
+        &Settings {
+            collect_facts: true,
+            ..Settings::default()
+        },
+        FixMode::Report,
+    );
+    assert!(errors.is_empty());
+    let codes: Vec<&str> = reports
+        .iter()
+        .flat_map(|report| &report.messages)
+        .map(|message| message.diagnostic.rule.code())
+        .collect();
+    assert_eq!(codes, ["NG101"]);
+}

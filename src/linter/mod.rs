@@ -47,7 +47,13 @@ pub fn analyze(
             .collect();
         return (diagnostics, None);
     }
-    let role = ModuleRole::of_path(path);
+    // The pipeline knows the project's test directories; a file checked on its own (standard
+    // input, a direct call) is judged by its name.
+    let role = if settings.test_modules.contains(path) {
+        ModuleRole::Test
+    } else {
+        ModuleRole::of_file_name(path)
+    };
     let model = SemanticModel::build_with(parsed.syntax(), source, &settings.model, role);
     crate::isolation::injected_panic(path);
     let diagnostics = checkers::check_module(

@@ -37,6 +37,13 @@ pub fn run(
     let roots = crate::project::source_roots(paths);
     let module_names = crate::project::ModuleNames::new(&files, &roots);
     settings.project_modules = std::sync::Arc::new(module_names.top_level());
+    settings.test_modules = std::sync::Arc::new(
+        files
+            .iter()
+            .filter(|file| module_names.is_test(file))
+            .cloned()
+            .collect(),
+    );
     let environment = if settings.rules.contains(Rule::InstalledExtensionEnablesGil) {
         match crate::environment::find_python(settings.python.as_deref(), &roots) {
             Some(python) => match crate::environment::probe(&python) {

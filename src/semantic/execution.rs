@@ -9,13 +9,17 @@ pub enum ModuleRole {
     /// Importable code: its public functions may be called from any thread of its users.
     #[default]
     Library,
-    /// A test module (`test_*.py`, `*_test.py`, `conftest.py`, or under `tests/`): its
-    /// functions run on the test runner's thread unless the test starts threads itself.
+    /// A test module (`test_*.py`, `*_test.py`, `conftest.py`, or under the project's `tests/`,
+    /// `test/` or `testing/`): its functions run on the test runner's thread unless the test
+    /// starts threads itself.
     Test,
 }
 
 impl ModuleRole {
-    pub fn of_path(path: &Path) -> Self {
+    /// The role a file's name alone gives it (`test_*.py`, `*_test.py`, `conftest.py`). Its
+    /// directories are judged by the pipeline, which knows where the project starts: a
+    /// checkout under `~/test/` is not a test suite.
+    pub fn of_file_name(path: &Path) -> Self {
         let name = path
             .file_name()
             .and_then(|name| name.to_str())
@@ -24,16 +28,7 @@ impl ModuleRole {
             .strip_suffix(".py")
             .or_else(|| name.strip_suffix(".pyi"))
             .unwrap_or(name);
-        let test_file = stem.starts_with("test_") || stem.ends_with("_test") || stem == "conftest";
-        let test_directory = path.parent().is_some_and(|parent| {
-            parent.components().any(|component| {
-                matches!(
-                    component.as_os_str().to_str(),
-                    Some("tests" | "test" | "testing")
-                )
-            })
-        });
-        if test_file || test_directory {
+        if stem.starts_with("test_") || stem.ends_with("_test") || stem == "conftest" {
             ModuleRole::Test
         } else {
             ModuleRole::Library

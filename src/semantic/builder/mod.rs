@@ -54,8 +54,8 @@ use ruff_text_size::{Ranged, TextRange, TextSize};
 use super::values::{PoolKind, ValueKind};
 use super::{
     Class, ClassId, Function, FunctionId, GilApiUse, Guard, ImportRef, LockKey, LockRegion,
-    ModelOptions, ModuleBinding, ModuleRole, ParameterLockDefault, PerProcessUse,
-    ProcessGlobalUse, SemanticModel, StateAccess, StateIteration, StateKey, ThreadEntryKind,
+    ModelOptions, ModuleBinding, ModuleRole, ParameterLockDefault, PerProcessUse, ProcessGlobalUse,
+    SemanticModel, StateAccess, StateIteration, StateKey, ThreadEntryKind,
 };
 
 pub(super) fn build<'a>(
