@@ -17,16 +17,18 @@ fn nogil_lint() -> Command {
     command
 }
 
-/// A check-then-act (NG103, with a safe fix) in a function nothing runs on a thread: a warning.
-const WARNING_ONLY: &str = "cache = {}\n\n\ndef remember(key, value):\n    if key not in cache:\n        cache[key] = value\n";
+/// A check-then-act (NG103, with a safe fix) that stores a new list per call, in a private
+/// function nothing runs on a thread: a warning.
+const WARNING_ONLY: &str =
+    "cache = {}\n\n\ndef _remember(key):\n    if key not in cache:\n        cache[key] = []\n";
 
 /// A check-then-act that stores a new list per call (a hazard: the losing thread's appends
 /// vanish), run on a thread: an error.
 const WITH_THREAD: &str = "import threading\n\ncache = {}\n\n\ndef remember(key):\n    if key not in cache:\n        cache[key] = []\n\n\ndef start():\n    threading.Thread(target=remember, args=(1,)).start()\n";
 
-/// A warning (`_bump`, private and never on a thread), an error (`worker`, started on a
-/// thread) and an info (`json_module`, a lazy import both threads would store equally).
-const MIXED: &str = "import importlib\nimport threading\n\nhits = 0\ntotal = 0\n_json = None\n\n\ndef _bump():\n    global hits\n    hits += 1\n\n\ndef worker():\n    global total\n    total += 1\n\n\ndef start():\n    threading.Thread(target=worker).start()\n\n\ndef json_module():\n    global _json\n    if _json is None:\n        _json = importlib.import_module(\"json\")\n    return _json\n";
+/// A warning (`_bump`, a tally, private and never on a thread), an error (`worker`, started
+/// on a thread, which hands out the new total) and an info (`json_module`, a lazy import both threads would store equally).
+const MIXED: &str = "import importlib\nimport threading\n\nhits = 0\ntotal = 0\n_json = None\n\n\ndef _bump():\n    global hits\n    hits += 1\n\n\ndef worker():\n    global total\n    total += 1\n    return total\n\n\ndef start():\n    threading.Thread(target=worker).start()\n\n\ndef json_module():\n    global _json\n    if _json is None:\n        _json = importlib.import_module(\"json\")\n    return _json\n";
 
 fn project(files: &[(&str, &str)]) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
@@ -312,7 +314,7 @@ fn fixes_of_hidden_findings_are_not_applied() {
     assert!(
         fs::read_to_string(dir.path().join("app.py"))
             .unwrap()
-            .contains("cache.setdefault(key, value)")
+            .contains("cache.setdefault(key, [])")
     );
 
     // An error is fixed under --min-severity error.
@@ -393,7 +395,7 @@ fn the_fix_loop_skips_findings_below_the_threshold() {
     assert!(hidden.applied.is_empty());
     for shown in [Severity::Warning, Severity::Info] {
         let fixed = at(shown);
-        assert!(fixed.source.contains("cache.setdefault(key, value)"));
+        assert!(fixed.source.contains("cache.setdefault(key, [])"));
         assert_eq!(fixed.applied, [(Rule::CheckThenAct, 1)]);
     }
 }

@@ -71,7 +71,10 @@ impl<'m, 'a> Context<'m, 'a> {
     /// As [`Context::may_race`], for code of `function` touching `key`.
     pub fn may_race_in(&self, function: FunctionId, key: StateKey<'a>) -> bool {
         match self.model.execution(function) {
-            Execution::ImportTime | Execution::MainScript | Execution::TestOnly => false,
+            Execution::ImportTime
+            | Execution::MainScript
+            | Execution::TestOnly
+            | Execution::NoThreads => false,
             Execution::Thread(_) | Execution::LibraryApi | Execution::Unknown => true,
             Execution::EventLoop => self
                 .model
@@ -166,6 +169,25 @@ impl<'m, 'a> Context<'m, 'a> {
 /// The note on a hazard that is an error because a library's users may call the code from
 /// several threads; the project phase replaces it with the thread it finds.
 pub const PUBLIC_API_NOTE: &str = " (public API: its callers may run it on several threads)";
+
+/// What a lost update to a read-modify-write costs: a hazard when the function goes on to use
+/// the value (an id handed out, a reference count tested, a quota checked), uncertain for a
+/// tally nothing here reads, which matters only if something decides on it elsewhere.
+pub fn lost_update(model: &SemanticModel<'_>, access: &StateAccess<'_>) -> (Harm, &'static str) {
+    if model.reads_outside_write(access) {
+        (
+            Harm::Hazard,
+            "two threads can read the same old value, and one of their updates is lost while this \
+             function goes on to use it",
+        )
+    } else {
+        (
+            Harm::Uncertain,
+            "two threads can read the same old value, and one of their updates is lost: a miscount \
+             that matters if anything decides on this value, and is harmless if it is only reported",
+        )
+    }
+}
 
 /// The first line of a piece of code, shortened to a readable length.
 pub fn snippet(text: &str) -> String {

@@ -2,7 +2,7 @@
 //!
 //! The rule's documentation is `rules/NG101.md` (`nogil-lint rule NG101` prints it).
 
-use crate::diagnostic::{Diagnostic, Harm};
+use crate::diagnostic::Diagnostic;
 use crate::registry::Rule;
 use crate::semantic::{AccessKind, AccessTarget, StateKey};
 
@@ -30,21 +30,20 @@ pub fn check(context: &mut Context<'_, '_>, diagnostics: &mut Vec<Diagnostic>) {
             _ => continue,
         };
         context.claimed.insert(index);
-        // A lost update: two threads read the same old value and one write overwrites the other.
-        let (severity, reached) = context.judge(Harm::Hazard, access.function);
+        let (harm, consequence) = super::lost_update(model, access);
+        let (severity, reached) = context.judge(harm, access.function);
         let statement = context.snippet(access.stmt);
         let fix = context.wrap_in_lock_fix(access.key, access.function, access.stmt);
         diagnostics.push(
             Diagnostic::new(
                 Rule::UnlockedGlobalRmw,
                 format!(
-                    "`{statement}` reads and writes the {scope} `{name}` without a lock: two threads can \
-                     read the same old value, and one of their updates is lost{reached}"
+                    "`{statement}` reads and writes the {scope} `{name}` without a lock: {consequence}{reached}"
                 ),
                 access.stmt,
             )
             .with_severity(severity)
-            .with_harm(Harm::Hazard)
+            .with_harm(harm)
             .with_label(format!("read-modify-write of `{name}`"))
             .with_help(format!(
                 "hold a lock around the update, e.g. `with _{name}_lock:`, using one lock for every write of `{name}`"

@@ -3,7 +3,7 @@
 //!
 //! The rule's documentation is `rules/NG102.md` (`nogil-lint rule NG102` prints it).
 
-use crate::diagnostic::{Diagnostic, Harm};
+use crate::diagnostic::Diagnostic;
 use crate::registry::Rule;
 use crate::semantic::{AccessKind, AccessTarget, ClassId, StateKey, ValueKind};
 
@@ -58,20 +58,20 @@ pub fn check(context: &mut Context<'_, '_>, diagnostics: &mut Vec<Diagnostic>) {
             _ => continue,
         };
         context.claimed.insert(index);
-        let (severity, reached) = context.judge(Harm::Hazard, access.function);
+        let (harm, consequence) = super::lost_update(model, access);
+        let (severity, reached) = context.judge(harm, access.function);
         let statement = context.snippet(access.stmt);
         let fix = context.wrap_in_lock_fix(access.key, access.function, access.stmt);
         diagnostics.push(
             Diagnostic::new(
                 Rule::UnlockedContainerRmw,
                 format!(
-                    "`{statement}` reads and writes {what} {state} without a lock: two threads can \
-                     read the same old value, and one of their updates is lost{reached}"
+                    "`{statement}` reads and writes {what} {state} without a lock: {consequence}{reached}"
                 ),
                 access.stmt,
             )
             .with_severity(severity)
-            .with_harm(Harm::Hazard)
+            .with_harm(harm)
             .with_label("read-modify-write without a lock")
             .with_help("hold one lock around every read-modify-write of this state")
             .with_fix(fix)

@@ -31,11 +31,16 @@ pub struct UnprotectedWrite {
 /// cannot run concurrently (at import, in a test no thread runs), state written only on event
 /// loops, and an object's state written only by the one thread that object runs.
 pub fn unprotected_writes(model: &SemanticModel<'_>) -> Vec<UnprotectedWrite> {
-    let mut groups: BTreeMap<StateKey<'_>, Vec<usize>> = BTreeMap::new();
+    // An attribute of a shared object (`self.parallel.n_done`) is state of its own: its
+    // neighbours (`self.parallel._exception`) may be guarded differently.
+    let mut groups: BTreeMap<(StateKey<'_>, Option<&str>), Vec<usize>> = BTreeMap::new();
     for (index, access) in model.accesses.iter().enumerate() {
         if matches!(
             model.execution(access.function),
-            Execution::ImportTime | Execution::MainScript | Execution::TestOnly
+            Execution::ImportTime
+                | Execution::MainScript
+                | Execution::TestOnly
+                | Execution::NoThreads
         ) {
             continue;
         }
@@ -50,10 +55,14 @@ pub fn unprotected_writes(model: &SemanticModel<'_>) -> Vec<UnprotectedWrite> {
         {
             continue;
         }
-        groups.entry(access.key).or_default().push(index);
+        let attr = match access.target {
+            AccessTarget::Attr(attr) => Some(attr),
+            _ => None,
+        };
+        groups.entry((access.key, attr)).or_default().push(index);
     }
     let mut writes = Vec::new();
-    for (key, indices) in &groups {
+    for ((key, _), indices) in &groups {
         let executions: Vec<Execution> = indices
             .iter()
             .map(|&index| model.execution(model.accesses[index].function))
@@ -125,25 +134,54 @@ fn confined_to_own_thread(
 /// What an unprotected write does to the locked ones: a lost update when either side is a
 /// read-modify-write or the locked side checks, then acts, or rebinds what the other mutates;
 /// nothing worse than an unordered store when every write is a single store.
-fn harm_of(access: &StateAccess<'_>, locked: &[&StateAccess<'_>]) -> (Harm, &'static str) {
+fn harm_of(
+    model: &SemanticModel<'_>,
+    access: &StateAccess<'_>,
+    locked: &[&StateAccess<'_>],
+) -> (Harm, &'static str) {
+    // A lost update costs what the value is used for (see `lost_update`).
+    let lost = |write: &StateAccess<'_>| super::lost_update(model, write).0;
     if access.read_modify_write {
+        let harm = lost(access).max(
+            locked
+                .iter()
+                .map(|other| lost(other))
+                .max()
+                .unwrap_or(Harm::Benign),
+        );
         return (
-            Harm::Hazard,
-            "the two can interleave, and one of the updates is lost",
+            harm,
+            if harm == Harm::Hazard {
+                "the two can interleave, and one of the updates is lost while the value is in use"
+            } else {
+                "the two can interleave, and one of the updates is lost: a miscount that matters \
+                 if anything decides on this value"
+            },
         );
     }
-    let compound_locked = locked
-        .iter()
-        .any(|other| other.read_modify_write || other.guard.is_some());
+    // The locked side checks, then acts: an unlocked store invalidates what it checked.
+    if locked.iter().any(|other| other.guard.is_some()) {
+        return (
+            Harm::Hazard,
+            "this write can land between the locked check and act, which then acts on a stale \
+             value",
+        );
+    }
+    let compound_locked = locked.iter().any(|other| other.read_modify_write);
     let rebinding = |write: &StateAccess<'_>| {
         write.target == AccessTarget::Whole && !matches!(write.kind, AccessKind::MutatingCall(_))
     };
     let mutation = |write: &StateAccess<'_>| !rebinding(write);
     if compound_locked {
+        let harm = locked
+            .iter()
+            .filter(|other| other.read_modify_write)
+            .map(|other| lost(other))
+            .max()
+            .unwrap_or(Harm::Uncertain);
         return (
-            Harm::Hazard,
-            "this write can land between the locked read and write (or check and act), which then \
-             overwrites it or acts on a stale value",
+            harm,
+            "this write can land between the locked read and write, which then overwrites it",
         );
     }
     if (rebinding(access) && locked.iter().any(|other| mutation(other)))
@@ -169,6 +207,14 @@ fn harm_of(access: &StateAccess<'_>, locked: &[&StateAccess<'_>]) -> (Harm, &'st
 }
 
 pub fn describe_state(model: &SemanticModel<'_>, access: &StateAccess<'_>) -> String {
+    if let AccessTarget::Attr(attr) = access.target {
+        let object = match access.key {
+            StateKey::Global(name) | StateKey::Nonlocal(_, name) => name.to_string(),
+            StateKey::ClassAttr(class, owner) => format!("{}.{owner}", model.class(class).name),
+            StateKey::InstanceAttr(_, owner) => format!("self.{owner}"),
+        };
+        return format!("`{object}.{attr}`");
+    }
     let rebinds =
         access.target == AccessTarget::Whole && !matches!(access.kind, AccessKind::MutatingCall(_));
     match access.key {
@@ -190,9 +236,11 @@ pub fn check(context: &mut Context<'_, '_>, diagnostics: &mut Vec<Diagnostic>) {
         let locked: Vec<&StateAccess<'_>> = model
             .accesses_of(access.key)
             .map(|(_, other)| other)
-            .filter(|other| !model.access_locks(other).is_empty())
+            .filter(|other| {
+                attribute_of(other) == attribute_of(access) && !model.access_locks(other).is_empty()
+            })
             .collect();
-        let (harm, consequence) = harm_of(access, &locked);
+        let (harm, consequence) = harm_of(model, access, &locked);
         let (severity, reached) = context.judge(harm, access.function);
         let statement = context.snippet(access.stmt);
         let state = describe_state(model, access);
@@ -227,5 +275,13 @@ pub fn check(context: &mut Context<'_, '_>, diagnostics: &mut Vec<Diagnostic>) {
             .with_fix(fix)
             .with_functions(vec![access.function]),
         );
+    }
+}
+
+/// The attribute of a shared object a write targets (`n` of `self.stats.n = …`), if any.
+fn attribute_of<'a>(write: &StateAccess<'a>) -> Option<&'a str> {
+    match write.target {
+        AccessTarget::Attr(attr) => Some(attr),
+        _ => None,
     }
 }

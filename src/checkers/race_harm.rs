@@ -39,6 +39,14 @@ pub fn check_then_act_harm(
             ),
         ),
         ValueIdentity::Equal => benign_or_setup(guard),
+        // A cache keyed by what is looked up (`D[k] = compute(k)`): a result of the key, the
+        // same for both threads unless something shows it is not (a unique value above).
+        ValueIdentity::Unknown if guard.lone_act && access.target != AccessTarget::Whole => (
+            Harm::Benign,
+            "both may compute the value for the key and store it; harmless when it depends only \
+             on the key, as a cache's does"
+                .to_string(),
+        ),
         ValueIdentity::Unknown if guard.lone_act => (
             Harm::Uncertain,
             "each can compute the value and the second store replaces the first, which matters \

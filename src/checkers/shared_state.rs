@@ -32,8 +32,9 @@ pub fn judge_use(
     // A read-modify-write or a check-then-act on the state itself.
     for access in mutations {
         if access.read_modify_write && model.access_locks(access).is_empty() {
+            let (harm, _) = super::lost_update(model, access);
             return StateUse {
-                harm: Harm::Hazard,
+                harm,
                 what: format!(
                     "`{}` at line {} is a read-modify-write, so concurrent updates are lost",
                     context.snippet(access.stmt),

@@ -49,10 +49,9 @@ pub fn analyze(
     }
     // The pipeline knows the project's test directories; a file checked on its own (standard
     // input, a direct call) is judged by its name.
-    let role = if settings.test_modules.contains(path) {
-        ModuleRole::Test
-    } else {
-        ModuleRole::of_file_name(path)
+    let role = match ModuleRole::of_file_name(path) {
+        ModuleRole::Library if settings.test_modules.contains(path) => ModuleRole::Test,
+        role => role,
     };
     let model = SemanticModel::build_with(parsed.syntax(), source, &settings.model, role);
     crate::isolation::injected_panic(path);

@@ -13,13 +13,30 @@ pub enum ModuleRole {
     /// `test/` or `testing/`): its functions run on the test runner's thread unless the test
     /// starts threads itself.
     Test,
+    /// Code for a platform whose Python runs no threads in parallel (a module, or a module of a
+    /// package, named `emscripten`, `pyodide` or `wasi`): nothing in it can race.
+    NoThreads,
 }
 
 impl ModuleRole {
-    /// The role a file's name alone gives it (`test_*.py`, `*_test.py`, `conftest.py`). Its
-    /// directories are judged by the pipeline, which knows where the project starts: a
-    /// checkout under `~/test/` is not a test suite.
+    /// The role a file's name alone gives it (`test_*.py`, `*_test.py`, `conftest.py`), or a
+    /// module or package of its path named for a platform without threads. Test directories
+    /// are judged by the pipeline, which knows where the project starts: a checkout under
+    /// `~/test/` is not a test suite.
     pub fn of_file_name(path: &Path) -> Self {
+        // The module itself or its package (`urllib3/contrib/emscripten/fetch.py`); not the
+        // directories further up, which may be anyone's.
+        let platform_name = |name: Option<&std::ffi::OsStr>| {
+            matches!(
+                name.and_then(|name| name.to_str()),
+                Some("emscripten" | "pyodide" | "wasi")
+            )
+        };
+        let for_platform_without_threads = platform_name(path.file_stem())
+            || platform_name(path.parent().and_then(Path::file_name));
+        if for_platform_without_threads {
+            return ModuleRole::NoThreads;
+        }
         let name = path
             .file_name()
             .and_then(|name| name.to_str())
@@ -52,6 +69,8 @@ pub enum Execution {
     EventLoop,
     /// A test module's code that no thread reaches: it runs on the test runner's one thread.
     TestOnly,
+    /// Code for a platform without parallel threads (Emscripten, Pyodide, WASI).
+    NoThreads,
     /// Part of a library's public surface (a public function or method, or what one calls):
     /// its callers may run it on several threads at once.
     LibraryApi,
@@ -87,4 +106,25 @@ pub enum ValueIdentity {
     Unique(&'static str),
     /// Nothing is known about the value.
     Unknown,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn roles_from_file_names() {
+        let role = |path: &str| ModuleRole::of_file_name(Path::new(path));
+        assert_eq!(role("pkg/tests/test_app.py"), ModuleRole::Test);
+        assert_eq!(role("conftest.py"), ModuleRole::Test);
+        assert_eq!(role("pkg/app_test.py"), ModuleRole::Test);
+        assert_eq!(
+            role("pkg/contrib/emscripten/fetch.py"),
+            ModuleRole::NoThreads
+        );
+        assert_eq!(role("pkg/backends/pyodide.py"), ModuleRole::NoThreads);
+        // Directories further up are not the module's.
+        assert_eq!(role("/home/u/pyodide/work/pkg/app.py"), ModuleRole::Library);
+        assert_eq!(role("pkg/testing_utils.py"), ModuleRole::Library);
+    }
 }

@@ -8,6 +8,7 @@
 
 mod builder;
 mod execution;
+mod reads;
 mod values;
 
 use rustc_hash::FxHashMap as HashMap;

@@ -137,6 +137,13 @@ impl<'a> Builder<'a> {
         let value_identity = site
             .value
             .map_or(ValueIdentity::Unknown, |value| self.value_identity(value));
+        if value_identity == ValueIdentity::Unknown
+            && let Some(callee) = site.value.and_then(|value| self.value_call(value))
+        {
+            let reference = self.pending_ref(callee);
+            self.pending_value_calls
+                .push((self.accesses.len(), reference));
+        }
         self.accesses.push(StateAccess {
             key,
             target,

@@ -10,6 +10,21 @@ use crate::semantic::{ClassId, FunctionId};
 
 impl<'a> Builder<'a> {
     pub(super) fn record_call(&mut self, callee: &'a Expr) {
+        // `Cls(…)` runs `Cls.__init__`: what calls it calls the constructor (so a class made
+        // only at import, or only by a metaclass, is constructed only at import).
+        if let Expr::Name(name) = callee
+            && !self.function_names.contains(name.id.as_str())
+            && self.module_class(name.id.as_str()).is_some()
+            && !(self.current_function().is_some() && self.is_enclosing_local(name.id.as_str()))
+        {
+            let reference = PendingRef {
+                instantiates: true,
+                ..self.pending_ref(callee)
+            };
+            let locks = self.locks_now();
+            self.pending_calls.push(PendingCall { reference, locks });
+            return;
+        }
         if !self.may_denote_function(callee) {
             // A call of an imported name may reach a function of another module.
             if self.imported_head(callee) {
@@ -45,10 +60,18 @@ impl<'a> Builder<'a> {
             expr,
             scope: self.current_function(),
             class: self.current_class(),
+            instantiates: false,
         }
     }
 
     pub(super) fn resolve(&self, reference: &PendingRef<'a>) -> Option<FunctionId> {
+        if reference.instantiates {
+            let Expr::Name(name) = reference.expr else {
+                return None;
+            };
+            let class = self.module_class(name.id.as_str())?;
+            return self.method(class, "__init__");
+        }
         match reference.expr {
             Expr::Name(ast::ExprName { id, .. }) => {
                 let name = id.as_str();

@@ -31,6 +31,8 @@ pub(super) fn executions(
                 Execution::Thread(entry)
             } else if facts.event_loop[id] {
                 Execution::EventLoop
+            } else if role == ModuleRole::NoThreads {
+                Execution::NoThreads
             } else if role == ModuleRole::Test {
                 Execution::TestOnly
             } else if facts.library_api[id] {

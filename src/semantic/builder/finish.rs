@@ -15,7 +15,7 @@ use super::execution::{ExecutionFacts, event_loop_only, executions, library_api}
 use super::{Builder, PendingSubmission};
 use crate::semantic::{
     CallSite, FunctionId, ProcessPool, SemanticModel, StateAccess, StateKey, ThreadEntry,
-    ThreadEntryKind, WorkerRef,
+    ThreadEntryKind, ValueIdentity, WorkerRef,
 };
 
 impl<'a> Builder<'a> {
@@ -75,6 +75,7 @@ impl<'a> Builder<'a> {
         );
 
         self.mark_rechecked_under_lock();
+        self.judge_values_from_calls();
         let accesses_by_key = index_accesses_by_key(&self.accesses);
 
         SemanticModel {
@@ -312,9 +313,17 @@ impl<'a> Builder<'a> {
 
     /// Marks the functions referenced as values (passed, stored, returned) as escaping.
     fn mark_escaped_functions(&mut self) {
+        // Handing a function to `os.register_at_fork(after_in_child=…)` is not an escape: it
+        // runs only in a freshly forked child, where no other thread exists.
+        let fork_handlers: HashSet<TextRange> = self
+            .pending_fork_child_handlers
+            .iter()
+            .map(|reference| reference.expr.range())
+            .collect();
         let escaped: Vec<FunctionId> = self
             .pending_escapes
             .iter()
+            .filter(|reference| !fork_handlers.contains(&reference.expr.range()))
             .filter_map(|reference| self.resolve(reference))
             .collect();
         for function in escaped {
@@ -346,6 +355,30 @@ fn entry_targets(thread_entries: &[ThreadEntry]) -> HashSet<FunctionId> {
 }
 
 impl Builder<'_> {
+    /// Values that come from a call of one of this module's functions take that function's
+    /// identity: unique when it changes shared state (running it twice does the work twice)
+    /// or returns a new object, equal when it returns equal values.
+    fn judge_values_from_calls(&mut self) {
+        let writers: HashSet<FunctionId> =
+            self.accesses.iter().map(|access| access.function).collect();
+        let judged: Vec<(usize, ValueIdentity)> = self
+            .pending_value_calls
+            .iter()
+            .filter_map(|(index, reference)| {
+                let callee = self.resolve(reference)?;
+                let identity = if writers.contains(&callee) {
+                    ValueIdentity::Unique("a value from a call that changes shared state")
+                } else {
+                    *self.return_identities.get(&callee)?
+                };
+                Some((*index, identity))
+            })
+            .collect();
+        for (index, identity) in judged {
+            self.accesses[index].value_identity = identity;
+        }
+    }
+
     /// Writes made under a lock after a check made inside the same lock region (the inner
     /// check of double-checked locking, whatever flag it tests): the act was re-checked under
     /// the lock it holds.

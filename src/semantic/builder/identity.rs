@@ -164,6 +164,41 @@ fn resource_by_name(last: &str) -> Option<&'static str> {
 }
 
 impl<'a> Builder<'a> {
+    /// What a function returns, as far as identity goes: unique when any `return` gives a
+    /// unique value, equal when every one gives an equal value.
+    pub(super) fn record_return_identity(&mut self, value: &'a Expr) {
+        let Some(function) = self.current_function() else {
+            return;
+        };
+        let identity = self.value_identity(value);
+        let combined = match (self.return_identities.get(&function), identity) {
+            (_, unique @ ValueIdentity::Unique(_)) => unique,
+            (Some(&unique @ ValueIdentity::Unique(_)), _) => unique,
+            (Some(ValueIdentity::Unknown), _) | (_, ValueIdentity::Unknown) => {
+                ValueIdentity::Unknown
+            }
+            _ => ValueIdentity::Equal,
+        };
+        self.return_identities.insert(function, combined);
+    }
+
+    /// The call of one of this module's functions that a written value comes from (directly
+    /// or through a local: `value = build(key); cache[key] = value`), judged once every
+    /// function has been walked.
+    pub(super) fn value_call(&self, value: &'a Expr) -> Option<&'a Expr> {
+        let value = match value {
+            Expr::Name(ast::ExprName { id, .. }) => {
+                let function = self.current_function()?;
+                *self.local_values.get(&(function, id.as_str()))?
+            }
+            other => other,
+        };
+        match value {
+            Expr::Call(ast::ExprCall { func, .. }) if self.may_denote_function(func) => Some(func),
+            _ => None,
+        }
+    }
+
     /// Whether the value written is the same every time it is computed.
     pub(super) fn value_identity(&self, value: &Expr) -> ValueIdentity {
         self.identity_within(value, 0)

@@ -65,6 +65,9 @@ impl<'a> Builder<'a> {
                     } else {
                         format!("{base}.{}", alias.name.as_str())
                     };
+                    if matches!(qualified.as_str(), "os.environ" | "os.environb") {
+                        self.environ_aliases.push(local);
+                    }
                     self.imports.insert(local, qualified);
                 }
             }
@@ -234,6 +237,9 @@ impl<'a> Builder<'a> {
             }
             Stmt::FunctionDef(def) => {
                 self.function_names.insert(def.name.as_str());
+                if let Some(lock) = locking_decorator_lock(def) {
+                    self.locking_decorators.insert(def.name.as_str(), lock);
+                }
                 self.bind(
                     def.name.as_str(),
                     ValueKind::Function,
@@ -353,4 +359,45 @@ impl<'a> Builder<'a> {
             range: call.range(),
         });
     }
+}
+
+/// A decorator that runs the decorated method holding one of the object's locks:
+/// `def locked(fn): def inner(self, *args): with self._lock: return fn(self, *args)`. The
+/// attribute of the lock (`_lock`) when `def_` has that shape.
+fn locking_decorator_lock(def: &ast::StmtFunctionDef) -> Option<&str> {
+    let [decorated] = def.parameters.args.as_slice() else {
+        return None;
+    };
+    let decorated = decorated.parameter.name.as_str();
+    def.body.iter().find_map(|stmt| {
+        let Stmt::FunctionDef(inner) = stmt else {
+            return None;
+        };
+        let receiver = inner.parameters.args.first()?.parameter.name.as_str();
+        inner.body.iter().find_map(|stmt| {
+            let Stmt::With(with) = stmt else { return None };
+            let [item] = with.items.as_slice() else {
+                return None;
+            };
+            let Expr::Attribute(ast::ExprAttribute { value, attr, .. }) = &item.context_expr else {
+                return None;
+            };
+            let holds_receivers_lock =
+                matches!(&**value, Expr::Name(name) if name.id.as_str() == receiver);
+            // The body calls the decorated function while holding it.
+            let calls_decorated = with.body.iter().any(|stmt| {
+                let value = match stmt {
+                    Stmt::Return(ast::StmtReturn {
+                        value: Some(value), ..
+                    }) => &**value,
+                    Stmt::Expr(ast::StmtExpr { value, .. }) => &**value,
+                    Stmt::Assign(ast::StmtAssign { value, .. }) => &**value,
+                    _ => return false,
+                };
+                matches!(value, Expr::Call(ast::ExprCall { func, .. })
+                    if matches!(&**func, Expr::Name(name) if name.id.as_str() == decorated))
+            });
+            (holds_receivers_lock && calls_decorated).then_some(attr.as_str())
+        })
+    })
 }

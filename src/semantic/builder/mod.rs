@@ -55,7 +55,7 @@ use super::values::{PoolKind, ValueKind};
 use super::{
     Class, ClassId, Function, FunctionId, GilApiUse, Guard, ImportRef, LockKey, LockRegion,
     ModelOptions, ModuleBinding, ModuleRole, ParameterLockDefault, PerProcessUse, ProcessGlobalUse,
-    SemanticModel, StateAccess, StateIteration, StateKey, ThreadEntryKind,
+    SemanticModel, StateAccess, StateIteration, StateKey, ThreadEntryKind, ValueIdentity,
 };
 
 pub(super) fn build<'a>(
@@ -121,6 +121,8 @@ struct PendingRef<'a> {
     scope: Option<FunctionId>,
     /// The class whose methods `self.`/`cls.` refer to at the reference.
     class: Option<ClassId>,
+    /// A call of a class of this module (`Metadata(…)`): it runs the class's `__init__`.
+    instantiates: bool,
 }
 
 #[derive(Debug)]
@@ -159,6 +161,11 @@ struct Builder<'a> {
     per_process_uses: Vec<PerProcessUse>,
     /// A call of `multiprocessing.set_start_method` / `set_forkserver_preload` was seen.
     sets_start_method: bool,
+    /// Module-level decorators that run the decorated method holding one of its object's locks,
+    /// and that lock's attribute (`locked` → `_lock`).
+    locking_decorators: HashMap<&'a str, &'a str>,
+    /// Names imported as `os.environ` / `os.environb` (`from os import environ`).
+    environ_aliases: Vec<&'a str>,
     /// Module-level names bound to a `threading.local` (or an instance of a subclass).
     thread_local_names: HashSet<&'a str>,
     gil_api_uses: Vec<GilApiUse>,
@@ -212,6 +219,11 @@ struct Builder<'a> {
     pending_submissions: Vec<PendingSubmission<'a>>,
     /// Names bound to `multiprocessing.get_context(…)`.
     context_names: HashSet<String>,
+    /// What each function returns, as far as identity goes.
+    return_identities: HashMap<FunctionId, ValueIdentity>,
+    /// Writes whose value comes from a call of one of this module's functions, by index into
+    /// `accesses`: judged by that function once every function is known.
+    pending_value_calls: Vec<(usize, PendingRef<'a>)>,
     /// The value last assigned to each local, so a write of a local (`cache[k] = value`) can be
     /// judged by what the local holds.
     local_values: HashMap<(FunctionId, &'a str), &'a Expr>,
@@ -254,6 +266,8 @@ impl<'a> Builder<'a> {
             per_process_uses: Vec::new(),
             sets_start_method: false,
             thread_local_names: HashSet::default(),
+            environ_aliases: Vec::new(),
+            locking_decorators: HashMap::default(),
             gil_api_uses: Vec::new(),
             import_refs: Vec::new(),
             condition_slots: Vec::new(),
@@ -291,6 +305,8 @@ impl<'a> Builder<'a> {
             context_names: HashSet::default(),
             partial_bindings: HashMap::default(),
             local_values: HashMap::default(),
+            return_identities: HashMap::default(),
+            pending_value_calls: Vec::new(),
             decorated_entries: Vec::new(),
         }
     }

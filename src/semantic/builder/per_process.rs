@@ -101,9 +101,13 @@ impl<'a> Builder<'a> {
                 }
             }
             Expr::Name(name) => {
+                // Most names are neither: two emptiness checks keep this off the hot path.
+                if self.environ_aliases.is_empty() && self.thread_local_names.is_empty() {
+                    return;
+                }
                 let id = name.id.as_str();
-                if let Some(qualified) = self.imports.get(id)
-                    && matches!(qualified.as_str(), "os.environ" | "os.environb")
+                if self.environ_aliases.contains(&id)
+                    && let Some(qualified) = self.imports.get(id)
                 {
                     qualified.clone()
                 } else if self.thread_local_names.contains(id) && !self.is_enclosing_local(id) {

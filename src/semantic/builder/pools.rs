@@ -261,6 +261,7 @@ impl<'a> Builder<'a> {
                     expr: worker,
                     scope,
                     class,
+                    instantiates: false,
                 };
                 if let Some(function) = self.resolve(&reference) {
                     return Some(WorkerRef::Local(function));

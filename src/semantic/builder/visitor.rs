@@ -130,6 +130,21 @@ impl<'a> Builder<'a> {
         let saved_locks = std::mem::take(&mut self.lock_stack);
         let saved_guards = std::mem::take(&mut self.guard_stack);
         self.frames.push(Some(FunctionFrame { id, receiver }));
+        // `@locked` methods run holding the object's lock that the decorator takes.
+        if let Some((receiver_name, _)) = receiver {
+            let held: Vec<&str> = def
+                .decorator_list
+                .iter()
+                .filter_map(|decorator| match &decorator.expression {
+                    Expr::Name(name) => self.locking_decorators.get(name.id.as_str()).copied(),
+                    _ => None,
+                })
+                .collect();
+            for attr in held {
+                let text = format!("{receiver_name}.{attr}");
+                self.push_lock(text.clone(), &text, def.range);
+            }
+        }
         self.walk_suite(&def.body);
         self.frames.pop();
         self.lock_stack = saved_locks;
@@ -391,6 +406,7 @@ impl<'a> Builder<'a> {
                 self.condition_slots.push(value.range());
                 self.visit_expr(value);
                 self.record_pool_escape(value);
+                self.record_return_identity(value);
             }
             _ => visitor::walk_stmt(self, stmt),
         }

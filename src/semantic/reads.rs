@@ -1,0 +1,82 @@
+//! Whether a function reads, besides updating it, the state one of its writes updates: what
+//! tells a counter something decides on (an id handed out, a reference count tested, a quota
+//! checked) from a tally that is only reported.
+
+use ruff_text_size::TextRange;
+
+use super::{AccessTarget, SemanticModel, StateAccess};
+
+impl SemanticModel<'_> {
+    /// Whether `access.function` mentions the state `access` writes anywhere outside the
+    /// write's own statement (`n += 1; return n`, `if refs == 0`, `ids[k] = counter`).
+    pub fn reads_outside_write(&self, access: &StateAccess<'_>) -> bool {
+        let function = self.function(access.function);
+        // The state as code names it: the whole target for a plain name or attribute, the
+        // container for an item (`hits` of `hits[path]`).
+        let needle = match (&access.target, access.object) {
+            (AccessTarget::Item(_), Some(object)) => self.text(object),
+            _ => self.text(access.range),
+        };
+        let needle = needle.trim();
+        if needle.is_empty() {
+            return false;
+        }
+        let body = function
+            .body
+            .first()
+            .zip(function.body.last())
+            .map(|(first, last)| TextRange::new(first.start(), last.end()));
+        let Some(body) = body else { return false };
+        let before = TextRange::new(body.start(), access.stmt.start().max(body.start()));
+        let after = TextRange::new(access.stmt.end().min(body.end()), body.end());
+        [before, after]
+            .into_iter()
+            .filter(|range| range.start() < range.end())
+            .any(|range| mentions(self.text(range), needle))
+    }
+}
+
+/// Whether `needle` occurs in `text` as a whole name (not inside a longer identifier), outside
+/// `global`/`nonlocal` declarations, which name the state without reading it.
+fn mentions(text: &str, needle: &str) -> bool {
+    text.lines()
+        .filter(|line| {
+            let line = line.trim_start();
+            !line.starts_with("global ") && !line.starts_with("nonlocal ")
+        })
+        .any(|line| mentions_in_line(line, needle))
+}
+
+fn mentions_in_line(text: &str, needle: &str) -> bool {
+    let is_name_char = |c: char| c.is_alphanumeric() || c == '_';
+    let mut from = 0;
+    while let Some(found) = text[from..].find(needle) {
+        let start = from + found;
+        let end = start + needle.len();
+        let before_ok = text[..start]
+            .chars()
+            .next_back()
+            .is_none_or(|c| !is_name_char(c) && c != '.');
+        let after_ok = text[end..].chars().next().is_none_or(|c| !is_name_char(c));
+        if before_ok && after_ok {
+            return true;
+        }
+        from = end;
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::mentions;
+
+    #[test]
+    fn whole_names_only() {
+        assert!(mentions("return counter", "counter"));
+        assert!(mentions("x = self.n + 1", "self.n"));
+        assert!(!mentions("return counters", "counter"));
+        assert!(!mentions("return self.nodes", "self.n"));
+        assert!(!mentions("other.counter", "counter"));
+        assert!(!mentions("global counter\n    nonlocal counter", "counter"));
+    }
+}
