@@ -171,8 +171,8 @@ impl<'m, 'a> Context<'m, 'a> {
 pub const PUBLIC_API_NOTE: &str = " (public API: its callers may run it on several threads)";
 
 /// What a lost update to a read-modify-write costs: a hazard when the function goes on to use
-/// the value (an id handed out, a reference count tested, a quota checked), uncertain for a
-/// tally nothing here reads, which matters only if something decides on it elsewhere.
+/// the value (an id handed out, a reference count tested, a quota checked); for a tally the
+/// function never reads, a miscount whose harm depends on whether anything decides on it.
 pub fn lost_update(model: &SemanticModel<'_>, access: &StateAccess<'_>) -> (Harm, &'static str) {
     if model.reads_outside_write(access) {
         (
@@ -183,8 +183,8 @@ pub fn lost_update(model: &SemanticModel<'_>, access: &StateAccess<'_>) -> (Harm
     } else {
         (
             Harm::Uncertain,
-            "two threads can read the same old value, and one of their updates is lost: a miscount \
-             that matters if anything decides on this value, and is harmless if it is only reported",
+            "two threads can read the same old value, and one of their updates is lost: the count \
+             is off, which matters if anything decides on it",
         )
     }
 }

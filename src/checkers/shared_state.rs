@@ -31,8 +31,10 @@ pub fn judge_use(
     let line = |range| context.line(range);
     // A read-modify-write or a check-then-act on the state itself.
     for access in mutations {
-        if access.read_modify_write && model.access_locks(access).is_empty() {
-            let (harm, _) = super::lost_update(model, access);
+        if access.read_modify_write
+            && model.access_locks(access).is_empty()
+            && let (harm, _) = super::lost_update(model, access)
+        {
             return StateUse {
                 harm,
                 what: format!(

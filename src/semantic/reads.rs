@@ -4,19 +4,16 @@
 
 use ruff_text_size::TextRange;
 
-use super::{AccessTarget, SemanticModel, StateAccess};
+use super::{SemanticModel, StateAccess};
 
 impl SemanticModel<'_> {
     /// Whether `access.function` mentions the state `access` writes anywhere outside the
     /// write's own statement (`n += 1; return n`, `if refs == 0`, `ids[k] = counter`).
     pub fn reads_outside_write(&self, access: &StateAccess<'_>) -> bool {
         let function = self.function(access.function);
-        // The state as code names it: the whole target for a plain name or attribute, the
-        // container for an item (`hits` of `hits[path]`).
-        let needle = match (&access.target, access.object) {
-            (AccessTarget::Item(_), Some(object)) => self.text(object),
-            _ => self.text(access.range),
-        };
+        // The state as code names it: the written target (`counter`, `self.n`, `hits[path]`);
+        // other items of the same container are other counts.
+        let needle = self.text(access.range);
         let needle = needle.trim();
         if needle.is_empty() {
             return false;

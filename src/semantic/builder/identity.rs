@@ -355,36 +355,8 @@ impl<'a> Builder<'a> {
         if let Some(description) = resource_by_name(last) {
             return ValueIdentity::Unique(description);
         }
-        // An instance of a class: a singleton made twice is two objects where one was meant.
-        let is_class = match &*call.func {
-            Expr::Name(name)
-                if self.current_receiver().is_some_and(|(receiver, kind, _)| {
-                    receiver == name.id.as_str() && kind == super::Receiver::Class
-                }) =>
-            {
-                true
-            }
-            Expr::Name(name) => {
-                matches!(
-                    self.bindings
-                        .get(name.id.as_str())
-                        .map(|binding| binding.kind),
-                    Some(ValueKind::Class)
-                ) || (self.imports.contains_key(name.id.as_str()) && is_class_name(last))
-            }
-            Expr::Attribute(_) => qualified.is_some() && is_class_name(last),
-            _ => false,
-        };
-        if is_class {
-            return ValueIdentity::Unique("a new instance");
-        }
+        // An instance of any other class may be an equal object built from the same inputs (a
+        // value object, a stateless wrapper) or one that must be unique: not known.
         ValueIdentity::Unknown
     }
-}
-
-/// `CamelCase`, the naming convention of classes (not `CONSTANT` or `function`).
-fn is_class_name(name: &str) -> bool {
-    let mut chars = name.trim_start_matches('_').chars();
-    chars.next().is_some_and(|first| first.is_ascii_uppercase())
-        && name.chars().any(|c| c.is_ascii_lowercase())
 }
