@@ -280,7 +280,7 @@ impl<'a> Builder<'a> {
             .iter()
             .map(|(caller, expr)| (*caller, self.text(expr.range()), *expr))
             .collect();
-        refs.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+        refs.sort_unstable_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
         refs.dedup_by(|a, b| a.0 == b.0 && a.1 == b.1);
         let mut external_calls: Vec<(Option<FunctionId>, String)> = refs
             .iter()
@@ -291,7 +291,7 @@ impl<'a> Builder<'a> {
                     .map(|qualified| (*caller, qualified))
             })
             .collect();
-        external_calls.sort();
+        external_calls.sort_unstable();
         external_calls.dedup();
         external_calls
     }
@@ -369,7 +369,7 @@ impl Builder<'_> {
                 let identity = if writers.contains(&callee) {
                     ValueIdentity::Unique("a value from a call that changes shared state")
                 } else {
-                    *self.return_identities.get(&callee)?
+                    self.return_identity(callee)?
                 };
                 Some((*index, identity))
             })

@@ -5,8 +5,8 @@
 use ruff_python_ast::{self as ast, Expr};
 
 use super::Builder;
-use crate::semantic::ValueIdentity;
 use crate::semantic::values::{ContainerKind, ValueKind, classify_factory, classify_literal};
+use crate::semantic::{FunctionId, ValueIdentity};
 
 /// Standard-library callables whose result is a new object with an identity of its own: two
 /// calls give two locks, two threads, two connections, two different random values.
@@ -164,22 +164,21 @@ fn resource_by_name(last: &str) -> Option<&'static str> {
 }
 
 impl<'a> Builder<'a> {
-    /// What a function returns, as far as identity goes: unique when any `return` gives a
-    /// unique value, equal when every one gives an equal value.
-    pub(super) fn record_return_identity(&mut self, value: &'a Expr) {
-        let Some(function) = self.current_function() else {
-            return;
-        };
-        let identity = self.value_identity(value);
-        let combined = match (self.return_identities.get(&function), identity) {
-            (_, unique @ ValueIdentity::Unique(_)) => unique,
-            (Some(&unique @ ValueIdentity::Unique(_)), _) => unique,
-            (Some(ValueIdentity::Unknown), _) | (_, ValueIdentity::Unknown) => {
-                ValueIdentity::Unknown
-            }
-            _ => ValueIdentity::Equal,
-        };
-        self.return_identities.insert(function, combined);
+    /// Remembers a function's `return` value, judged later if a write's value comes from it.
+    pub(super) fn record_return_value(&mut self, value: &'a Expr) {
+        if let Some(function) = self.current_function() {
+            self.return_values.entry(function).or_default().push(value);
+        }
+    }
+
+    /// What `function` returns, as far as identity goes: unique when any `return` gives a
+    /// unique value, equal when every one gives an equal value; `None` when it returns nothing.
+    pub(super) fn return_identity(&self, function: FunctionId) -> Option<ValueIdentity> {
+        let values = self.return_values.get(&function)?;
+        let parts = values
+            .iter()
+            .map(|value| self.identity_within(value, Some(function), 0));
+        Some(combine(parts))
     }
 
     /// The call of one of this module's functions that a written value comes from (directly
@@ -201,12 +200,17 @@ impl<'a> Builder<'a> {
 
     /// Whether the value written is the same every time it is computed.
     pub(super) fn value_identity(&self, value: &Expr) -> ValueIdentity {
-        self.identity_within(value, 0)
+        self.identity_within(value, self.current_function(), 0)
     }
 
     /// As [`Builder::value_identity`], following locals to what they were assigned at most a
     /// few steps deep.
-    fn identity_within(&self, value: &Expr, depth: usize) -> ValueIdentity {
+    fn identity_within(
+        &self,
+        value: &Expr,
+        scope: Option<FunctionId>,
+        depth: usize,
+    ) -> ValueIdentity {
         if depth > 4 {
             return ValueIdentity::Unknown;
         }
@@ -226,16 +230,18 @@ impl<'a> Builder<'a> {
             | Expr::DictComp(_)
             | Expr::Set(_)
             | Expr::SetComp(_) => ValueIdentity::Unique("a new container"),
-            Expr::Tuple(ast::ExprTuple { elts, .. }) => self.combined(elts.iter(), depth),
-            Expr::BoolOp(ast::ExprBoolOp { values, .. }) => self.combined(values.iter(), depth),
+            Expr::Tuple(ast::ExprTuple { elts, .. }) => self.combined(elts.iter(), scope, depth),
+            Expr::BoolOp(ast::ExprBoolOp { values, .. }) => {
+                self.combined(values.iter(), scope, depth)
+            }
             Expr::If(ast::ExprIf { body, orelse, .. }) => {
-                self.combined([&**body, &**orelse].into_iter(), depth)
+                self.combined([&**body, &**orelse].into_iter(), scope, depth)
             }
             // Arithmetic on the inputs (`n * n`, `-offset`): equal inputs give equal results.
             Expr::BinOp(ast::ExprBinOp { left, right, .. }) => {
                 match (
-                    self.operand_identity(left, depth),
-                    self.operand_identity(right, depth),
+                    self.operand_identity(left, scope, depth),
+                    self.operand_identity(right, scope, depth),
                 ) {
                     (unique @ ValueIdentity::Unique(_), _)
                     | (_, unique @ ValueIdentity::Unique(_)) => unique,
@@ -244,14 +250,14 @@ impl<'a> Builder<'a> {
                 }
             }
             Expr::UnaryOp(ast::ExprUnaryOp { operand, .. }) => {
-                self.operand_identity(operand, depth)
+                self.operand_identity(operand, scope, depth)
             }
             Expr::Name(ast::ExprName { id, .. }) => {
-                if let Some(function) = self.current_function()
+                if let Some(function) = scope
                     && self.functions[function].is_local(id.as_str())
                 {
                     return match self.local_values.get(&(function, id.as_str())) {
-                        Some(assigned) => self.identity_within(assigned, depth + 1),
+                        Some(assigned) => self.identity_within(assigned, scope, depth + 1),
                         None => ValueIdentity::Unknown,
                     };
                 }
@@ -272,10 +278,10 @@ impl<'a> Builder<'a> {
             // A part of a value is as unique as the value (`uuid4().hex`, `settings.NAME`).
             Expr::Attribute(ast::ExprAttribute { value: base, .. })
             | Expr::Subscript(ast::ExprSubscript { value: base, .. }) => {
-                self.identity_within(base, depth + 1)
+                self.identity_within(base, scope, depth + 1)
             }
             Expr::Await(ast::ExprAwait { value: awaited, .. }) => {
-                self.identity_within(awaited, depth + 1)
+                self.identity_within(awaited, scope, depth + 1)
             }
             Expr::Call(call) => self.call_identity(call),
             _ => ValueIdentity::Unknown,
@@ -284,32 +290,30 @@ impl<'a> Builder<'a> {
 
     /// An operand of arithmetic: a parameter (a local never assigned in the function) is an
     /// input, equal for equal calls.
-    fn operand_identity(&self, operand: &Expr, depth: usize) -> ValueIdentity {
+    fn operand_identity(
+        &self,
+        operand: &Expr,
+        scope: Option<FunctionId>,
+        depth: usize,
+    ) -> ValueIdentity {
         if let Expr::Name(ast::ExprName { id, .. }) = operand
-            && let Some(function) = self.current_function()
+            && let Some(function) = scope
             && self.functions[function].is_local(id.as_str())
             && !self.local_values.contains_key(&(function, id.as_str()))
         {
             return ValueIdentity::Equal;
         }
-        self.identity_within(operand, depth + 1)
+        self.identity_within(operand, scope, depth + 1)
     }
 
     /// Several parts: unique if any part is, equal if all are.
-    fn combined<'e>(&self, parts: impl Iterator<Item = &'e Expr>, depth: usize) -> ValueIdentity {
-        let mut all_equal = true;
-        for part in parts {
-            match self.identity_within(part, depth + 1) {
-                unique @ ValueIdentity::Unique(_) => return unique,
-                ValueIdentity::Unknown => all_equal = false,
-                ValueIdentity::Equal => {}
-            }
-        }
-        if all_equal {
-            ValueIdentity::Equal
-        } else {
-            ValueIdentity::Unknown
-        }
+    fn combined<'e>(
+        &self,
+        parts: impl Iterator<Item = &'e Expr>,
+        scope: Option<FunctionId>,
+        depth: usize,
+    ) -> ValueIdentity {
+        combine(parts.map(|part| self.identity_within(part, scope, depth + 1)))
     }
 
     fn call_identity(&self, call: &ast::ExprCall) -> ValueIdentity {
@@ -357,6 +361,23 @@ impl<'a> Builder<'a> {
         }
         // An instance of any other class may be an equal object built from the same inputs (a
         // value object, a stateless wrapper) or one that must be unique: not known.
+        ValueIdentity::Unknown
+    }
+}
+
+/// Several values: unique if any is, equal if all are.
+fn combine(parts: impl Iterator<Item = ValueIdentity>) -> ValueIdentity {
+    let mut all_equal = true;
+    for part in parts {
+        match part {
+            unique @ ValueIdentity::Unique(_) => return unique,
+            ValueIdentity::Unknown => all_equal = false,
+            ValueIdentity::Equal => {}
+        }
+    }
+    if all_equal {
+        ValueIdentity::Equal
+    } else {
         ValueIdentity::Unknown
     }
 }

@@ -55,7 +55,7 @@ use super::values::{PoolKind, ValueKind};
 use super::{
     Class, ClassId, Function, FunctionId, GilApiUse, Guard, ImportRef, LockKey, LockRegion,
     ModelOptions, ModuleBinding, ModuleRole, ParameterLockDefault, PerProcessUse, ProcessGlobalUse,
-    SemanticModel, StateAccess, StateIteration, StateKey, ThreadEntryKind, ValueIdentity,
+    SemanticModel, StateAccess, StateIteration, StateKey, ThreadEntryKind,
 };
 
 pub(super) fn build<'a>(
@@ -219,8 +219,9 @@ struct Builder<'a> {
     pending_submissions: Vec<PendingSubmission<'a>>,
     /// Names bound to `multiprocessing.get_context(…)`.
     context_names: HashSet<String>,
-    /// What each function returns, as far as identity goes.
-    return_identities: HashMap<FunctionId, ValueIdentity>,
+    /// What each function returns (its `return` values), judged only for the functions a
+    /// write's value comes from.
+    return_values: HashMap<FunctionId, Vec<&'a Expr>>,
     /// Writes whose value comes from a call of one of this module's functions, by index into
     /// `accesses`: judged by that function once every function is known.
     pending_value_calls: Vec<(usize, PendingRef<'a>)>,
@@ -305,7 +306,7 @@ impl<'a> Builder<'a> {
             context_names: HashSet::default(),
             partial_bindings: HashMap::default(),
             local_values: HashMap::default(),
-            return_identities: HashMap::default(),
+            return_values: HashMap::default(),
             pending_value_calls: Vec::new(),
             decorated_entries: Vec::new(),
         }
@@ -361,10 +362,10 @@ impl<'a> Builder<'a> {
     }
 
     fn module_class(&self, name: &str) -> Option<ClassId> {
+        // Most names are not classes: one lookup rejects them.
+        let class = self.class_index.get(name).copied()?;
         match self.bindings.get(name) {
-            Some(binding) if binding.kind == ValueKind::Class => {
-                self.class_index.get(name).copied()
-            }
+            Some(binding) if binding.kind == ValueKind::Class => Some(class),
             _ => None,
         }
     }

@@ -406,7 +406,7 @@ impl<'a> Builder<'a> {
                 self.condition_slots.push(value.range());
                 self.visit_expr(value);
                 self.record_pool_escape(value);
-                self.record_return_identity(value);
+                self.record_return_value(value);
             }
             _ => visitor::walk_stmt(self, stmt),
         }
