@@ -178,7 +178,20 @@ pub(super) fn construction_only(
     call_sites: &[CallSite],
     entry_targets: &HashSet<FunctionId>,
 ) -> Vec<bool> {
-    let mut construction: Vec<bool> = functions.iter().map(Function::is_constructor).collect();
+    let constructors: Vec<bool> = functions.iter().map(Function::is_constructor).collect();
+    closed_under_callers(functions, call_sites, entry_targets, constructors)
+}
+
+/// Extends `marked` to every function all of whose callers (in this module) are marked: a
+/// function that escapes, is decorated, starts a thread or has no call site here may be called
+/// from elsewhere and stays as it is. The least fixpoint, so a cycle of such functions stays
+/// unmarked unless something marked calls into it.
+pub(super) fn closed_under_callers(
+    functions: &[Function<'_>],
+    call_sites: &[CallSite],
+    entry_targets: &HashSet<FunctionId>,
+    mut marked: Vec<bool>,
+) -> Vec<bool> {
     let mut callers: Vec<Vec<Option<FunctionId>>> = vec![Vec::new(); functions.len()];
     for site in call_sites {
         callers[site.callee].push(site.caller);
@@ -188,7 +201,7 @@ pub(super) fn construction_only(
         changed = false;
         for id in 0..functions.len() {
             let function = &functions[id];
-            if construction[id]
+            if marked[id]
                 || function.escapes
                 || function.decorated
                 || entry_targets.contains(&id)
@@ -198,12 +211,12 @@ pub(super) fn construction_only(
             }
             if callers[id]
                 .iter()
-                .all(|caller| caller.is_some_and(|caller| caller != id && construction[caller]))
+                .all(|caller| caller.is_some_and(|caller| caller != id && marked[caller]))
             {
-                construction[id] = true;
+                marked[id] = true;
                 changed = true;
             }
         }
     }
-    construction
+    marked
 }

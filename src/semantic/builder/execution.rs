@@ -5,6 +5,7 @@
 use rustc_hash::FxHashSet as HashSet;
 
 use super::Builder;
+use super::call_graph::closed_under_callers;
 use crate::semantic::{CallSite, Execution, Function, FunctionId, ModuleRole};
 
 /// The facts [`Execution`] is decided from, one entry per function.
@@ -52,38 +53,12 @@ pub(super) fn event_loop_only(
     call_sites: &[CallSite],
     entry_targets: &HashSet<FunctionId>,
 ) -> Vec<bool> {
-    let mut callers: Vec<Vec<Option<FunctionId>>> = vec![Vec::new(); functions.len()];
-    for site in call_sites {
-        callers[site.callee].push(site.caller);
-    }
-    let mut on_loop: Vec<bool> = functions
+    let coroutines: Vec<bool> = functions
         .iter()
         .enumerate()
         .map(|(id, function)| function.is_async && !entry_targets.contains(&id))
         .collect();
-    let mut changed = true;
-    while changed {
-        changed = false;
-        for id in 0..functions.len() {
-            let function = &functions[id];
-            if on_loop[id]
-                || function.escapes
-                || function.decorated
-                || entry_targets.contains(&id)
-                || callers[id].is_empty()
-            {
-                continue;
-            }
-            if callers[id]
-                .iter()
-                .all(|caller| caller.is_some_and(|caller| caller != id && on_loop[caller]))
-            {
-                on_loop[id] = true;
-                changed = true;
-            }
-        }
-    }
-    on_loop
+    closed_under_callers(functions, call_sites, entry_targets, coroutines)
 }
 
 /// A library's public surface and everything it calls: public module-level functions and
