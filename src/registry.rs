@@ -22,6 +22,12 @@ pub enum Rule {
     SharedClassState,
     InconsistentLocking,
     SharedLockDefault,
+    IterationDuringMutation,
+    ScopedOverride,
+    SharedStack,
+    SharedIterator,
+    EvictionRace,
+    PublishBeforeFill,
     ExtensionWithoutFreeThreading,
     PinnedBelowFreeThreading,
     ExtensionEnablesGil,
@@ -44,6 +50,12 @@ impl Rule {
         Rule::SharedClassState,
         Rule::InconsistentLocking,
         Rule::SharedLockDefault,
+        Rule::IterationDuringMutation,
+        Rule::ScopedOverride,
+        Rule::SharedStack,
+        Rule::SharedIterator,
+        Rule::EvictionRace,
+        Rule::PublishBeforeFill,
         Rule::ExtensionWithoutFreeThreading,
         Rule::PinnedBelowFreeThreading,
         Rule::ExtensionEnablesGil,
@@ -65,6 +77,12 @@ impl Rule {
             Rule::SharedClassState => "NG106",
             Rule::InconsistentLocking => "NG107",
             Rule::SharedLockDefault => "NG108",
+            Rule::IterationDuringMutation => "NG109",
+            Rule::ScopedOverride => "NG110",
+            Rule::SharedStack => "NG111",
+            Rule::SharedIterator => "NG112",
+            Rule::EvictionRace => "NG113",
+            Rule::PublishBeforeFill => "NG114",
             Rule::ExtensionWithoutFreeThreading => "NG201",
             Rule::PinnedBelowFreeThreading => "NG202",
             Rule::ExtensionEnablesGil => "NG203",
@@ -87,6 +105,12 @@ impl Rule {
             Rule::SharedClassState => "shared-class-state",
             Rule::InconsistentLocking => "inconsistent-locking",
             Rule::SharedLockDefault => "shared-lock-default",
+            Rule::IterationDuringMutation => "iteration-during-mutation",
+            Rule::ScopedOverride => "scoped-override",
+            Rule::SharedStack => "shared-stack",
+            Rule::SharedIterator => "shared-iterator",
+            Rule::EvictionRace => "eviction-race",
+            Rule::PublishBeforeFill => "publish-before-fill",
             Rule::ExtensionWithoutFreeThreading => "extension-without-free-threading",
             Rule::PinnedBelowFreeThreading => "pinned-below-free-threading",
             Rule::ExtensionEnablesGil => "extension-enables-gil",
@@ -110,6 +134,12 @@ impl Rule {
             Rule::SharedClassState => include_str!("../rules/NG106.md"),
             Rule::InconsistentLocking => include_str!("../rules/NG107.md"),
             Rule::SharedLockDefault => include_str!("../rules/NG108.md"),
+            Rule::IterationDuringMutation => include_str!("../rules/NG109.md"),
+            Rule::ScopedOverride => include_str!("../rules/NG110.md"),
+            Rule::SharedStack => include_str!("../rules/NG111.md"),
+            Rule::SharedIterator => include_str!("../rules/NG112.md"),
+            Rule::EvictionRace => include_str!("../rules/NG113.md"),
+            Rule::PublishBeforeFill => include_str!("../rules/NG114.md"),
             Rule::ExtensionWithoutFreeThreading => include_str!("../rules/NG201.md"),
             Rule::PinnedBelowFreeThreading => include_str!("../rules/NG202.md"),
             Rule::ExtensionEnablesGil => include_str!("../rules/NG203.md"),
@@ -140,12 +170,18 @@ impl Rule {
             | Rule::RacyLazyInit
             | Rule::InconsistentLocking
             | Rule::SharedLockDefault
+            | Rule::IterationDuringMutation
+            | Rule::SharedIterator
             | Rule::PinnedBelowFreeThreading
             | Rule::ExtensionEnablesGil
             | Rule::ProcessPoolConvertible => "sometimes",
             Rule::SyntaxError
             | Rule::SharedModuleState
             | Rule::SharedClassState
+            | Rule::ScopedOverride
+            | Rule::SharedStack
+            | Rule::EvictionRace
+            | Rule::PublishBeforeFill
             | Rule::ExtensionWithoutFreeThreading
             | Rule::InstalledExtensionEnablesGil
             | Rule::ProcessGlobalStateInThread => "never",
@@ -306,7 +342,7 @@ mod tests {
 
     #[test]
     fn unknown_code_suggests_closest() {
-        let err = "NG109".parse::<RuleSelector>().unwrap_err();
+        let err = "NG119".parse::<RuleSelector>().unwrap_err();
         assert!(err.suggestion.is_some());
         let err = "XYZ123".parse::<RuleSelector>().unwrap_err();
         assert_eq!(err.suggestion, None);
