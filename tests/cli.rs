@@ -119,11 +119,11 @@ fn non_utf8_file_is_reported_with_its_location() {
 #[test]
 fn unknown_code_suggests_the_closest_one() {
     nogil_lint()
-        .args(["check", "--select", "NG109", "."])
+        .args(["check", "--select", "NG119", "."])
         .assert()
         .code(2)
         .stderr(predicate::str::contains(
-            "unknown rule code or prefix `NG109`",
+            "unknown rule code or prefix `NG119`",
         ))
         .stderr(predicate::str::contains("did you mean"));
     nogil_lint()
