@@ -48,6 +48,25 @@ pub fn check(context: &mut Context<'_, '_>, diagnostics: &mut Vec<Diagnostic>) {
                 format!("the class attribute `{}.{attr}`", model.class(class).name),
                 format!("{}.{attr}", model.class(class).name),
             ),
+            // `self.cache` / a metaclass's `cls._instances` that is the class's own container.
+            StateKey::InstanceAttr(class, attr)
+                if !model.class(class).instance_attributes.contains_key(attr) =>
+            {
+                match model.class_attribute(class, attr) {
+                    Some((defining, attribute))
+                        if matches!(attribute.kind, crate::semantic::ValueKind::Container(_)) =>
+                    {
+                        let owner = model.class(defining).name;
+                        (
+                            format!(
+                                "the class attribute `{owner}.{attr}`, shared by every instance,"
+                            ),
+                            format!("{owner}.{attr}"),
+                        )
+                    }
+                    _ => continue,
+                }
+            }
             _ => continue,
         };
         context.claimed.insert(index);

@@ -26,8 +26,15 @@ pub fn check(context: &Context<'_, '_>, diagnostics: &mut Vec<Diagnostic>) {
         else {
             continue;
         };
+        // `self.S |= {…}` on a class-level container is an in-place mutation of it.
+        let in_place = access.kind == AccessKind::AugAssign
+            && access.target == AccessTarget::Whole
+            && model
+                .class_attribute(owner, attr)
+                .is_some_and(|(_, attribute)| matches!(attribute.kind, ValueKind::Container(_)));
         let mutates = matches!(access.kind, AccessKind::MutatingCall(_))
-            || matches!(access.target, AccessTarget::Item(_));
+            || matches!(access.target, AccessTarget::Item(_))
+            || in_place;
         if !mutates
             || !context.may_race(access)
             // An attribute the instance sets for itself shadows the class attribute.

@@ -10,7 +10,8 @@ use super::syntax::{is_pure, reads_item, reads_name, reads_text};
 use super::{Builder, Receiver};
 use crate::semantic::values::{ValueKind, is_mutating_method};
 use crate::semantic::{
-    AccessKind, AccessTarget, ContainerKind, StateAccess, StateIteration, StateKey, ValueIdentity,
+    AccessKind, AccessTarget, ClassId, ContainerKind, StateAccess, StateIteration, StateKey,
+    ValueIdentity,
 };
 
 /// Where a write's parts are: the object written into (`D` of `D[k]`) and the assigned value.
@@ -61,6 +62,10 @@ impl<'a> Builder<'a> {
                 }
             }
             Expr::Attribute(ast::ExprAttribute { value, attr, .. }) => {
+                // `type(self).x`, `self.__class__.x`: the class's own attribute.
+                if let Some(class) = self.class_of_receiver(value) {
+                    return Some(StateKey::ClassAttr(class, attr.as_str()));
+                }
                 let Expr::Name(base) = &**value else {
                     return None;
                 };
@@ -81,6 +86,31 @@ impl<'a> Builder<'a> {
             }
             _ => None,
         }
+    }
+
+    /// The class of the current method's object when `expr` is `type(self)` or
+    /// `self.__class__` (whatever the instance receiver is named).
+    pub(super) fn class_of_receiver(&self, expr: &Expr) -> Option<ClassId> {
+        let (receiver_name, receiver, class) = self.current_receiver()?;
+        if receiver != Receiver::Instance {
+            return None;
+        }
+        let names_receiver =
+            |expr: &Expr| matches!(expr, Expr::Name(name) if name.id.as_str() == receiver_name);
+        let matches = match expr {
+            Expr::Call(ast::ExprCall {
+                func, arguments, ..
+            }) => {
+                matches!(&**func, Expr::Name(name) if name.id.as_str() == "type")
+                    && arguments.keywords.is_empty()
+                    && matches!(arguments.args.as_ref(), [only] if names_receiver(only))
+            }
+            Expr::Attribute(ast::ExprAttribute { value, attr, .. }) => {
+                attr.as_str() == "__class__" && names_receiver(value)
+            }
+            _ => false,
+        };
+        matches.then_some(class)
     }
 
     /// The kind of value stored in a piece of state, when known.
@@ -211,6 +241,10 @@ impl<'a> Builder<'a> {
             }) => {
                 let attr_name = attr.as_str();
                 let own = match &**object {
+                    // `type(self).x = …`, `self.__class__.x += 1`: the class's attribute.
+                    other if self.class_of_receiver(other).is_some() => self
+                        .class_of_receiver(other)
+                        .map(|class| StateKey::ClassAttr(class, attr_name)),
                     Expr::Name(base) => match self.current_receiver() {
                         Some((receiver_name, receiver, class))
                             if receiver_name == base.id.as_str() =>

@@ -231,7 +231,17 @@ impl<'a> Builder<'a> {
                 Stmt::AnnAssign(ast::StmtAnnAssign { target, value, .. }) => {
                     (vec![&**target], value.as_deref())
                 }
-                Stmt::AugAssign(ast::StmtAugAssign { target, .. }) => (vec![&**target], None),
+                Stmt::AugAssign(ast::StmtAugAssign { target, .. }) => {
+                    // `self.S |= {…}` on a class-level container mutates it in place and binds
+                    // the same object to the instance: the class's object stays shared.
+                    let in_place_on_class_container = self_attribute(target, self_name)
+                        .and_then(|attr| self.classes[class].attribute(attr))
+                        .is_some_and(|attribute| matches!(attribute.kind, ValueKind::Container(_)));
+                    if in_place_on_class_container {
+                        return;
+                    }
+                    (vec![&**target], None)
+                }
                 Stmt::With(ast::StmtWith { items, .. }) => {
                     for item in items {
                         if let Some(target) = item.optional_vars.as_deref()

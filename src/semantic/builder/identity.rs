@@ -320,6 +320,20 @@ impl<'a> Builder<'a> {
         if classify_literal(&call.func).is_some() {
             return ValueIdentity::Unknown;
         }
+        // `super().__call__(…)` in a metaclass, `object.__new__(cls)`: an explicit new instance,
+        // made where a registry keeps one per key.
+        if let Expr::Attribute(ast::ExprAttribute { value, attr, .. }) = &*call.func
+            && matches!(attr.as_str(), "__call__" | "__new__")
+            && match &**value {
+                Expr::Call(ast::ExprCall { func, .. }) => {
+                    matches!(&**func, Expr::Name(name) if name.id.as_str() == "super")
+                }
+                Expr::Name(name) => matches!(name.id.as_str(), "object" | "type"),
+                _ => false,
+            }
+        {
+            return ValueIdentity::Unique("a new instance");
+        }
         let qualified = self.qualified_name(&call.func);
         if let Some(qualified) = qualified.as_deref() {
             if let Some((_, description)) = UNIQUE_CALLS.iter().find(|(name, _)| *name == qualified)
