@@ -238,6 +238,7 @@ impl Settings {
                     .clone()
                     .unwrap_or_default(),
                 lock_factories: options.lock_factories.clone().unwrap_or_default(),
+                project_modules: Default::default(),
                 thread_entry_decorators: options
                     .thread_entry_decorators
                     .clone()

@@ -409,3 +409,32 @@ fn statements_sharing_a_line_are_left_alone() {
     assert!(diagnostics.iter().all(|d| d.fix.is_none()));
     assert_eq!(fixed(source), source);
 }
+
+/// A lock the fix creates for a private class's state must not start with two underscores:
+/// inside the class body Python would mangle the name and the fixed method would fail.
+#[test]
+fn locks_for_private_classes_survive_name_mangling() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tracker.py");
+    fs::write(
+        &path,
+        "class _Tracker:\n    calls = 0\n\n    def record(self):\n        type(self).calls += 1\n        return type(self).calls\n\n\nprint(_Tracker().record())\n",
+    )
+    .unwrap();
+    nogil_lint()
+        .args(["check", "--fix", "--unsafe-fixes", "--exit-zero", "-q"])
+        .arg(&path)
+        .assert()
+        .code(0);
+    let fixed = fs::read_to_string(&path).unwrap();
+    assert!(fixed.contains("with _tracker_calls_lock:"), "{fixed}");
+    let output = std::process::Command::new("python3")
+        .arg(&path)
+        .output()
+        .expect("python3 runs");
+    assert!(
+        output.status.success(),
+        "the fixed module runs: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}

@@ -189,6 +189,32 @@ pub fn lost_update(model: &SemanticModel<'_>, access: &StateAccess<'_>) -> (Harm
     }
 }
 
+/// The module-level instance of `class` that module functions use (`_default = Tracker()` and
+/// `def track(): _default.record()`): its attributes are shared by every caller, like module
+/// state. `None` for a class whose instances are the callers' own.
+pub fn shared_singleton<'a>(
+    model: &SemanticModel<'a>,
+    class: crate::semantic::ClassId,
+) -> Option<&'a str> {
+    let singleton = model.class(class).singleton?;
+    let used_by_module_functions = model.call_sites.iter().any(|site| {
+        model.function(site.callee).class == Some(class)
+            && site
+                .caller
+                .is_some_and(|caller| model.function(caller).class != Some(class))
+    });
+    used_by_module_functions.then_some(singleton)
+}
+
+/// `config.CACHE`, described with its owner: a name of another module of the project, or an
+/// attribute of one of this module's functions.
+pub fn describe_object_attr(model: &SemanticModel<'_>, owner: &str, attr: &str) -> String {
+    match model.imports.get(owner) {
+        Some(qualified) => format!("`{owner}.{attr}`, a module-level name of `{qualified}`,"),
+        None => format!("`{owner}.{attr}`, an attribute of the function `{owner}`,"),
+    }
+}
+
 /// The first line of a piece of code, shortened to a readable length.
 pub fn snippet(text: &str) -> String {
     let first = text.lines().next().unwrap_or("").trim();

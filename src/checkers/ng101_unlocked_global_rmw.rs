@@ -21,12 +21,15 @@ pub fn check(context: &mut Context<'_, '_>, diagnostics: &mut Vec<Diagnostic>) {
         {
             continue;
         }
-        let (scope, name) = match access.key {
-            StateKey::Global(name) => ("module global", name),
+        let name = model.text(access.range);
+        let state = match access.key {
+            StateKey::Global(name) => format!("the module global `{name}`"),
             // A closure's `nonlocal` counter is shared only once the closure runs on threads.
             StateKey::Nonlocal(_, name) if model.reached_from(access.function).is_some() => {
-                ("closure variable", name)
+                format!("the closure variable `{name}`")
             }
+            // Another module's global (`stats.count += 1`), or a function's attribute.
+            StateKey::ObjectAttr(owner, attr) => super::describe_object_attr(model, owner, attr),
             _ => continue,
         };
         context.claimed.insert(index);
@@ -38,7 +41,7 @@ pub fn check(context: &mut Context<'_, '_>, diagnostics: &mut Vec<Diagnostic>) {
             Diagnostic::new(
                 Rule::UnlockedGlobalRmw,
                 format!(
-                    "`{statement}` reads and writes the {scope} `{name}` without a lock: {consequence}{reached}"
+                    "`{statement}` reads and writes {state} without a lock: {consequence}{reached}"
                 ),
                 access.stmt,
             )

@@ -25,6 +25,10 @@ pub fn check(context: &mut Context<'_, '_>, diagnostics: &mut Vec<Diagnostic>) {
             (StateKey::Global(name), AccessTarget::Item(_)) => {
                 ("an item of the module-level", format!("`{name}`"))
             }
+            (StateKey::ObjectAttr(owner, attr), AccessTarget::Item(_)) => (
+                "an item of",
+                super::describe_object_attr(model, owner, attr),
+            ),
             (StateKey::Global(name), AccessTarget::Attr(attr)) => (
                 "an attribute of the module-level object",
                 format!("`{name}` (`.{attr}`)"),
@@ -43,6 +47,23 @@ pub fn check(context: &mut Context<'_, '_>, diagnostics: &mut Vec<Diagnostic>) {
                     model.class(class).name
                 ),
             ),
+            // `self.calls += 1` in a class whose one module-level instance every caller shares.
+            (StateKey::InstanceAttr(class, attr), AccessTarget::Whole | AccessTarget::Item(_))
+                if super::shared_singleton(model, class).is_some() =>
+            {
+                let singleton = super::shared_singleton(model, class).unwrap_or_default();
+                (
+                    if access.target == AccessTarget::Whole {
+                        "the attribute"
+                    } else {
+                        "an item of the attribute"
+                    },
+                    format!(
+                        "`self.{attr}` of `{singleton}`, the module's one `{}` every caller shares,",
+                        model.class(class).name
+                    ),
+                )
+            }
             // `self.counts[k] += 1` where `counts` is a class attribute no instance shadows.
             (StateKey::InstanceAttr(class, attr), AccessTarget::Item(_))
                 if shared_class_container(context, class, attr) =>

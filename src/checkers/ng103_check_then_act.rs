@@ -48,6 +48,23 @@ pub fn check(context: &mut Context<'_, '_>, diagnostics: &mut Vec<Diagnostic>) {
                 format!("the class attribute `{}.{attr}`", model.class(class).name),
                 format!("{}.{attr}", model.class(class).name),
             ),
+            StateKey::ObjectAttr(owner, attr) => (
+                super::describe_object_attr(model, owner, attr),
+                format!("{owner}.{attr}"),
+            ),
+            // `self.cache` of the module's one instance, which every caller shares.
+            StateKey::InstanceAttr(class, attr)
+                if super::shared_singleton(model, class).is_some() =>
+            {
+                let singleton = super::shared_singleton(model, class).unwrap_or_default();
+                (
+                    format!(
+                        "`self.{attr}` of `{singleton}`, the module's one `{}` every caller shares,",
+                        model.class(class).name
+                    ),
+                    format!("{singleton}.{attr}"),
+                )
+            }
             // `self.cache` / a metaclass's `cls._instances` that is the class's own container.
             StateKey::InstanceAttr(class, attr)
                 if !model.class(class).instance_attributes.contains_key(attr) =>

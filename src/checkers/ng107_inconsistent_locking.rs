@@ -212,6 +212,7 @@ pub fn describe_state(model: &SemanticModel<'_>, access: &StateAccess<'_>) -> St
             StateKey::Global(name) | StateKey::Nonlocal(_, name) => name.to_string(),
             StateKey::ClassAttr(class, owner) => format!("{}.{owner}", model.class(class).name),
             StateKey::InstanceAttr(_, owner) => format!("self.{owner}"),
+            StateKey::ObjectAttr(owner, inner) => format!("{owner}.{inner}"),
         };
         return format!("`{object}.{attr}`");
     }
@@ -223,6 +224,7 @@ pub fn describe_state(model: &SemanticModel<'_>, access: &StateAccess<'_>) -> St
         StateKey::Nonlocal(_, name) => format!("the closure variable `{name}`"),
         StateKey::ClassAttr(class, attr) => format!("`{}.{attr}`", model.class(class).name),
         StateKey::InstanceAttr(_, attr) => format!("`self.{attr}`"),
+        StateKey::ObjectAttr(owner, attr) => format!("`{owner}.{attr}`"),
     }
 }
 

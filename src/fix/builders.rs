@@ -81,9 +81,20 @@ impl<'m, 'a> FixBuilder<'m, 'a> {
             StateKey::Global(name) | StateKey::Nonlocal(_, name) => {
                 name.trim_start_matches('_').to_string()
             }
+            // `_Tracker` → `_tracker_calls_lock`, never `__tracker…`: a name with two leading
+            // underscores used inside a class body is mangled and would not be found.
             StateKey::ClassAttr(class, attr) | StateKey::InstanceAttr(class, attr) => format!(
                 "{}_{}",
-                self.model.class(class).name.to_ascii_lowercase(),
+                self.model
+                    .class(class)
+                    .name
+                    .trim_start_matches('_')
+                    .to_ascii_lowercase(),
+                attr.trim_start_matches('_')
+            ),
+            StateKey::ObjectAttr(owner, attr) => format!(
+                "{}_{}",
+                owner.trim_start_matches('_'),
                 attr.trim_start_matches('_')
             ),
         };
@@ -93,6 +104,11 @@ impl<'m, 'a> FixBuilder<'m, 'a> {
     /// A module-level lock for `key`: the existing one of that name, or a new one (with the
     /// import of `threading` when needed).
     pub fn module_lock(&self, key: StateKey<'a>) -> Option<LockPlan> {
+        // Another module's state is written from wherever that module is used: a lock of this
+        // module would not exclude them.
+        if let StateKey::ObjectAttr(..) = key {
+            return None;
+        }
         let base = self.lock_name(key);
         let mut name = base.clone();
         for suffix in 2..100 {

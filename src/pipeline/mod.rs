@@ -37,6 +37,7 @@ pub fn run(
     let roots = crate::project::source_roots(paths);
     let module_names = crate::project::ModuleNames::new(&files, &roots);
     settings.project_modules = std::sync::Arc::new(module_names.top_level());
+    settings.model.project_modules = settings.project_modules.clone();
     settings.test_modules = std::sync::Arc::new(
         files
             .iter()

@@ -118,6 +118,9 @@ pub struct Class<'a> {
     /// The attribute holding the lock that `__enter__` acquires (`self._lock.acquire()`), so
     /// `with self:` holds it.
     pub context_lock: Option<&'a str>,
+    /// A module-level instance of the class (`_default = Tracker()`): one object shared by
+    /// every caller of the module, whose attributes are shared state like module globals.
+    pub singleton: Option<&'a str>,
     pub attributes: Vec<ClassAttribute<'a>>,
     pub methods: Vec<FunctionId>,
     /// Attributes assigned through `self.<name> = …` in any method, with the value kind of the
@@ -180,6 +183,11 @@ pub enum StateKey<'a> {
     ClassAttr(ClassId, &'a str),
     /// `self.<attr>` in a method of the class.
     InstanceAttr(ClassId, &'a str),
+    /// An attribute of a module-level object that lives once per process but is neither a
+    /// container nor a class of this module: another module of the project (`config.CACHE`,
+    /// `from . import state; state._instance`) or one of this module's functions used as a
+    /// cache (`f.table`). The owner as written, and the attribute.
+    ObjectAttr(&'a str, &'a str),
 }
 
 /// Which part of the state is written.
@@ -392,6 +400,9 @@ pub struct ModelOptions {
     pub lock_factories: Vec<String>,
     /// Decorators that run the decorated function on a thread (`mypkg.background`).
     pub thread_entry_decorators: Vec<String>,
+    /// Top-level module names of the project: attributes of its modules are shared state of
+    /// the project, those of third-party and standard modules are someone else's.
+    pub project_modules: std::sync::Arc<rustc_hash::FxHashSet<String>>,
 }
 
 /// A lock created once and shared where a per-instance or per-call lock was likely meant.

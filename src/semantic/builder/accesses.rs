@@ -83,9 +83,32 @@ impl<'a> Builder<'a> {
                 }
                 self.module_class(base)
                     .map(|class| StateKey::ClassAttr(class, attr.as_str()))
+                    .or_else(|| self.object_attribute(base, attr.as_str()))
             }
             _ => None,
         }
+    }
+
+    /// `owner.attr` where `owner` is another module of the project (imported) or one of this
+    /// module's functions: state that exists once per process. Standard-library and
+    /// third-party modules are left to the process-wide state rules.
+    pub(super) fn object_attribute(&self, owner: &'a str, attr: &'a str) -> Option<StateKey<'a>> {
+        if self.current_function().is_some() && self.is_enclosing_local(owner) {
+            return None;
+        }
+        let binding = self.bindings.get(owner)?;
+        let shared = match binding.kind {
+            ValueKind::Function => true,
+            ValueKind::Import => self.imports.get(owner).is_some_and(|qualified| {
+                qualified.starts_with('.')
+                    || qualified
+                        .split('.')
+                        .next()
+                        .is_some_and(|top| self.options.project_modules.contains(top))
+            }),
+            _ => false,
+        };
+        shared.then_some(StateKey::ObjectAttr(owner, attr))
     }
 
     /// The class of the current method's object when `expr` is `type(self)` or
@@ -118,6 +141,8 @@ impl<'a> Builder<'a> {
         match key {
             StateKey::Global(name) => self.bindings.get(name).map(|binding| binding.kind),
             StateKey::Nonlocal(..) => None,
+            // Not known, but possibly anything (a dict, a counter, an instance).
+            StateKey::ObjectAttr(..) => Some(ValueKind::Other),
             StateKey::ClassAttr(class, attr) => self.classes[class]
                 .attribute(attr)
                 .map(|attribute| attribute.kind),
@@ -268,7 +293,13 @@ impl<'a> Builder<'a> {
                     object: Some(object.range()),
                     value,
                 };
-                if let Some(key) = own {
+                let foreign = match &**object {
+                    Expr::Name(owner) if own.is_none() => {
+                        self.object_attribute(owner.id.as_str(), attr_name)
+                    }
+                    _ => None,
+                };
+                if let Some(key) = own.or(foreign) {
                     self.push_access(key, AccessTarget::Whole, kind, rmw, *range, site);
                 } else if let Some(key) = self.state_key_of(object) {
                     self.push_access(key, AccessTarget::Attr(attr_name), kind, rmw, *range, site);
@@ -322,8 +353,11 @@ impl<'a> Builder<'a> {
             return;
         };
         // Only containers known as such: `app.update()` on an unknown object is not a write we
-        // can reason about.
-        if !matches!(self.state_value_kind(key), Some(ValueKind::Container(_))) {
+        // can reason about. Another module's attribute (`config.CACHE.update(…)`) is taken at
+        // its word: a mutating method's name.
+        if !matches!(self.state_value_kind(key), Some(ValueKind::Container(_)))
+            && !matches!(key, StateKey::ObjectAttr(..))
+        {
             return;
         }
         self.push_access(

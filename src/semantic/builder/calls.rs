@@ -47,7 +47,9 @@ impl<'a> Builder<'a> {
             Expr::Attribute(ast::ExprAttribute { value, .. }) => match &**value {
                 Expr::Name(base) => {
                     let base = base.id.as_str();
-                    matches!(base, "self" | "cls") || self.class_index.contains_key(base)
+                    matches!(base, "self" | "cls")
+                        || self.class_index.contains_key(base)
+                        || self.singletons.contains_key(base)
                 }
                 _ => false,
             },
@@ -103,7 +105,11 @@ impl<'a> Builder<'a> {
                     if local {
                         return None;
                     }
-                    self.module_class(base)?
+                    // `_default.record()` on the module's instance runs `Tracker.record`.
+                    match self.module_class(base) {
+                        Some(class) => class,
+                        None => *self.singletons.get(base)?,
+                    }
                 };
                 self.method(class, attr.as_str())
             }

@@ -77,6 +77,7 @@ impl<'a> Builder<'a> {
             is_thread_subclass,
             is_thread_local,
             context_lock: None,
+            singleton: None,
             attributes: Vec::new(),
             methods: Vec::new(),
             instance_attributes: HashMap::default(),

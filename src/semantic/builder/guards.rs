@@ -44,6 +44,9 @@ impl<'a> Builder<'a> {
                 let right = &comparators[0];
                 match ops[0] {
                     CmpOp::NotIn => {
+                        if let Some(name) = global_name_check(left, right) {
+                            return Some(make(GuardKind::NoneCheck, StateKey::Global(name), None));
+                        }
                         let key = self.state_key_of(right)?;
                         let kind = self.state_value_kind(key);
                         if !matches!(kind, Some(ValueKind::Container(c)) if c.is_mapping())
@@ -82,11 +85,36 @@ impl<'a> Builder<'a> {
                 if let Some((key, item)) = self.get_call(operand) {
                     return Some(make(GuardKind::GetIsNone, key, Some(item)));
                 }
+                if let Some(key) = self.hasattr_state(operand) {
+                    return Some(make(GuardKind::NoneCheck, key, None));
+                }
                 let key = self.lazy_state(operand)?;
                 Some(make(GuardKind::NoneCheck, key, None))
             }
             _ => None,
         }
+    }
+
+    /// `hasattr(owner, "attr")`: the state `owner.attr` when it is shared (another module's
+    /// name, a function's attribute used as a cache, a class attribute).
+    fn hasattr_state(&self, expr: &'a Expr) -> Option<StateKey<'a>> {
+        let Expr::Call(ast::ExprCall {
+            func, arguments, ..
+        }) = expr
+        else {
+            return None;
+        };
+        if !matches!(&**func, Expr::Name(name) if name.id.as_str() == "hasattr") {
+            return None;
+        }
+        let [Expr::Name(owner), Expr::StringLiteral(attr)] = arguments.args.as_ref() else {
+            return None;
+        };
+        let owner = owner.id.as_str();
+        let attr = attr.value.to_str();
+        self.module_class(owner)
+            .map(|class| StateKey::ClassAttr(class, attr))
+            .or_else(|| self.object_attribute(owner, attr))
     }
 
     /// `D.get(k)` on a module-level or class-level mapping: the mapping and `k`.
@@ -122,7 +150,9 @@ impl<'a> Builder<'a> {
                     .then_some(StateKey::Global(id.as_str()))
             }
             Expr::Attribute(_) => match self.state_key_of(expr)? {
-                key @ (StateKey::ClassAttr(..) | StateKey::InstanceAttr(..)) => Some(key),
+                key @ (StateKey::ClassAttr(..)
+                | StateKey::InstanceAttr(..)
+                | StateKey::ObjectAttr(..)) => Some(key),
                 _ => None,
             },
             _ => None,
@@ -189,5 +219,21 @@ impl<'a> Builder<'a> {
                 lone_act: false,
             },
         })
+    }
+}
+
+/// `"NAME" not in globals()`: lazy initialization of a global by its name.
+fn global_name_check<'a>(left: &'a Expr, right: &'a Expr) -> Option<&'a str> {
+    let Expr::Call(ast::ExprCall {
+        func, arguments, ..
+    }) = right
+    else {
+        return None;
+    };
+    let calls_globals = matches!(&**func, Expr::Name(name) if name.id.as_str() == "globals")
+        && arguments.is_empty();
+    match left {
+        Expr::StringLiteral(literal) if calls_globals => Some(literal.value.to_str()),
+        _ => None,
     }
 }

@@ -97,6 +97,23 @@ impl<'a> Builder<'a> {
         }
     }
 
+    /// `_default = Tracker()` at module level, with `Tracker` a class of this module: one
+    /// object every caller of the module shares.
+    fn scan_singleton(&mut self, target: &'a Expr, value: &'a Expr) {
+        let (Expr::Name(name), Expr::Call(ast::ExprCall { func, .. })) = (target, value) else {
+            return;
+        };
+        let Expr::Name(callee) = &**func else { return };
+        if let Some(class) = self.module_class(callee.id.as_str())
+            && !self.classes[class].is_thread_local
+        {
+            self.singletons.insert(name.id.as_str(), class);
+            self.classes[class]
+                .singleton
+                .get_or_insert(name.id.as_str());
+        }
+    }
+
     pub(super) fn classify(&self, expr: &Expr) -> ValueKind {
         if let Some(kind) = classify_literal(expr) {
             return kind;
@@ -224,6 +241,7 @@ impl<'a> Builder<'a> {
                     if let (Expr::Name(name), ValueKind::Pool(pool)) = (target, kind) {
                         self.pool_names.insert(name.id.to_string(), pool);
                     }
+                    self.scan_singleton(target, value);
                 }
             }
             Stmt::AnnAssign(ast::StmtAnnAssign {

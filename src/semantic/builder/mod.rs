@@ -164,6 +164,8 @@ struct Builder<'a> {
     /// Module-level decorators that run the decorated method holding one of its object's locks,
     /// and that lock's attribute (`locked` → `_lock`).
     locking_decorators: HashMap<&'a str, &'a str>,
+    /// Module-level instances of this module's classes (`_default = Tracker()`), by name.
+    singletons: HashMap<&'a str, ClassId>,
     /// Names imported as `os.environ` / `os.environb` (`from os import environ`).
     environ_aliases: Vec<&'a str>,
     /// Module-level names bound to a `threading.local` (or an instance of a subclass).
@@ -268,6 +270,7 @@ impl<'a> Builder<'a> {
             sets_start_method: false,
             thread_local_names: HashSet::default(),
             environ_aliases: Vec::new(),
+            singletons: HashMap::default(),
             locking_decorators: HashMap::default(),
             gil_api_uses: Vec::new(),
             import_refs: Vec::new(),
