@@ -95,6 +95,24 @@ impl<'a> Builder<'a> {
         }
     }
 
+    /// Whether a test reads shared state (`k in D`, `D.get(k) is not None`, `X is not None`,
+    /// `not X`): a re-check of it under a lock makes the act after it double-checked locking.
+    pub(super) fn tests_shared_state(&self, test: &'a Expr) -> bool {
+        match test {
+            Expr::BoolOp(ast::ExprBoolOp { values, .. }) => {
+                values.iter().any(|value| self.tests_shared_state(value))
+            }
+            Expr::UnaryOp(ast::ExprUnaryOp { operand, .. }) => self.tests_shared_state(operand),
+            Expr::Compare(ast::ExprCompare {
+                left, comparators, ..
+            }) => std::iter::once(&**left)
+                .chain(comparators.iter())
+                .any(|side| self.state_key_of(side).is_some() || self.get_call(side).is_some()),
+            Expr::Name(_) | Expr::Attribute(_) => self.lazy_state(test).is_some(),
+            _ => false,
+        }
+    }
+
     /// `hasattr(owner, "attr")`: the state `owner.attr` when it is shared (another module's
     /// name, a function's attribute used as a cache, a class attribute).
     fn hasattr_state(&self, expr: &'a Expr) -> Option<StateKey<'a>> {

@@ -206,8 +206,12 @@ impl<'a> Builder<'a> {
                     guard.guard.lone_act = is_lone_act(body);
                     guard
                 });
-                if let (Some(guard), Some(function)) = (&guard, self.current_function()) {
-                    self.checks.push((function, guard.guard.check));
+                // Every test of shared state counts as a check for double-checked locking,
+                // `if k in D: return D[k]` as much as `if k not in D:`.
+                if let Some(function) = self.current_function()
+                    && (guard.is_some() || self.tests_shared_state(test))
+                {
+                    self.checks.push((function, test.range()));
                 }
                 let saved_main = self.in_main_guard;
                 self.in_main_guard |= main_guard;
