@@ -234,23 +234,38 @@ fn requirement_files(roots: &[PathBuf]) -> Vec<(PathBuf, String, Vec<Declared>)>
     out
 }
 
-/// Whether the specifiers admit no release at or after `first` (probing the first release and
-/// later ones), while still admitting something.
+/// Whether the specifiers admit no release at or after `first`.
+///
+/// The set a specifier list admits is an intersection of intervals whose ends are the versions
+/// it names; so if it admits any version at or after `first`, it admits one of these: `first`,
+/// a version it names (`==50.0.2`, `===50.0.2`, `>=47`), just past one (`>46` admits 46.0.1),
+/// or a later major or minor release. Checking those candidates is exact for every specifier
+/// PEP 440 defines, with no list of published releases needed.
 fn only_older_releases(
     specifiers: &pep508_rs::pep440_rs::VersionSpecifiers,
     first: &Version,
 ) -> bool {
-    let release = first.release();
-    let major = release.first().copied().unwrap_or(0);
-    let minor = release.get(1).copied().unwrap_or(0);
-    let probes = [
-        first.clone(),
-        Version::new([major, minor, 99]),
-        Version::new([major, minor + 1]),
-        Version::new([major + 1]),
-        Version::new([9999]),
-    ];
-    !probes.iter().any(|probe| specifiers.contains(probe))
+    let mut candidates: Vec<Version> = vec![first.clone()];
+    let mut around = |version: &Version| {
+        let release = version.release();
+        let major = release.first().copied().unwrap_or(0);
+        let minor = release.get(1).copied().unwrap_or(0);
+        let patch = release.get(2).copied().unwrap_or(0);
+        candidates.push(Version::new(release.iter().copied()));
+        candidates.push(version.clone());
+        candidates.push(Version::new(release.iter().copied().chain([1])));
+        candidates.push(Version::new([major, minor, patch + 1]));
+        candidates.push(Version::new([major, minor + 1]));
+        candidates.push(Version::new([major + 1]));
+    };
+    around(first);
+    for specifier in specifiers.iter() {
+        around(specifier.version());
+    }
+    candidates.push(Version::new([9999]));
+    !candidates
+        .iter()
+        .any(|candidate| candidate >= first && specifiers.contains(candidate))
 }
 
 /// Whether the requirement's name ends in `.`, `-` or `_` (`pkg. >=1`): not a valid name, and
@@ -394,6 +409,14 @@ mod tests {
         assert!(!only_older_releases(&specifiers(">=1.20,<2.2"), &first));
         assert!(!only_older_releases(&specifiers(">=1.20"), &first));
         assert!(!only_older_releases(&specifiers("==2.1.0"), &first));
+        // Exact pins of releases after the first free-threaded one admit it.
+        assert!(!only_older_releases(&specifiers("==50.0.2"), &first));
+        assert!(!only_older_releases(&specifiers("===50.0.2"), &first));
+        assert!(!only_older_releases(&specifiers(">2.1,<2.1.1"), &first));
+        assert!(!only_older_releases(&specifiers("~=3.4"), &first));
+        assert!(only_older_releases(&specifiers("==1.26.4"), &first));
+        assert!(only_older_releases(&specifiers("<=2.0.9"), &first));
+        assert!(only_older_releases(&specifiers("!=2.1.0,<2.1.0.1"), &first));
     }
 
     #[test]
