@@ -2,7 +2,7 @@
 //! `try: D[k] except KeyError:`) whose body may act on the state they checked.
 
 use ruff_python_ast::visitor::Visitor;
-use ruff_python_ast::{self as ast, CmpOp, Expr, UnaryOp};
+use ruff_python_ast::{self as ast, CmpOp, Expr, Stmt, UnaryOp};
 use ruff_text_size::{Ranged, TextRange};
 
 use super::syntax::SubscriptLoadFinder;
@@ -95,6 +95,124 @@ impl<'a> Builder<'a> {
         }
     }
 
+    /// A statement that leaves the suite when the state is already there, guarding the rest of
+    /// the suite like the body of `if k not in D:`: `if k in D: return D[k]`, `if X is not
+    /// None: return X`, `try: return D[k] except KeyError: pass`.
+    pub(super) fn early_exit_guard(
+        &self,
+        stmt: &'a Stmt,
+        earlier: &'a [Stmt],
+        rest: &'a [Stmt],
+    ) -> Option<ActiveGuard<'a>> {
+        let last = rest.last()?;
+        let span = TextRange::new(stmt.start(), last.end());
+        let exits = |body: &[Stmt]| {
+            matches!(
+                body.last(),
+                Some(Stmt::Return(_) | Stmt::Raise(_) | Stmt::Continue(_) | Stmt::Break(_))
+            )
+        };
+        let mut guard = match stmt {
+            Stmt::If(ast::StmtIf {
+                test,
+                body,
+                elif_else_clauses,
+                ..
+            }) if elif_else_clauses.is_empty() && exits(body) => {
+                let mut guard = self.present_test(test, earlier, span)?;
+                guard.guard.check = test.range();
+                guard
+            }
+            Stmt::Try(try_stmt)
+                if exits(&try_stmt.body)
+                    && try_stmt.handlers.iter().all(|handler| {
+                        let ast::ExceptHandler::ExceptHandler(handler) = handler;
+                        handler
+                            .body
+                            .iter()
+                            .all(|stmt| matches!(stmt, Stmt::Pass(_)))
+                    }) =>
+            {
+                let mut guard = self.try_lookup_guard(try_stmt)?;
+                guard.guard.stmt = span;
+                guard
+            }
+            _ => return None,
+        };
+        guard.guard.lone_act = super::visitor::is_lone_act(rest);
+        Some(guard)
+    }
+
+    /// A test that the state is already present (`k in D`, `X is not None`, `X`,
+    /// `D.get(k) is not None`), as the guard its negation would be.
+    fn present_test(
+        &self,
+        test: &'a Expr,
+        earlier: &'a [Stmt],
+        span: TextRange,
+    ) -> Option<ActiveGuard<'a>> {
+        let make = |kind, key, item: Option<String>| ActiveGuard {
+            key,
+            item,
+            guard: Guard {
+                kind,
+                check: test.range(),
+                stmt: span,
+                locks: self.locks_now(),
+                lone_act: false,
+            },
+        };
+        match test {
+            Expr::BoolOp(ast::ExprBoolOp {
+                op: ast::BoolOp::And,
+                values,
+                ..
+            }) => values
+                .iter()
+                .find_map(|value| self.present_test(value, earlier, span)),
+            Expr::Compare(ast::ExprCompare {
+                left,
+                ops,
+                comparators,
+                ..
+            }) if ops.len() == 1 => {
+                let right = &comparators[0];
+                match ops[0] {
+                    CmpOp::In => {
+                        let key = self.state_key_of(right)?;
+                        let kind = self.state_value_kind(key);
+                        if !matches!(kind, Some(ValueKind::Container(c)) if c.is_mapping())
+                            && !matches!(kind, Some(ValueKind::Other))
+                        {
+                            return None;
+                        }
+                        Some(make(
+                            GuardKind::NotIn,
+                            key,
+                            Some(self.text(left.range()).to_string()),
+                        ))
+                    }
+                    CmpOp::IsNot if right.is_none_literal_expr() => {
+                        if let Some((key, item)) = self.get_call(left) {
+                            return Some(make(GuardKind::GetIsNone, key, Some(item)));
+                        }
+                        let key = self.lazy_state(left)?;
+                        Some(make(GuardKind::NoneCheck, key, None))
+                    }
+                    _ => None,
+                }
+            }
+            Expr::Name(_) | Expr::Attribute(_) => {
+                let key = self.lazy_state(test).or_else(|| {
+                    let Expr::Name(name) = test else { return None };
+                    self.lazy_state(local_copy_source(name.id.as_str(), earlier)?)
+                })?;
+                Some(make(GuardKind::NoneCheck, key, None))
+            }
+            _ => None,
+        }
+    }
+
     /// Whether a test reads shared state (`k in D`, `D.get(k) is not None`, `X is not None`,
     /// `not X`): a re-check of it under a lock makes the act after it double-checked locking.
     pub(super) fn tests_shared_state(&self, test: &'a Expr) -> bool {
@@ -111,6 +229,18 @@ impl<'a> Builder<'a> {
             Expr::Name(_) | Expr::Attribute(_) => self.lazy_state(test).is_some(),
             _ => false,
         }
+    }
+
+    /// Whether a test reads a local name last assigned, earlier in the same suite, from shared
+    /// state: `complete = cls.complete` … `if complete and not force: return`.
+    pub(super) fn tests_local_copy_of_state(&self, test: &'a Expr, earlier: &'a [Stmt]) -> bool {
+        let mut names = Vec::new();
+        collect_tested_names(test, &mut names);
+        names.iter().any(|name| {
+            local_copy_source(name, earlier).is_some_and(|value| {
+                self.tests_shared_state(value) || self.state_key_of(value).is_some()
+            })
+        })
     }
 
     /// `hasattr(owner, "attr")`: the state `owner.attr` when it is shared (another module's
@@ -254,4 +384,31 @@ fn global_name_check<'a>(left: &'a Expr, right: &'a Expr) -> Option<&'a str> {
         Expr::StringLiteral(literal) if calls_globals => Some(literal.value.to_str()),
         _ => None,
     }
+}
+
+/// The bare names a test reads: `a`, `not a`, `a and not b`, `a is None`.
+fn collect_tested_names<'a>(test: &'a Expr, names: &mut Vec<&'a str>) {
+    match test {
+        Expr::Name(name) => names.push(name.id.as_str()),
+        Expr::BoolOp(ast::ExprBoolOp { values, .. }) => {
+            for value in values {
+                collect_tested_names(value, names);
+            }
+        }
+        Expr::UnaryOp(ast::ExprUnaryOp { operand, .. }) => collect_tested_names(operand, names),
+        Expr::Compare(ast::ExprCompare { left, .. }) => collect_tested_names(left, names),
+        _ => {}
+    }
+}
+
+/// The value a local name was last given by a plain assignment among `earlier` statements.
+fn local_copy_source<'a>(name: &str, earlier: &'a [Stmt]) -> Option<&'a Expr> {
+    earlier.iter().rev().find_map(|stmt| match stmt {
+        Stmt::Assign(ast::StmtAssign { targets, value, .. })
+            if matches!(targets.as_slice(), [Expr::Name(target)] if target.id.as_str() == name) =>
+        {
+            Some(&**value)
+        }
+        _ => None,
+    })
 }

@@ -101,12 +101,22 @@ impl<'a> Builder<'a> {
     pub(super) fn walk_suite(&mut self, suite: &'a [Stmt]) {
         // Locks taken with `lock.acquire()` in this suite and not yet released.
         let mut acquired: Vec<(LockKey, TextRange)> = Vec::new();
-        for stmt in suite {
+        // Checks that guard the rest of the suite: `if k in D: return D[k]` … `D[k] = v`.
+        let guards_before = self.guard_stack.len();
+        for (position, stmt) in suite.iter().enumerate() {
             if let Some(lock) = self.lock_call(stmt, "release")
                 && let Some(position) = acquired.iter().rposition(|(key, _)| *key == lock)
             {
                 let (_, start) = acquired.remove(position);
                 self.close_acquired_region(&lock, start, stmt.start());
+            }
+            // `done = cls.complete` … `if done: return`: a test of a local that holds shared
+            // state re-checks that state as much as testing it directly.
+            if let Stmt::If(ast::StmtIf { test, .. }) = stmt
+                && let Some(function) = self.current_function()
+                && self.tests_local_copy_of_state(test, &suite[..position])
+            {
+                self.checks.push((function, test.range()));
             }
             self.visit_stmt(stmt);
             if let Some(lock) = self.lock_call(stmt, "acquire") {
@@ -127,7 +137,12 @@ impl<'a> Builder<'a> {
                     }
                 }
             }
+            let rest = &suite[position + 1..];
+            if let Some(guard) = self.early_exit_guard(stmt, &suite[..position], rest) {
+                self.guard_stack.push(guard);
+            }
         }
+        self.guard_stack.truncate(guards_before);
         let end = suite.last().map(Ranged::end);
         while let Some((lock, start)) = acquired.pop() {
             self.close_acquired_region(&lock, start, end.unwrap_or(start.start()));

@@ -532,7 +532,7 @@ impl<'a> Builder<'a> {
 /// A branch that only computes and stores values (assignments, `return`, `pass`): run twice,
 /// it computes twice and stores twice. Any other statement (a call for its effect, a loop, a
 /// nested block) is setup work that would run twice too.
-fn is_lone_act(body: &[Stmt]) -> bool {
+pub(super) fn is_lone_act(body: &[Stmt]) -> bool {
     body.iter().all(|stmt| match stmt {
         Stmt::Assign(_) | Stmt::AnnAssign(_) | Stmt::Return(_) | Stmt::Pass(_) => true,
         // `with lock: D[k] = value` stores under a lock: still only a store.
