@@ -15,11 +15,18 @@ pub fn check_then_act_harm(
         ValueIdentity::Unique("a new container") => {
             // An empty container that callers then fill: each thread fills its own, and the
             // one stored first is dropped with what was put in it.
-            let filled_in_place = access.target != AccessTarget::Whole
-                || model.accesses_of(access.key).any(|(_, other)| {
+            // `D[k] = []` publishes it empty, to be filled through `D[k]`; `D[k] = rules` after
+            // filling the local `rules` publishes it complete, and the two threads' containers
+            // are equal.
+            let filled_in_place = match access.target {
+                AccessTarget::Whole => model.accesses_of(access.key).any(|(_, other)| {
                     other.target != AccessTarget::Whole
                         || matches!(other.kind, AccessKind::MutatingCall(_))
-                });
+                }),
+                _ => access
+                    .value
+                    .is_none_or(|value| is_empty_container(model.text(value))),
+            };
             if filled_in_place {
                 (
                     Harm::Hazard,
@@ -76,5 +83,40 @@ fn benign_or_setup(guard: &Guard) -> (Harm, String) {
             "the other work in the branch runs twice, though the stored values are equal"
                 .to_string(),
         )
+    }
+}
+
+/// An empty container display or constructor: `[]`, `{}`, `set()`, `defaultdict(list)`.
+fn is_empty_container(text: &str) -> bool {
+    let text = text.trim();
+    if matches!(text, "[]" | "{}" | "()") {
+        return true;
+    }
+    let Some(arguments) = text.strip_suffix(')').and_then(|call| call.split_once('(')) else {
+        return false;
+    };
+    let (callee, arguments) = arguments;
+    let name = callee.rsplit('.').next().unwrap_or(callee).trim();
+    match name {
+        "list" | "dict" | "set" | "OrderedDict" | "deque" | "WeakValueDictionary"
+        | "WeakKeyDictionary" | "WeakSet" | "Counter" => arguments.trim().is_empty(),
+        // `defaultdict(list)`: its argument is the factory, not contents.
+        "defaultdict" => true,
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_empty_container;
+
+    #[test]
+    fn empty_containers_are_published_empty() {
+        for text in ["[]", "{}", "set()", "collections.defaultdict(list)", "OrderedDict()"] {
+            assert!(is_empty_container(text), "{text}");
+        }
+        for text in ["rules", "[1, 2]", "set(items)", "dict(a=1)", "make()"] {
+            assert!(!is_empty_container(text), "{text}");
+        }
     }
 }
