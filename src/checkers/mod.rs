@@ -206,6 +206,40 @@ pub fn shared_singleton<'a>(
     used_by_module_functions.then_some(singleton)
 }
 
+/// `self.attr` of an instance every thread shares, described for a message, and the name a
+/// write to it goes by: the module's one instance of the class, or a descriptor (a class with
+/// `__get__`), whose instances live on the classes that use them and serve every instance
+/// of those classes.
+pub fn shared_instance_attr(
+    model: &SemanticModel<'_>,
+    class: crate::semantic::ClassId,
+    attr: &str,
+) -> Option<(String, String)> {
+    let name = model.class(class).name;
+    if let Some(singleton) = shared_singleton(model, class) {
+        return Some((
+            format!(
+                "`self.{attr}` of `{singleton}`, the module's one `{name}` every caller shares,"
+            ),
+            format!("{singleton}.{attr}"),
+        ));
+    }
+    let is_descriptor = model
+        .class(class)
+        .methods
+        .iter()
+        .any(|&method| model.function(method).name == "__get__");
+    is_descriptor.then(|| {
+        (
+            format!(
+                "`self.{attr}` of a `{name}` descriptor, one object that every instance of the \
+                 class it is defined on shares,"
+            ),
+            format!("self.{attr}"),
+        )
+    })
+}
+
 /// `config.CACHE`, described with its owner: a name of another module of the project, or an
 /// attribute of one of this module's functions.
 pub fn describe_object_attr(model: &SemanticModel<'_>, owner: &str, attr: &str) -> String {

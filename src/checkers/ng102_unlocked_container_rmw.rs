@@ -49,19 +49,17 @@ pub fn check(context: &mut Context<'_, '_>, diagnostics: &mut Vec<Diagnostic>) {
             ),
             // `self.calls += 1` in a class whose one module-level instance every caller shares.
             (StateKey::InstanceAttr(class, attr), AccessTarget::Whole | AccessTarget::Item(_))
-                if super::shared_singleton(model, class).is_some() =>
+                if super::shared_instance_attr(model, class, attr).is_some() =>
             {
-                let singleton = super::shared_singleton(model, class).unwrap_or_default();
+                let (description, _) =
+                    super::shared_instance_attr(model, class, attr).unwrap_or_default();
                 (
                     if access.target == AccessTarget::Whole {
                         "the attribute"
                     } else {
                         "an item of the attribute"
                     },
-                    format!(
-                        "`self.{attr}` of `{singleton}`, the module's one `{}` every caller shares,",
-                        model.class(class).name
-                    ),
+                    description,
                 )
             }
             // `self.counts[k] += 1` where `counts` is a class attribute no instance shadows.

@@ -52,18 +52,12 @@ pub fn check(context: &mut Context<'_, '_>, diagnostics: &mut Vec<Diagnostic>) {
                 super::describe_object_attr(model, owner, attr),
                 format!("{owner}.{attr}"),
             ),
-            // `self.cache` of the module's one instance, which every caller shares.
+            // `self.cache` of the module's one instance or of a descriptor, which every caller
+            // shares.
             StateKey::InstanceAttr(class, attr)
-                if super::shared_singleton(model, class).is_some() =>
+                if super::shared_instance_attr(model, class, attr).is_some() =>
             {
-                let singleton = super::shared_singleton(model, class).unwrap_or_default();
-                (
-                    format!(
-                        "`self.{attr}` of `{singleton}`, the module's one `{}` every caller shares,",
-                        model.class(class).name
-                    ),
-                    format!("{singleton}.{attr}"),
-                )
+                super::shared_instance_attr(model, class, attr).unwrap_or_default()
             }
             // `self.cache` / a metaclass's `cls._instances` that is the class's own container.
             StateKey::InstanceAttr(class, attr)

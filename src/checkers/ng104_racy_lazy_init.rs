@@ -41,13 +41,12 @@ pub fn check(context: &mut Context<'_, '_>, diagnostics: &mut Vec<Diagnostic>) {
                 format!("the class attribute `{}.{attr}`", model.class(class).name)
             }
             StateKey::ObjectAttr(owner, attr) => super::describe_object_attr(model, owner, attr),
-            StateKey::InstanceAttr(class, attr) => match super::shared_singleton(model, class) {
-                Some(singleton) => format!(
-                    "`self.{attr}` of `{singleton}`, the module's one `{}` every caller shares,",
-                    model.class(class).name
-                ),
-                None => continue,
-            },
+            StateKey::InstanceAttr(class, attr) => {
+                match super::shared_instance_attr(model, class, attr) {
+                    Some((description, _)) => description,
+                    None => continue,
+                }
+            }
             _ => continue,
         };
         context.claimed.insert(index);

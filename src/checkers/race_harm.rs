@@ -98,8 +98,15 @@ fn is_empty_container(text: &str) -> bool {
     let (callee, arguments) = arguments;
     let name = callee.rsplit('.').next().unwrap_or(callee).trim();
     match name {
-        "list" | "dict" | "set" | "OrderedDict" | "deque" | "WeakValueDictionary"
-        | "WeakKeyDictionary" | "WeakSet" | "Counter" => arguments.trim().is_empty(),
+        "list"
+        | "dict"
+        | "set"
+        | "OrderedDict"
+        | "deque"
+        | "WeakValueDictionary"
+        | "WeakKeyDictionary"
+        | "WeakSet"
+        | "Counter" => arguments.trim().is_empty(),
         // `defaultdict(list)`: its argument is the factory, not contents.
         "defaultdict" => true,
         _ => false,
@@ -112,7 +119,13 @@ mod tests {
 
     #[test]
     fn empty_containers_are_published_empty() {
-        for text in ["[]", "{}", "set()", "collections.defaultdict(list)", "OrderedDict()"] {
+        for text in [
+            "[]",
+            "{}",
+            "set()",
+            "collections.defaultdict(list)",
+            "OrderedDict()",
+        ] {
             assert!(is_empty_container(text), "{text}");
         }
         for text in ["rules", "[1, 2]", "set(items)", "dict(a=1)", "make()"] {

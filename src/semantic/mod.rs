@@ -81,7 +81,13 @@ impl Function<'_> {
     pub fn is_constructor(&self) -> bool {
         matches!(
             self.name,
-            "__init__" | "__new__" | "__post_init__" | "setUp" | "setUpClass" | "__init_subclass__"
+            "__init__"
+                | "__new__"
+                | "__post_init__"
+                | "setUp"
+                | "setUpClass"
+                | "__init_subclass__"
+                | "__set_name__"
         )
     }
 }

@@ -167,9 +167,16 @@ impl<'a> Builder<'a> {
                 op: ast::BoolOp::And,
                 values,
                 ..
-            }) => values
-                .iter()
-                .find_map(|value| self.present_test(value, earlier, span)),
+            }) => {
+                // `if self._lazy and k in self._cache: return …`: the membership test is the
+                // check the store after it depends on, whatever flag comes with it.
+                let (compares, others): (Vec<&Expr>, Vec<&Expr>) =
+                    values.iter().partition(|value| value.is_compare_expr());
+                compares
+                    .into_iter()
+                    .chain(others)
+                    .find_map(|value| self.present_test(value, earlier, span))
+            }
             Expr::Compare(ast::ExprCompare {
                 left,
                 ops,
