@@ -70,6 +70,13 @@ impl<'m, 'a> Context<'m, 'a> {
 
     /// As [`Context::may_race`], for code of `function` touching `key`.
     pub fn may_race_in(&self, function: FunctionId, key: StateKey<'a>) -> bool {
+        // A closure's variables are shared only by a closure that runs on threads or wraps a
+        // decorated function; each call of the enclosing function makes new ones.
+        if let StateKey::Nonlocal(owner, _) = key
+            && !self.model.closure_is_shared(function, owner)
+        {
+            return false;
+        }
         match self.model.execution(function) {
             Execution::ImportTime
             | Execution::MainScript
@@ -238,6 +245,28 @@ pub fn shared_instance_attr(
             format!("self.{attr}"),
         )
     })
+}
+
+/// A closure variable, described with what shares it: a decorator's wrapper, which every
+/// caller of the decorated function runs, or a closure run on threads.
+pub fn describe_closure_variable(
+    model: &SemanticModel<'_>,
+    function: FunctionId,
+    owner: FunctionId,
+    name: &str,
+) -> String {
+    let wrapper = std::iter::successors(Some(function), |&id| model.function(id).parent)
+        .take_while(|&id| id != owner)
+        .any(|id| model.function(id).is_decorator_wrapper());
+    let owner = model.function(owner).qualname.as_str();
+    if wrapper {
+        format!(
+            "the closure variable `{name}` of the decorator `{owner}`, shared by every call of \
+             the function it decorates,"
+        )
+    } else {
+        format!("the closure variable `{name}` of `{owner}`, shared by the threads it starts,")
+    }
 }
 
 /// `config.CACHE`, described with its owner: a name of another module of the project, or an

@@ -25,8 +25,8 @@ pub fn check(context: &mut Context<'_, '_>, diagnostics: &mut Vec<Diagnostic>) {
         let state = match access.key {
             StateKey::Global(name) => format!("the module global `{name}`"),
             // A closure's `nonlocal` counter is shared only once the closure runs on threads.
-            StateKey::Nonlocal(_, name) if model.reached_from(access.function).is_some() => {
-                format!("the closure variable `{name}`")
+            StateKey::Nonlocal(owner, name) => {
+                super::describe_closure_variable(model, access.function, owner, name)
             }
             // Another module's global (`stats.count += 1`), or a function's attribute.
             StateKey::ObjectAttr(owner, attr) => super::describe_object_attr(model, owner, attr),

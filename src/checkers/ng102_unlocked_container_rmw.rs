@@ -25,6 +25,10 @@ pub fn check(context: &mut Context<'_, '_>, diagnostics: &mut Vec<Diagnostic>) {
             (StateKey::Global(name), AccessTarget::Item(_)) => {
                 ("an item of the module-level", format!("`{name}`"))
             }
+            (StateKey::Nonlocal(owner, name), AccessTarget::Item(_)) => (
+                "an item of",
+                super::describe_closure_variable(model, access.function, owner, name),
+            ),
             (StateKey::ObjectAttr(owner, attr), AccessTarget::Item(_)) => (
                 "an item of",
                 super::describe_object_attr(model, owner, attr),

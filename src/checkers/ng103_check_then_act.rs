@@ -52,6 +52,10 @@ pub fn check(context: &mut Context<'_, '_>, diagnostics: &mut Vec<Diagnostic>) {
                 super::describe_object_attr(model, owner, attr),
                 format!("{owner}.{attr}"),
             ),
+            StateKey::Nonlocal(owner, name) => (
+                super::describe_closure_variable(model, access.function, owner, name),
+                name.to_string(),
+            ),
             // `self.cache` of the module's one instance or of a descriptor, which every caller
             // shares.
             StateKey::InstanceAttr(class, attr)

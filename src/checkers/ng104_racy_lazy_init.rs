@@ -41,13 +41,15 @@ pub fn check(context: &mut Context<'_, '_>, diagnostics: &mut Vec<Diagnostic>) {
                 format!("the class attribute `{}.{attr}`", model.class(class).name)
             }
             StateKey::ObjectAttr(owner, attr) => super::describe_object_attr(model, owner, attr),
+            StateKey::Nonlocal(owner, name) => {
+                super::describe_closure_variable(model, access.function, owner, name)
+            }
             StateKey::InstanceAttr(class, attr) => {
                 match super::shared_instance_attr(model, class, attr) {
                     Some((description, _)) => description,
                     None => continue,
                 }
             }
-            _ => continue,
         };
         context.claimed.insert(index);
         if !reported.insert(guard.check) {

@@ -49,9 +49,10 @@ pub fn unprotected_writes(model: &SemanticModel<'_>) -> Vec<UnprotectedWrite> {
         {
             continue;
         }
-        // A closure's variables are shared only once the closure runs on threads.
-        if matches!(access.key, StateKey::Nonlocal(..))
-            && model.reached_from(access.function).is_none()
+        // A closure's variables are shared only by a closure run on threads or a decorator's
+        // wrapper.
+        if let StateKey::Nonlocal(owner, _) = access.key
+            && !model.closure_is_shared(access.function, owner)
         {
             continue;
         }

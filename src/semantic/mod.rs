@@ -66,6 +66,10 @@ pub struct Function<'a> {
     pub in_main_guard: bool,
     /// An `async def`: a coroutine function.
     pub is_async: bool,
+    /// The names of its parameters.
+    pub parameters: Vec<&'a str>,
+    /// Calls a parameter of an enclosing function (`func(*args)` in a decorator's wrapper).
+    pub calls_enclosing_parameter: bool,
 }
 
 impl Function<'_> {
@@ -75,6 +79,14 @@ impl Function<'_> {
 
     pub fn is_local(&self, name: &str) -> bool {
         self.locals.binary_search(&name).is_ok()
+    }
+
+    /// A decorator's wrapper: a closure handed out by its enclosing function (returned or
+    /// passed on) that calls a parameter of it, the wrapped function. A decorator is applied
+    /// once, where the wrapped function is defined, so every caller of that function runs
+    /// this one closure and shares the variables it closes over.
+    pub fn is_decorator_wrapper(&self) -> bool {
+        self.parent.is_some() && self.escapes && self.calls_enclosing_parameter
     }
 
     /// Construction runs before the object is shared with another thread.
@@ -518,6 +530,23 @@ impl<'a> SemanticModel<'a> {
     }
 
     /// The thread entry that reaches `function`, if any.
+    /// Whether a variable of `owner` that `function` (nested in it) uses is shared between
+    /// threads: `function`, or a closure between it and `owner`, runs on a thread or is a
+    /// decorator's wrapper, which every caller of the wrapped function runs.
+    pub fn closure_is_shared(&self, function: FunctionId, owner: FunctionId) -> bool {
+        let mut current = Some(function);
+        while let Some(id) = current {
+            if id == owner {
+                return false;
+            }
+            if self.functions[id].is_decorator_wrapper() || self.reached_from(id).is_some() {
+                return true;
+            }
+            current = self.functions[id].parent;
+        }
+        false
+    }
+
     pub fn reached_from(&self, function: FunctionId) -> Option<&ThreadEntry> {
         self.reached_from
             .get(function)

@@ -23,7 +23,7 @@ struct WriteSite<'a> {
 
 impl<'a> Builder<'a> {
     /// The state a name rebinds in the current function (`global`/`nonlocal` declarations).
-    fn rebind_key(&self, name: &'a str) -> Option<StateKey<'a>> {
+    pub(super) fn rebind_key(&self, name: &'a str) -> Option<StateKey<'a>> {
         let function = self.current_function()?;
         let current = &self.functions[function];
         if current.declares_global(name) {
@@ -49,6 +49,17 @@ impl<'a> Builder<'a> {
                 let name = id.as_str();
                 let function = self.current_function()?;
                 let current = &self.functions[function];
+                // A container of an enclosing function, mutated in place by a closure
+                // (`cache[k] = v` in a decorator's wrapper), or a parameter of it used so.
+                if !current.declares_global(name)
+                    && !current.is_local(name)
+                    && !current.nonlocals.contains(&name)
+                    && let Some(owner) = self.enclosing_owner(function, name)
+                {
+                    let captured = self.local_containers.contains_key(&(owner, name))
+                        || self.functions[owner].parameters.contains(&name);
+                    return captured.then_some(StateKey::Nonlocal(owner, name));
+                }
                 if !current.declares_global(name) && self.is_enclosing_local(name) {
                     return None;
                 }
@@ -140,7 +151,14 @@ impl<'a> Builder<'a> {
     pub(super) fn state_value_kind(&self, key: StateKey<'a>) -> Option<ValueKind> {
         match key {
             StateKey::Global(name) => self.bindings.get(name).map(|binding| binding.kind),
-            StateKey::Nonlocal(..) => None,
+            // A container the enclosing function made; a parameter may be anything.
+            StateKey::Nonlocal(owner, name) => match self.local_containers.get(&(owner, name)) {
+                Some(kind) => Some(*kind),
+                None => self.functions[owner]
+                    .parameters
+                    .contains(&name)
+                    .then_some(ValueKind::Other),
+            },
             // Not known, but possibly anything (a dict, a counter, an instance).
             StateKey::ObjectAttr(..) => Some(ValueKind::Other),
             StateKey::ClassAttr(class, attr) => self.classes[class]

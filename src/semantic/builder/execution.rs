@@ -79,11 +79,13 @@ pub(super) fn library_api(
         |name: &str| !name.starts_with('_') || (name.starts_with("__") && name.ends_with("__"));
     let mut queue: Vec<FunctionId> = Vec::new();
     for (id, function) in functions.iter().enumerate() {
-        let exposed = function.parent.is_none()
+        // A decorator's wrapper runs for every caller of the function it wraps.
+        let exposed = (function.parent.is_none()
             && public(function.name)
             && function
                 .class
                 .is_none_or(|class| !class_names[class].starts_with('_'))
+            || function.is_decorator_wrapper())
             && !import_time[id];
         if exposed {
             api[id] = true;

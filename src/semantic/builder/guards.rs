@@ -104,8 +104,8 @@ impl<'a> Builder<'a> {
         earlier: &'a [Stmt],
         rest: &'a [Stmt],
     ) -> Option<ActiveGuard<'a>> {
-        let last = rest.last()?;
-        let span = TextRange::new(stmt.start(), last.end());
+        // At the end of a `with` block the exit still guards what follows the block.
+        let span = TextRange::new(stmt.start(), rest.last().map_or(stmt.end(), Ranged::end));
         let exits = |body: &[Stmt]| {
             matches!(
                 body.last(),
@@ -123,14 +123,12 @@ impl<'a> Builder<'a> {
                 guard.guard.check = test.range();
                 guard
             }
+            // The handlers fall through to the rest of the suite (`pass`, a miss counter).
             Stmt::Try(try_stmt)
                 if exits(&try_stmt.body)
                     && try_stmt.handlers.iter().all(|handler| {
                         let ast::ExceptHandler::ExceptHandler(handler) = handler;
-                        handler
-                            .body
-                            .iter()
-                            .all(|stmt| matches!(stmt, Stmt::Pass(_)))
+                        !exits(&handler.body)
                     }) =>
             {
                 let mut guard = self.try_lookup_guard(try_stmt)?;
@@ -145,7 +143,7 @@ impl<'a> Builder<'a> {
 
     /// A test that the state is already present (`k in D`, `X is not None`, `X`,
     /// `D.get(k) is not None`), as the guard its negation would be.
-    fn present_test(
+    pub(super) fn present_test(
         &self,
         test: &'a Expr,
         earlier: &'a [Stmt],
@@ -298,12 +296,8 @@ impl<'a> Builder<'a> {
     /// tells NG107 and NG108 that a locked write is a check-then-set).
     fn lazy_state(&self, expr: &'a Expr) -> Option<StateKey<'a>> {
         match expr {
-            Expr::Name(ast::ExprName { id, .. }) => {
-                let function = self.current_function()?;
-                self.functions[function]
-                    .declares_global(id.as_str())
-                    .then_some(StateKey::Global(id.as_str()))
-            }
+            // `global X` or `nonlocal x`: a name the function rebinds.
+            Expr::Name(ast::ExprName { id, .. }) => self.rebind_key(id.as_str()),
             Expr::Attribute(_) => match self.state_key_of(expr)? {
                 key @ (StateKey::ClassAttr(..)
                 | StateKey::InstanceAttr(..)

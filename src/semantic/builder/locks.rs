@@ -103,7 +103,11 @@ impl<'a> Builder<'a> {
         let mut acquired: Vec<(LockKey, TextRange)> = Vec::new();
         // Checks that guard the rest of the suite: `if k in D: return D[k]` … `D[k] = v`.
         let guards_before = self.guard_stack.len();
+        // The early exits of this suite that leave the function, for the statement after a
+        // `with` block whose body this suite is.
+        let mut leaving_function = Vec::new();
         for (position, stmt) in suite.iter().enumerate() {
+            self.function_exit_guards.clear();
             if let Some(lock) = self.lock_call(stmt, "release")
                 && let Some(position) = acquired.iter().rposition(|(key, _)| *key == lock)
             {
@@ -138,11 +142,28 @@ impl<'a> Builder<'a> {
                 }
             }
             let rest = &suite[position + 1..];
+            // `with lock: if k in D: return D[k]` … `D[k] = v` after the block: the return
+            // leaves the function, so the check guards the rest of this suite too.
+            if matches!(stmt, Stmt::With(_)) {
+                let inner = std::mem::take(&mut self.function_exit_guards);
+                for mut guard in inner {
+                    if let Some(last) = rest.last() {
+                        guard.guard.stmt = TextRange::new(guard.guard.stmt.start(), last.end());
+                        guard.guard.lone_act = super::visitor::is_lone_act(rest);
+                        leaving_function.push(guard.clone());
+                        self.guard_stack.push(guard);
+                    }
+                }
+            }
             if let Some(guard) = self.early_exit_guard(stmt, &suite[..position], rest) {
+                if leaves_function(stmt) {
+                    leaving_function.push(guard.clone());
+                }
                 self.guard_stack.push(guard);
             }
         }
         self.guard_stack.truncate(guards_before);
+        self.function_exit_guards = leaving_function;
         let end = suite.last().map(Ranged::end);
         while let Some((lock, start)) = acquired.pop() {
             self.close_acquired_region(&lock, start, end.unwrap_or(start.start()));
@@ -229,4 +250,14 @@ impl<'a> Builder<'a> {
         }
         String::new()
     }
+}
+
+/// An early exit that leaves the function (`return`, `raise`), not only a loop.
+fn leaves_function(stmt: &Stmt) -> bool {
+    let body = match stmt {
+        Stmt::If(ast::StmtIf { body, .. }) => body,
+        Stmt::Try(ast::StmtTry { body, .. }) => body,
+        _ => return false,
+    };
+    matches!(body.last(), Some(Stmt::Return(_) | Stmt::Raise(_)))
 }

@@ -199,6 +199,11 @@ struct Builder<'a> {
     pool_names: HashMap<String, PoolKind>,
     /// Local variables bound to lock factories, by function.
     local_locks: HashSet<(FunctionId, &'a str)>,
+    /// Locals bound to a container (`cache = {}`), by function: a closure that mutates one
+    /// shares it with every call of the closure.
+    local_containers: HashMap<(FunctionId, &'a str), ValueKind>,
+    /// The early exits that leave the function, of the suite walked last.
+    function_exit_guards: Vec<ActiveGuard<'a>>,
 
     // Walk state.
     frames: Vec<Option<FunctionFrame<'a>>>,
@@ -292,6 +297,8 @@ impl<'a> Builder<'a> {
             main_guards: Vec::new(),
             pool_names: HashMap::default(),
             local_locks: HashSet::default(),
+            local_containers: HashMap::default(),
+            function_exit_guards: Vec::new(),
             frames: Vec::new(),
             class_stack: Vec::new(),
             lock_stack: Vec::new(),
@@ -356,6 +363,18 @@ impl<'a> Builder<'a> {
     }
 
     /// Whether `name` is a local variable of a function enclosing the current point.
+    /// The enclosing function (not `function` itself) whose local `name` is.
+    fn enclosing_owner(&self, function: FunctionId, name: &str) -> Option<FunctionId> {
+        let mut parent = self.functions[function].parent;
+        while let Some(id) = parent {
+            if self.functions[id].is_local(name) {
+                return Some(id);
+            }
+            parent = self.functions[id].parent;
+        }
+        None
+    }
+
     fn is_enclosing_local(&self, name: &str) -> bool {
         self.frames
             .iter()

@@ -87,6 +87,12 @@ impl<'a> Builder<'a> {
             runs_in_fork_child: false,
             in_main_guard: self.in_main_guard,
             is_async: def.is_async,
+            parameters: def
+                .parameters
+                .iter()
+                .map(|parameter| parameter.name().as_str())
+                .collect(),
+            calls_enclosing_parameter: false,
         });
         // Configured decorators that run the function on a thread (`thread-entry-decorators`).
         if !self.options.thread_entry_decorators.is_empty() {
@@ -246,6 +252,17 @@ impl<'a> Builder<'a> {
                     self.guard_stack.pop();
                 }
                 self.in_main_guard = saved_main;
+                // `if k in D: return D[k]` / `else: D[k] = …`: the `else` acts on the absence
+                // the test found.
+                let else_guard = match elif_else_clauses.as_slice() {
+                    [only] if only.test.is_none() => {
+                        self.present_test(test, &[], stmt.range()).map(|mut guard| {
+                            guard.guard.lone_act = is_lone_act(&only.body);
+                            guard
+                        })
+                    }
+                    _ => None,
+                };
                 for clause in elif_else_clauses {
                     if let Some(test) = &clause.test {
                         self.visit_expr(test);
@@ -253,10 +270,17 @@ impl<'a> Builder<'a> {
                     let else_holds = acquired
                         .as_ref()
                         .filter(|(_, _, negated)| *negated && clause.test.is_none());
+                    let pushed_else = clause.test.is_none() && else_guard.is_some();
+                    if pushed_else && let Some(guard) = else_guard.clone() {
+                        self.guard_stack.push(guard);
+                    }
                     self.walk_suite_holding(
                         &clause.body,
                         else_holds.map(|(key, text, _)| (key, text.as_str())),
                     );
+                    if pushed_else {
+                        self.guard_stack.pop();
+                    }
                 }
             }
             Stmt::While(ast::StmtWhile {
@@ -421,6 +445,7 @@ impl<'a> Builder<'a> {
         match expr {
             Expr::Call(call) => {
                 self.record_call(&call.func);
+                self.note_enclosing_parameter_call(&call.func);
                 self.record_mutating_call(call);
                 self.record_thread_entry(call);
                 self.record_process_global_call(call);
@@ -510,13 +535,34 @@ impl<'a> Builder<'a> {
         }
     }
 
-    /// Remembers locals bound to locks or pools, so `with lock:` on them is a lock region.
+    /// `func(*args)` where `func` is a parameter of an enclosing function: the closure wraps it.
+    fn note_enclosing_parameter_call(&mut self, func: &'a Expr) {
+        let (Some(function), Expr::Name(name)) = (self.current_function(), func) else {
+            return;
+        };
+        let name = name.id.as_str();
+        if self.functions[function].is_local(name) {
+            return;
+        }
+        if let Some(owner) = self.enclosing_owner(function, name)
+            && self.functions[owner].parameters.contains(&name)
+        {
+            self.functions[function].calls_enclosing_parameter = true;
+        }
+    }
+
+    /// Remembers locals bound to locks, pools or containers: `with lock:` on them is a lock
+    /// region, and a closure that mutates the container shares it.
     fn note_local_binding(&mut self, target: &'a Expr, kind: ValueKind) {
         let Some(function) = self.current_function() else {
             return;
         };
         if let Expr::Name(name) = target {
             match kind {
+                ValueKind::Container(_) => {
+                    self.local_containers
+                        .insert((function, name.id.as_str()), kind);
+                }
                 ValueKind::Lock => {
                     self.local_locks.insert((function, name.id.as_str()));
                 }
