@@ -4,7 +4,7 @@
 
 use ruff_text_size::TextRange;
 
-use super::{SemanticModel, StateAccess};
+use super::{FunctionId, SemanticModel, StateAccess};
 
 impl SemanticModel<'_> {
     /// Whether `access.function` mentions the state `access` writes anywhere outside the
@@ -31,6 +31,66 @@ impl SemanticModel<'_> {
             .filter(|range| range.start() < range.end())
             .any(|range| mentions(self.text(range), needle))
     }
+}
+
+impl SemanticModel<'_> {
+    /// Whether a function other than `excluded` (and the functions nested in them) mentions
+    /// `needle` (`_options`, `config.debug`), or with `attribute` the attribute `.needle` of any
+    /// object (`self.debug`, `cls.debug`, `Config.debug`): state other code reads.
+    pub fn mentioned_elsewhere(
+        &self,
+        needle: &str,
+        attribute: bool,
+        excluded: &[FunctionId],
+    ) -> bool {
+        let mut excluded: Vec<TextRange> = excluded
+            .iter()
+            .map(|&function| self.function(function).range)
+            .collect();
+        excluded.sort_by_key(|range| range.start());
+        let found = |text: &str| {
+            if attribute {
+                mentions_attribute(text, needle)
+            } else {
+                mentions(text, needle)
+            }
+        };
+        // Outermost functions and methods cover the nested ones; the excluded functions' own
+        // text is cut out of them.
+        self.functions
+            .iter()
+            .filter(|function| function.parent.is_none())
+            .any(|function| {
+                let mut start = function.range.start();
+                let mut pieces = Vec::new();
+                for range in &excluded {
+                    if function.range.contains_range(*range) {
+                        pieces.push(TextRange::new(start, range.start().max(start)));
+                        start = range.end();
+                    }
+                }
+                pieces.push(TextRange::new(start, function.range.end().max(start)));
+                pieces
+                    .into_iter()
+                    .filter(|piece| piece.start() < piece.end())
+                    .any(|piece| found(self.text(piece)))
+            })
+    }
+}
+
+/// Whether `.attr` occurs in `text` as a whole attribute name.
+fn mentions_attribute(text: &str, attr: &str) -> bool {
+    let needle = format!(".{attr}");
+    let is_name_char = |c: char| c.is_alphanumeric() || c == '_';
+    let mut from = 0;
+    while let Some(found) = text[from..].find(&needle) {
+        let end = from + found + needle.len();
+        if text[end..].chars().next().is_none_or(|c| !is_name_char(c)) {
+            return true;
+        }
+        from = end;
+    }
+    false
 }
 
 /// Whether `needle` occurs in `text` as a whole name (not inside a longer identifier), outside
@@ -75,5 +135,14 @@ mod tests {
         assert!(!mentions("return self.nodes", "self.n"));
         assert!(!mentions("other.counter", "counter"));
         assert!(!mentions("global counter\n    nonlocal counter", "counter"));
+    }
+
+    #[test]
+    fn attributes_of_any_object() {
+        use super::mentions_attribute;
+        assert!(mentions_attribute("if self.debug:", "debug"));
+        assert!(mentions_attribute("return Config.debug", "debug"));
+        assert!(!mentions_attribute("return self.debugger", "debug"));
+        assert!(!mentions_attribute("debug = 1", "debug"));
     }
 }
