@@ -4,17 +4,34 @@
 //!
 //! The rule's documentation is `rules/NG110.md` (`nogil-lint rule NG110` prints it).
 
+use ruff_text_size::TextSize;
+use rustc_hash::FxHashMap as HashMap;
+
 use crate::diagnostic::{Diagnostic, Harm};
 use crate::registry::Rule;
 use crate::semantic::{
-    AccessTarget, Execution, OverriddenState, OverrideShape, ScopedOverride, SemanticModel,
-    StateKey,
+    AccessTarget, Execution, NameIndex, OverriddenState, OverrideShape, ScopedOverride,
+    SemanticModel, StateKey,
 };
 
 use super::Context;
 
 pub fn check(context: &mut Context<'_, '_>, diagnostics: &mut Vec<Diagnostic>) {
     let model = context.model;
+    if model.scoped_overrides.is_empty() {
+        return;
+    }
+    // Where other code mentions each piece of state, found once per state.
+    let mut mentions: HashMap<(String, bool), Vec<TextSize>> = HashMap::default();
+    let mut names = None;
+    // The writes by statement, to claim those of an override.
+    let mut writes: Vec<(TextSize, usize)> = model
+        .accesses
+        .iter()
+        .enumerate()
+        .map(|(index, access)| (access.stmt.start(), index))
+        .collect();
+    writes.sort_unstable();
     for item in &model.scoped_overrides {
         let function = item.function;
         let may_race = match &item.state {
@@ -32,7 +49,9 @@ pub fn check(context: &mut Context<'_, '_>, diagnostics: &mut Vec<Diagnostic>) {
         let Some(&first) = item.sets.first() else {
             continue;
         };
-        let harm = if item.state.is_process_wide() || read_elsewhere(model, item) {
+        let harm = if item.state.is_process_wide()
+            || read_elsewhere(model, item, &mut names, &mut mentions)
+        {
             Harm::Hazard
         } else {
             Harm::Uncertain
@@ -72,17 +91,15 @@ pub fn check(context: &mut Context<'_, '_>, diagnostics: &mut Vec<Diagnostic>) {
         };
         // The writes of the override are this rule's, not NG107's or NG101's.
         if let OverriddenState::Shared { .. } = item.state {
-            let statements: Vec<_> = item
-                .sets
-                .iter()
-                .chain(std::iter::once(&item.restore))
-                .collect();
-            for (index, access) in model.accesses.iter().enumerate() {
-                if statements
+            for statement in item.sets.iter().chain(std::iter::once(&item.restore)) {
+                let first = writes.partition_point(|(start, _)| *start < statement.start());
+                for &(_, index) in writes[first..]
                     .iter()
-                    .any(|stmt| stmt.contains_range(access.stmt))
+                    .take_while(|(start, _)| *start < statement.end())
                 {
-                    context.claimed.insert(index);
+                    if statement.contains_range(model.accesses[index].stmt) {
+                        context.claimed.insert(index);
+                    }
                 }
             }
         }
@@ -99,19 +116,28 @@ pub fn check(context: &mut Context<'_, '_>, diagnostics: &mut Vec<Diagnostic>) {
 
 /// Whether code other than the override's own functions reads the state: then it can read
 /// the temporary value. For process-wide state every thread is such a reader.
-fn read_elsewhere(model: &SemanticModel<'_>, item: &ScopedOverride<'_>) -> bool {
+fn read_elsewhere<'a>(
+    model: &SemanticModel<'a>,
+    item: &ScopedOverride<'_>,
+    names: &mut Option<NameIndex<'a>>,
+    mentions: &mut HashMap<(String, bool), Vec<TextSize>>,
+) -> bool {
     let OverriddenState::Shared { key, target } = &item.state else {
         return true;
     };
-    let functions = item.functions();
-    match (key, target) {
-        (StateKey::Global(name), AccessTarget::Attr(attr)) => {
-            model.mentioned_elsewhere(&format!("{name}.{attr}"), false, &functions)
-        }
-        (StateKey::Global(name), _) => model.mentioned_elsewhere(name, false, &functions),
-        (StateKey::ClassAttr(_, attr), _) => model.mentioned_elsewhere(attr, true, &functions),
-        _ => false,
-    }
+    let needle = match (key, target) {
+        (StateKey::Global(name), AccessTarget::Attr(attr)) => (format!("{name}.{attr}"), false),
+        (StateKey::Global(name), _) => ((*name).to_string(), false),
+        (StateKey::ClassAttr(_, attr), _) => ((*attr).to_string(), true),
+        _ => return false,
+    };
+    let found = mentions
+        .entry(needle)
+        .or_insert_with_key(|(needle, attribute)| {
+            let index = names.get_or_insert_with(|| model.name_index());
+            model.mentions_in_functions(index, needle, *attribute)
+        });
+    model.mentioned_outside(found, &item.functions())
 }
 
 /// The state as a message names it.

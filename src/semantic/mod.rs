@@ -19,6 +19,7 @@ use ruff_text_size::{TextRange, TextSize};
 
 pub use execution::{Execution, ModuleRole, ValueIdentity, is_command_line_file};
 pub use overrides::{OverriddenState, OverrideShape, ScopedOverride};
+pub use reads::NameIndex;
 pub use values::{ContainerKind, PoolKind, ValueKind, is_atomic_deque_method};
 
 pub type FunctionId = usize;

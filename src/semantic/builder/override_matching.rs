@@ -3,7 +3,8 @@
 //! sets after it, the restore of what it saved), within one function or across `__enter__` and
 //! `__exit__`, and the process-wide uses they contain are marked as theirs.
 
-use ruff_text_size::Ranged;
+use ruff_text_size::{Ranged, TextRange, TextSize};
+use rustc_hash::FxHashMap as HashMap;
 
 use super::Builder;
 use super::overrides::{OverrideEvent, RecordedEvent};
@@ -18,28 +19,56 @@ struct Matched {
     others: Vec<usize>,
 }
 
+/// How far back a set looks for its save, and forward for a removal, in events of the same
+/// kind: overrides are short, and a generated function with thousands of writes must stay
+/// linear.
+const SEARCH_WINDOW: usize = 64;
+/// How many events after the restore may still belong to the override's clean-up.
+const CLEAN_UP_WINDOW: usize = 16;
+
 /// Pairs each write with the save it restores, then each remaining write (a set) with the
 /// latest save of the same state before it and the first restore of that save after it (or,
 /// without a save, the first removal of the same part after it). One match per save and
 /// restore; the sets between them all belong to it.
 fn match_events(events: &[RecordedEvent<'_>]) -> Vec<Matched> {
     let count = events.len();
-    let restored_save: Vec<Option<usize>> = (0..count)
-        .map(|index| {
-            let OverrideEvent::Write {
+    let mut saves: Vec<usize> = Vec::new();
+    let mut saves_by_slot: HashMap<&str, Vec<usize>> = HashMap::default();
+    let mut restored_save: Vec<Option<usize>> = vec![None; count];
+    let mut restores_of: HashMap<usize, Vec<usize>> = HashMap::default();
+    // Removals and resets to the interpreter's own stream: ends without a saved value.
+    let mut endings: Vec<usize> = Vec::new();
+    for (index, recorded) in events.iter().enumerate() {
+        match &recorded.event {
+            OverrideEvent::Save { slot, .. } => {
+                saves.push(index);
+                saves_by_slot.entry(slot.as_str()).or_default().push(index);
+            }
+            OverrideEvent::Write {
                 state,
-                value: Some(value),
-                ..
-            } = &events[index].event
-            else {
-                return None;
-            };
-            (0..index).rev().find(|&earlier| {
-                matches!(&events[earlier].event, OverrideEvent::Save { slot, state: saved }
-                    if slot == value && saved.covers(state))
-            })
-        })
-        .collect();
+                value,
+                restores_default,
+            } => {
+                let save = value
+                    .as_deref()
+                    .and_then(|value| saves_by_slot.get(value))
+                    .and_then(|candidates| {
+                        candidates.iter().rev().take(SEARCH_WINDOW).copied().find(|&save| {
+                            matches!(&events[save].event, OverrideEvent::Save { state: saved, .. }
+                                if saved.covers(state))
+                        })
+                    });
+                if let Some(save) = save {
+                    restored_save[index] = Some(save);
+                    restores_of.entry(save).or_default().push(index);
+                } else if *restores_default {
+                    endings.push(index);
+                }
+            }
+            OverrideEvent::Remove { .. } => endings.push(index),
+            OverrideEvent::Clear { .. } => {}
+        }
+    }
     let is_restore = |index: usize| {
         restored_save[index].is_some()
             || matches!(
@@ -60,34 +89,39 @@ fn match_events(events: &[RecordedEvent<'_>]) -> Vec<Matched> {
             continue;
         }
         let set = &events[index];
-        let save = (0..index).rev().find(|&earlier| {
-            matches!(&events[earlier].event, OverrideEvent::Save { state: saved, .. }
-                if saved.covers(state))
+        let before = saves.partition_point(|&save| save < index);
+        let save = saves[..before]
+            .iter()
+            .rev()
+            .take(SEARCH_WINDOW)
+            .copied()
+            .find(|&save| events[save].event.state().covers(state));
+        let restore = save.and_then(|save| {
+            restores_of
+                .get(&save)?
+                .iter()
+                .copied()
+                .find(|&later| later > index && !used[later] && set.ended_by(&events[later]))
         });
-        let restore = match save {
-            Some(save) => ((index + 1)..count)
-                .find(|&later| restored_save[later] == Some(save) && set.ended_by(&events[later])),
-            None => None,
-        };
         let (save, restore) = match (save, restore) {
             (Some(save), Some(restore)) => (Some(save), restore),
             _ => {
                 // Without a saved value: the temporary part removed again, or a stream reset
                 // to the interpreter's own.
-                let removal = ((index + 1)..count).find(|&later| {
-                    set.ended_by(&events[later])
-                        && match &events[later].event {
-                            OverrideEvent::Remove { state: removed } => {
-                                removed == state || removed.covers(state)
+                let after = endings.partition_point(|&ending| ending <= index);
+                let removal = endings[after..]
+                    .iter()
+                    .take(SEARCH_WINDOW)
+                    .copied()
+                    .find(|&later| {
+                        !used[later]
+                            && set.ended_by(&events[later])
+                            && match &events[later].event {
+                                OverrideEvent::Remove { state: removed } => removed.covers(state),
+                                OverrideEvent::Write { state: written, .. } => written == state,
+                                _ => false,
                             }
-                            OverrideEvent::Write {
-                                state: written,
-                                restores_default: true,
-                                ..
-                            } => written == state,
-                            _ => false,
-                        }
-                });
+                    });
                 match removal {
                     Some(removal) => (None, removal),
                     None => continue,
@@ -117,7 +151,7 @@ fn match_events(events: &[RecordedEvent<'_>]) -> Vec<Matched> {
         }
         // The rest of the clean-up: `os.environ.clear()` before the restoring update, a `del`
         // for a key that had no value, further restores of the same save.
-        for later in restore + 1..count {
+        for later in (restore + 1..count).take(CLEAN_UP_WINDOW) {
             let belongs = match save {
                 Some(save) => restored_save[later] == Some(save),
                 None => false,
@@ -251,30 +285,56 @@ impl<'a> Builder<'a> {
 /// Marks the process-wide calls and assignments that are part of a scoped override (its sets,
 /// restore and clean-up, the `with` call, the warning filters changed inside `catch_warnings`).
 fn mark_scoped_uses(uses: &mut [ProcessGlobalUse], overrides: &[ScopedOverride<'_>]) {
+    if uses.is_empty() {
+        return;
+    }
+    // The uses by start, so that each statement finds the uses inside it by binary search.
+    let mut by_start: Vec<(TextSize, usize)> = uses
+        .iter()
+        .enumerate()
+        .map(|(index, use_)| (use_.range.start(), index))
+        .collect();
+    by_start.sort_unstable();
+    let inside = |range: TextRange| {
+        let first = by_start.partition_point(|(start, _)| *start < range.start());
+        by_start[first..]
+            .iter()
+            .take_while(move |(start, _)| *start < range.end())
+            .map(|&(_, index)| index)
+    };
+    let mut scoped: Vec<usize> = Vec::new();
     for item in overrides {
-        if !item.state.is_process_wide() {
+        let OverriddenState::Process { name, .. } = &item.state else {
             continue;
-        }
-        let catch_warnings = matches!(&item.state, OverriddenState::Process { name, .. }
-            if name == "warnings.catch_warnings");
-        for use_ in uses.iter_mut() {
-            let in_statement = match item.shape {
-                OverrideShape::With => {
-                    item.sets.contains(&use_.range)
-                        || (catch_warnings
-                            && use_.name.starts_with("warnings.")
-                            && item.restore.contains_range(use_.range))
+        };
+        match item.shape {
+            OverrideShape::With => {
+                let call = item.sets[0];
+                scoped.extend(inside(call).filter(|&index| uses[index].range == call));
+                // The filters changed inside `catch_warnings` are its own.
+                if name == "warnings.catch_warnings" {
+                    scoped.extend(
+                        inside(item.restore)
+                            .filter(|&index| uses[index].name.starts_with("warnings.")),
+                    );
                 }
-                _ => item
+            }
+            _ => {
+                for statement in item
                     .sets
                     .iter()
                     .chain(std::iter::once(&item.restore))
                     .chain(&item.others)
-                    .any(|stmt| stmt.contains_range(use_.range)),
-            };
-            if in_statement {
-                use_.scoped = true;
+                {
+                    scoped.extend(
+                        inside(*statement)
+                            .filter(|&index| statement.contains_range(uses[index].range)),
+                    );
+                }
             }
         }
+    }
+    for index in scoped {
+        uses[index].scoped = true;
     }
 }
