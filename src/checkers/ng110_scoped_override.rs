@@ -33,6 +33,27 @@ pub fn check(context: &mut Context<'_, '_>, diagnostics: &mut Vec<Diagnostic>) {
         .collect();
     writes.sort_unstable();
     for item in &model.scoped_overrides {
+        // The writes of an override are this rule's, not NG107's or NG101's, also when a lock
+        // makes it quiet: the lock is held from the set to the restore, even where the restore
+        // (in `__exit__`) does not show it.
+        if let OverriddenState::Shared { .. } = item.state {
+            let statements = item
+                .sets
+                .iter()
+                .chain(std::iter::once(&item.restore))
+                .chain(&item.others);
+            for statement in statements {
+                let first = writes.partition_point(|(start, _)| *start < statement.start());
+                for &(_, index) in writes[first..]
+                    .iter()
+                    .take_while(|(start, _)| *start < statement.end())
+                {
+                    if statement.contains_range(model.accesses[index].stmt) {
+                        context.claimed.insert(index);
+                    }
+                }
+            }
+        }
         let function = item.function;
         let may_race = match &item.state {
             OverriddenState::Shared { key, .. } => context.may_race_in(function, *key),
@@ -89,20 +110,6 @@ pub fn check(context: &mut Context<'_, '_>, diagnostics: &mut Vec<Diagnostic>) {
                 )
             }
         };
-        // The writes of the override are this rule's, not NG107's or NG101's.
-        if let OverriddenState::Shared { .. } = item.state {
-            for statement in item.sets.iter().chain(std::iter::once(&item.restore)) {
-                let first = writes.partition_point(|(start, _)| *start < statement.start());
-                for &(_, index) in writes[first..]
-                    .iter()
-                    .take_while(|(start, _)| *start < statement.end())
-                {
-                    if statement.contains_range(model.accesses[index].stmt) {
-                        context.claimed.insert(index);
-                    }
-                }
-            }
-        }
         diagnostics.push(
             Diagnostic::new(Rule::ScopedOverride, message, first)
                 .with_severity(severity)

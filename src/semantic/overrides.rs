@@ -5,7 +5,7 @@
 
 use ruff_text_size::TextRange;
 
-use super::{AccessTarget, FunctionId, SemanticModel, StateKey};
+use super::{AccessTarget, FunctionId, SemanticModel, StateKey, ValueKind};
 
 /// The state an override changes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -103,22 +103,41 @@ impl ScopedOverride<'_> {
 }
 
 impl SemanticModel<'_> {
-    /// Whether one lock is held from the temporary value's setting to its restoring: the
-    /// overrides take turns (every caller of the function holds it, one `with lock:` region
-    /// spans the set and the restore, or `__enter__` acquires the lock `__exit__` releases).
+    /// Whether one lock shared by every caller is held from the temporary value's setting to
+    /// its restoring, so that the overrides take turns: every caller of the function holds it,
+    /// one `with lock:` region spans the set and the restore, or `__enter__` acquires a lock of
+    /// the class that `__exit__` releases. A lock of the object itself (`self._lock`) does not
+    /// count: two objects override the same shared state under two different locks.
     pub fn override_is_locked(&self, item: &ScopedOverride<'_>) -> bool {
-        if !self.inherited_locks(item.function).is_empty() {
+        let function = self.function(item.function);
+        let own = |lock: &str| {
+            function.receiver.is_some_and(|receiver| {
+                lock.strip_prefix(receiver)
+                    .is_some_and(|rest| rest.starts_with('.'))
+            })
+        };
+        if self
+            .inherited_locks(item.function)
+            .iter()
+            .any(|lock| !own(lock))
+        {
             return true;
         }
         match item.shape {
-            OverrideShape::EnterExit { .. } => self
-                .function(item.function)
-                .class
-                .is_some_and(|class| self.class(class).context_lock.is_some()),
+            OverrideShape::EnterExit { .. } => function.class.is_some_and(|class| {
+                let class = self.class(class);
+                class.context_lock.is_some_and(|lock| {
+                    class
+                        .attribute(lock)
+                        .is_some_and(|attribute| attribute.kind == ValueKind::Lock)
+                        && !class.instance_attributes.contains_key(lock)
+                })
+            }),
             OverrideShape::InFunction | OverrideShape::With => {
                 let first = item.sets.first().copied().unwrap_or(item.restore);
                 self.lock_regions.iter().any(|region| {
                     region.function == Some(item.function)
+                        && !own(&region.lock)
                         && region.range.contains_range(first)
                         && region.range.contains_range(item.restore)
                 })
