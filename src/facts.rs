@@ -99,6 +99,8 @@ pub struct ProcessGlobalFact {
     pub code: String,
     pub name: String,
     pub reason: String,
+    /// Part of a scoped override, which NG110 reports.
+    pub scoped: bool,
 }
 
 impl ModuleFacts {
@@ -224,6 +226,7 @@ impl ModuleFacts {
                         code: crate::checkers::snippet(model.text(use_.range)),
                         name: use_.name.clone(),
                         reason: use_.reason.clone(),
+                        scoped: use_.scoped,
                     })
             })
             .collect();

@@ -3,8 +3,8 @@
 //! Every checker reads the [`SemanticModel`] of the module; none walks the tree again.
 //!
 //! Where each rule is checked (the catalogue in `registry` knows none of this):
-//! - [`check_module`] runs the per-module rules: NG101–NG108, NG201, NG302 (threads started in
-//!   the module), NG303.
+//! - [`check_module`] runs the per-module rules: NG101–NG108, NG110, NG201, NG302 (threads
+//!   started in the module, and library API), NG303.
 //! - `linter` reports NG001 for a file that does not decode or parse, applies `noqa` (NG100),
 //!   and runs NG203 over extension sources ([`ng203_extension_enables_gil::check_source`]).
 //! - `project::link` reports NG301 and the NG302 findings that only the whole project shows.
@@ -19,6 +19,7 @@ pub mod ng105_shared_module_state;
 pub mod ng106_shared_class_state;
 pub mod ng107_inconsistent_locking;
 pub mod ng108_shared_lock_default;
+pub mod ng110_scoped_override;
 pub mod ng201_extension_without_free_threading;
 pub mod ng203_extension_enables_gil;
 pub mod ng301_process_pool_convertible;
@@ -45,6 +46,8 @@ pub struct Context<'m, 'a> {
     pub target: crate::data::TargetVersion,
     /// Top-level modules of the project itself.
     pub project_modules: &'m rustc_hash::FxHashSet<String>,
+    /// The rules enabled: a rule leaves to a more specific one what that one reports.
+    pub rules: &'m RuleSet,
 }
 
 impl<'m, 'a> Context<'m, 'a> {
@@ -292,8 +295,9 @@ pub fn snippet(text: &str) -> String {
 /// Runs every enabled rule over a parsed module.
 ///
 /// One statement is reported once, by the most specific rule: a check-then-act or lazy
-/// initialisation (NG103, NG104) before an unprotected write (NG107), and an unprotected write
-/// before a plain read-modify-write (NG101, NG102).
+/// initialisation (NG103, NG104), then a scoped override (NG110), before an unprotected write
+/// (NG107), and an unprotected write before a plain read-modify-write (NG101, NG102); a scoped
+/// override of process-wide state is NG110's, not NG302's.
 pub fn check_module(
     model: &SemanticModel<'_>,
     rules: &RuleSet,
@@ -307,12 +311,16 @@ pub fn check_module(
         claimed: HashSet::new(),
         target,
         project_modules,
+        rules,
     };
     if rules.contains(Rule::CheckThenAct) {
         ng103_check_then_act::check(&mut context, &mut diagnostics);
     }
     if rules.contains(Rule::RacyLazyInit) {
         ng104_racy_lazy_init::check(&mut context, &mut diagnostics);
+    }
+    if rules.contains(Rule::ScopedOverride) {
+        ng110_scoped_override::check(&mut context, &mut diagnostics);
     }
     if rules.contains(Rule::InconsistentLocking) {
         ng107_inconsistent_locking::check(&mut context, &mut diagnostics);

@@ -1,42 +1,55 @@
-//! NG302 process-global-state-in-thread: code run by threads that changes state shared by the
-//! whole process (the working directory, the environment, signal handlers, …).
+//! NG302 process-global-state-in-thread: code that changes state shared by the whole process
+//! (the working directory, the environment, signal handlers, …) where threads run it (an error)
+//! or where a library exposes it to its users' threads (a warning).
 //!
 //! The rule's documentation is `rules/NG302.md` (`nogil-lint rule NG302` prints it).
 
 use ruff_text_size::TextRange;
 
-use crate::diagnostic::{Diagnostic, Severity};
+use crate::diagnostic::{Diagnostic, Harm, Severity};
 use crate::registry::Rule;
+use crate::semantic::Execution;
 
 use super::Context;
 
 pub fn check(context: &Context<'_, '_>, diagnostics: &mut Vec<Diagnostic>) {
     let model = context.model;
+    // A change that a scoped override undoes again is NG110's finding.
+    let scoped_by_ng110 = context.rules.contains(Rule::ScopedOverride);
     for use_ in &model.process_global_uses {
         let Some(function) = use_.function else {
             continue;
         };
-        let Some(entry) = model.reached_from(function) else {
-            continue;
-        };
-        if !model.is_runtime_function(function) {
+        if (use_.scoped && scoped_by_ng110) || !model.is_runtime_function(function) {
             continue;
         }
         let code = context.snippet(use_.range);
-        diagnostics.push(
-            diagnostic(
-                &code,
-                &use_.name,
-                &use_.reason,
-                &entry.describe(model),
-                use_.range,
-            )
-            .with_functions(vec![function]),
-        );
+        let found =
+            match model.execution(function) {
+                Execution::Thread(_) => model.reached_from(function).map(|entry| {
+                    diagnostic(
+                        &code,
+                        &use_.name,
+                        &use_.reason,
+                        &entry.describe(model),
+                        use_.range,
+                    )
+                }),
+                // A library's public function: its users may call it from their threads. A
+                // program's own command line (`main`, `__main__.py`, `cli.py`) has no such users.
+                Execution::LibraryApi if !model.is_command_line(function) => Some(
+                    library_diagnostic(&code, &use_.name, &use_.reason, use_.range),
+                ),
+                _ => None,
+            };
+        if let Some(found) = found {
+            diagnostics.push(found.with_functions(vec![function]));
+        }
     }
 }
 
-/// The finding, shared with the project phase (which reports uses reached from other modules).
+/// The finding for code a thread runs, shared with the project phase (which reports uses
+/// reached from other modules).
 pub fn diagnostic(
     code: &str,
     name: &str,
@@ -52,8 +65,26 @@ pub fn diagnostic(
         range,
     )
     .with_severity(Severity::Error)
+    .with_harm(Harm::Hazard)
     .with_label("process-wide")
-    .with_help(
-        "do this once in the main thread before starting threads, or pass the setting explicitly (`cwd=`, `env=`, a `random.Random` instance)",
-    )
+    .with_help(HELP)
 }
+
+/// The finding for a library's public function that no thread in view runs: a warning, as
+/// whether its callers use threads is not known.
+fn library_diagnostic(code: &str, name: &str, reason: &str, range: TextRange) -> Diagnostic {
+    Diagnostic::new(
+        Rule::ProcessGlobalStateInThread,
+        format!(
+            "`{code}` in library code changes process-wide state (`{name}` {reason}): a caller that runs it on a \
+             thread changes it under every other thread of the program"
+        ),
+        range,
+    )
+    .with_severity(Severity::Warning)
+    .with_harm(Harm::Uncertain)
+    .with_label("process-wide")
+    .with_help(HELP)
+}
+
+const HELP: &str = "do this once in the main thread before starting threads, or pass the setting explicitly (`cwd=`, `env=`, a `random.Random` instance)";

@@ -53,7 +53,8 @@ pub fn analyze(
         ModuleRole::Library if settings.test_modules.contains(path) => ModuleRole::Test,
         role => role,
     };
-    let model = SemanticModel::build_with(parsed.syntax(), source, &settings.model, role);
+    let mut model = SemanticModel::build_with(parsed.syntax(), source, &settings.model, role);
+    model.command_line_module = crate::semantic::is_command_line_file(path);
     crate::isolation::injected_panic(path);
     let diagnostics = checkers::check_module(
         &model,

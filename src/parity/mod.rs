@@ -5,7 +5,9 @@
 //!
 //! The workloads live in `fixtures/parity/` and are compiled into the binary. Each one is
 //! first linted (it must be reported with its rule: a self-check), then fixed with the same
-//! pipeline as `check --fix --unsafe-fixes`, then both programs run under an embedded harness.
+//! pipeline as `check --fix --unsafe-fixes` (or, for a rule whose fix is advice, replaced by
+//! the fixed program written beside it, which the rule must not report), then both programs
+//! run under an embedded harness.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -24,6 +26,9 @@ struct Workload {
     name: &'static str,
     rule: Rule,
     source: &'static str,
+    /// The fixed program, for a rule that offers advice instead of a fix (NG110: the setting
+    /// in a `ContextVar`); `None` when the rule's own fix makes it.
+    fixed: Option<&'static str>,
     /// What the outcome counts, for the report.
     unit: &'static str,
 }
@@ -33,42 +38,56 @@ const WORKLOADS: &[Workload] = &[
         name: "ng101",
         rule: Rule::UnlockedGlobalRmw,
         source: include_str!("../../fixtures/parity/ng101.py"),
+        fixed: None,
         unit: "updates",
     },
     Workload {
         name: "ng102",
         rule: Rule::UnlockedContainerRmw,
         source: include_str!("../../fixtures/parity/ng102.py"),
+        fixed: None,
         unit: "updates",
     },
     Workload {
         name: "ng103",
         rule: Rule::CheckThenAct,
         source: include_str!("../../fixtures/parity/ng103.py"),
+        fixed: None,
         unit: "objects built",
     },
     Workload {
         name: "ng104",
         rule: Rule::RacyLazyInit,
         source: include_str!("../../fixtures/parity/ng104.py"),
+        fixed: None,
         unit: "initialisations",
     },
     Workload {
         name: "ng107",
         rule: Rule::InconsistentLocking,
         source: include_str!("../../fixtures/parity/ng107.py"),
+        fixed: None,
         unit: "updates",
     },
     Workload {
         name: "ng108",
         rule: Rule::SharedLockDefault,
         source: include_str!("../../fixtures/parity/ng108.py"),
+        fixed: None,
         unit: "deposits",
+    },
+    Workload {
+        name: "ng110",
+        rule: Rule::ScopedOverride,
+        source: include_str!("../../fixtures/parity/ng110.py"),
+        fixed: Some(include_str!("../../fixtures/parity/ng110_fixed.py")),
+        unit: "correct reads",
     },
     Workload {
         name: "ng301",
         rule: Rule::ProcessPoolConvertible,
         source: include_str!("../../fixtures/parity/ng301.py"),
+        fixed: None,
         unit: "primes",
     },
 ];
@@ -242,6 +261,28 @@ fn prepare(workload: &Workload, directory: &Path) -> Result<(PathBuf, PathBuf), 
             workload.rule.code(),
             workload.name
         ));
+    }
+    if let Some(fixed_source) = workload.fixed {
+        // Advice, not a fix: the program written by hand must no longer be reported.
+        std::fs::write(&fixed, fixed_source).map_err(|e| e.to_string())?;
+        let (reports, _) = crate::pipeline::run(
+            std::slice::from_ref(&fixed),
+            None,
+            &settings,
+            FixMode::Report,
+        );
+        let still_flagged = reports
+            .iter()
+            .flat_map(|report| &report.messages)
+            .any(|message| message.diagnostic.rule == workload.rule);
+        if still_flagged {
+            return Err(format!(
+                "self-check failed: nogil-lint still reports {} on the fixed {} workload",
+                workload.rule.code(),
+                workload.name
+            ));
+        }
+        return Ok((racy_dir, fixed_dir));
     }
     let (reports, _) = crate::pipeline::run(
         std::slice::from_ref(&fixed),

@@ -308,6 +308,15 @@ pub fn link(reports: &mut [FileReport], names: &ModuleNames, rules: &RuleSet) {
         }
         if rules.contains(Rule::ProcessGlobalStateInThread) {
             for (fact, description) in update.process_global {
+                // A scoped override is NG110's: its finding became an error above.
+                if fact.scoped && rules.contains(Rule::ScopedOverride) {
+                    continue;
+                }
+                // The warning the module gave it as library code becomes the thread's error.
+                report.messages.retain(|message| {
+                    message.diagnostic.rule != Rule::ProcessGlobalStateInThread
+                        || message.diagnostic.range != fact.range
+                });
                 let diagnostic = crate::checkers::ng302_process_global_state_in_thread::diagnostic(
                     &fact.code,
                     &fact.name,

@@ -53,6 +53,15 @@ impl ModuleRole {
     }
 }
 
+/// Whether a file is a program's command line rather than library code: `__main__.py` (run by
+/// `python -m package`) or `cli.py`, whose functions are console entry points.
+pub fn is_command_line_file(path: &Path) -> bool {
+    matches!(
+        path.file_name().and_then(|name| name.to_str()),
+        Some("__main__.py" | "cli.py")
+    )
+}
+
 /// Where a function may run, the most telling fact first.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub enum Execution {

@@ -8,6 +8,7 @@
 
 mod builder;
 mod execution;
+mod overrides;
 mod reads;
 mod values;
 
@@ -16,7 +17,9 @@ use rustc_hash::FxHashMap as HashMap;
 use ruff_python_ast::ModModule;
 use ruff_text_size::{TextRange, TextSize};
 
-pub use execution::{Execution, ModuleRole, ValueIdentity};
+pub use execution::{Execution, ModuleRole, ValueIdentity, is_command_line_file};
+pub use overrides::{OverriddenState, OverrideShape, ScopedOverride};
+pub use reads::NameIndex;
 pub use values::{ContainerKind, PoolKind, ValueKind, is_atomic_deque_method};
 
 pub type FunctionId = usize;
@@ -327,6 +330,9 @@ pub struct ProcessGlobalUse {
     /// The qualified name from the table (`os.chdir`, `sys.stdout`).
     pub name: String,
     pub reason: String,
+    /// Part of a scoped override (a set, the restore, the `with redirect_stdout(…)` call, a
+    /// warning filter changed inside `catch_warnings`): NG110 reports it, not NG302.
+    pub scoped: bool,
 }
 
 /// A use of an API that assumes a GIL or does not exist (the NG303 table).
@@ -459,6 +465,8 @@ pub struct SemanticModel<'a> {
     pub call_sites: Vec<CallSite>,
     pub parameter_lock_defaults: Vec<ParameterLockDefault>,
     pub process_global_uses: Vec<ProcessGlobalUse>,
+    /// Shared or process-wide state saved, set to a temporary value and restored (NG110).
+    pub scoped_overrides: Vec<ScopedOverride<'a>>,
     pub process_pools: Vec<ProcessPool>,
     pub per_process_uses: Vec<PerProcessUse>,
     /// The module calls `multiprocessing.set_start_method` or `set_forkserver_preload`: its
@@ -488,6 +496,12 @@ pub struct SemanticModel<'a> {
     execution: Vec<Execution>,
     /// What the module is for, from its path.
     pub role: ModuleRole,
+    /// For each function, whether it is a command-line entry point: `main` of a module that
+    /// runs it under `if __name__ == "__main__":`, and what only such functions call.
+    command_line: Vec<bool>,
+    /// The module is a program's command line (`__main__.py`, `cli.py`), set by the linter
+    /// from the file name: its functions are entry points, not a library's API.
+    pub command_line_module: bool,
 }
 
 impl<'a> SemanticModel<'a> {
@@ -558,6 +572,13 @@ impl<'a> SemanticModel<'a> {
     /// Where `function` may run: at import, on a thread, on an event loop, as library API….
     pub fn execution(&self, function: FunctionId) -> Execution {
         self.execution[function]
+    }
+
+    /// Whether `function` is part of a command-line program rather than a library's API: a
+    /// function of `__main__.py` or `cli.py`, `main` of a module with a `__main__` guard, or
+    /// what only such functions call.
+    pub fn is_command_line(&self, function: FunctionId) -> bool {
+        self.command_line_module || self.command_line[function]
     }
 
     /// Whether `function` runs only while the module is imported: every call site in the module

@@ -2,9 +2,10 @@
 //! tells a counter something decides on (an id handed out, a reference count tested, a quota
 //! checked) from a tally that is only reported.
 
-use ruff_text_size::TextRange;
+use ruff_text_size::{TextRange, TextSize};
+use rustc_hash::FxHashMap;
 
-use super::{SemanticModel, StateAccess};
+use super::{FunctionId, SemanticModel, StateAccess};
 
 impl SemanticModel<'_> {
     /// Whether `access.function` mentions the state `access` writes anywhere outside the
@@ -30,6 +31,112 @@ impl SemanticModel<'_> {
             .into_iter()
             .filter(|range| range.start() < range.end())
             .any(|range| mentions(self.text(range), needle))
+    }
+}
+
+/// Every identifier of a module's source and where it occurs (its offset, and whether a `.`
+/// comes right before it), built in one scan for rules that ask where many names are
+/// mentioned. Strings and comments count too: the question is whether other code may read it.
+pub struct NameIndex<'s> {
+    names: FxHashMap<&'s str, Vec<(TextSize, bool)>>,
+    /// The ranges of the outermost functions and methods, sorted.
+    outermost: Vec<TextRange>,
+}
+
+impl<'a> SemanticModel<'a> {
+    pub fn name_index(&self) -> NameIndex<'a> {
+        let source: &'a str = self.source;
+        let is_name_char = |c: char| c.is_alphanumeric() || c == '_';
+        let mut names: FxHashMap<&'a str, Vec<(TextSize, bool)>> = FxHashMap::default();
+        let mut start: Option<usize> = None;
+        let mut previous: Option<char> = None;
+        let mut before_name: Option<char> = None;
+        for (at, c) in source
+            .char_indices()
+            .chain(std::iter::once((source.len(), ' ')))
+        {
+            match start {
+                Some(first) if !is_name_char(c) => {
+                    if let Ok(offset) = TextSize::try_from(first) {
+                        names
+                            .entry(&source[first..at])
+                            .or_default()
+                            .push((offset, before_name == Some('.')));
+                    }
+                    start = None;
+                }
+                None if is_name_char(c) && !c.is_ascii_digit() => {
+                    start = Some(at);
+                    before_name = previous;
+                }
+                _ => {}
+            }
+            previous = Some(c);
+        }
+        let mut outermost: Vec<TextRange> = self
+            .functions
+            .iter()
+            .filter(|function| function.parent.is_none())
+            .map(|function| function.range)
+            .collect();
+        outermost.sort_by_key(|range| range.start());
+        NameIndex { names, outermost }
+    }
+
+    /// Where code inside functions mentions `needle`: a name (`_options`), a name's attribute
+    /// (`config.debug`), or with `attribute` the attribute `.needle` of any object
+    /// (`self.debug`, `cls.debug`, `Config.debug`). `global`/`nonlocal` declarations do not
+    /// count.
+    pub fn mentions_in_functions(
+        &self,
+        index: &NameIndex<'_>,
+        needle: &str,
+        attribute: bool,
+    ) -> Vec<TextSize> {
+        let outermost = &index.outermost;
+        let source = self.source;
+        let (name, rest) = match needle.split_once('.') {
+            Some((name, attr)) if !attribute => (name, Some(attr)),
+            _ => (needle, None),
+        };
+        let Some(occurrences) = index.names.get(name) else {
+            return Vec::new();
+        };
+        let is_name_char = |c: char| c.is_alphanumeric() || c == '_';
+        occurrences
+            .iter()
+            .filter(|&&(_, after_dot)| after_dot == attribute)
+            .filter(|&&(offset, _)| {
+                // `config.debug`: the name, then exactly that attribute.
+                let Some(attr) = rest else { return true };
+                let end = usize::from(offset) + name.len();
+                source[end..]
+                    .strip_prefix('.')
+                    .and_then(|after| after.strip_prefix(attr))
+                    .is_some_and(|after| after.chars().next().is_none_or(|c| !is_name_char(c)))
+            })
+            .filter(|&&(offset, _)| {
+                let start = usize::from(offset);
+                let line_start = source[..start].rfind('\n').map_or(0, |at| at + 1);
+                let line = source[line_start..start].trim_start();
+                !line.starts_with("global ") && !line.starts_with("nonlocal ")
+            })
+            .filter(|&&(offset, _)| {
+                let inside = outermost.partition_point(|range| range.start() <= offset);
+                inside > 0 && outermost[inside - 1].contains(offset)
+            })
+            .map(|&(offset, _)| offset)
+            .collect()
+    }
+
+    /// Whether one of `mentions` lies outside the `excluded` functions (and the functions
+    /// nested in them): other code reads the state.
+    pub fn mentioned_outside(&self, mentions: &[TextSize], excluded: &[FunctionId]) -> bool {
+        mentions.iter().any(|&offset| {
+            !excluded
+                .iter()
+                .any(|&function| self.function(function).range.contains(offset))
+        })
     }
 }
 
@@ -66,6 +173,34 @@ fn mentions_in_line(text: &str, needle: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::mentions;
+
+    #[test]
+    fn names_attributes_and_their_places() {
+        let source = "X = 1\n\ndef f(config):\n    global X\n    return X, config.debug, self.debugger, \"X\"\n";
+        let parsed = ruff_python_parser::parse_module(source).unwrap();
+        let model = crate::semantic::SemanticModel::build(parsed.syntax(), source);
+        let index = model.name_index();
+        // Inside the function, not on the `global` line, not at module level.
+        let at = |needle: &str| source.find(needle).unwrap();
+        let names: Vec<usize> = model
+            .mentions_in_functions(&index, "X", false)
+            .into_iter()
+            .map(usize::from)
+            .collect();
+        assert_eq!(names, [at("X, config"), at("X\"")]);
+        assert_eq!(
+            model
+                .mentions_in_functions(&index, "config.debug", false)
+                .len(),
+            1
+        );
+        assert_eq!(model.mentions_in_functions(&index, "debug", true).len(), 1);
+        assert!(
+            model
+                .mentions_in_functions(&index, "debugger", false)
+                .is_empty()
+        );
+    }
 
     #[test]
     fn whole_names_only() {

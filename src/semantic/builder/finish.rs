@@ -9,7 +9,8 @@ use ruff_python_ast::Expr;
 use ruff_text_size::{Ranged, TextRange, TextSize};
 
 use super::call_graph::{
-    construction_only, import_time_only, inherit_locks, propagate_reachability,
+    closed_under_callers, construction_only, import_time_only, inherit_locks,
+    propagate_reachability,
 };
 use super::execution::{ExecutionFacts, event_loop_only, executions, library_api};
 use super::{Builder, PendingSubmission};
@@ -74,6 +75,8 @@ impl<'a> Builder<'a> {
             self.role,
         );
 
+        let command_line = self.command_line_functions(&call_sites, &entry_targets);
+        let scoped_overrides = self.resolve_overrides();
         self.mark_rechecked_under_lock();
         self.judge_values_from_calls();
         let accesses_by_key = index_accesses_by_key(&self.accesses);
@@ -95,6 +98,7 @@ impl<'a> Builder<'a> {
             call_sites,
             parameter_lock_defaults: self.parameter_lock_defaults,
             process_global_uses: self.process_global_uses,
+            scoped_overrides,
             per_process_uses: self.per_process_uses,
             sets_start_method: self.sets_start_method,
             import_refs: self.import_refs,
@@ -110,6 +114,8 @@ impl<'a> Builder<'a> {
             import_time,
             execution,
             role: self.role,
+            command_line,
+            command_line_module: false,
         }
     }
 
@@ -309,6 +315,30 @@ impl<'a> Builder<'a> {
             }
         }
         call_sites
+    }
+
+    /// Command-line entry points: `main` of a module with an `if __name__ == "__main__":`
+    /// block, and the functions only they call.
+    fn command_line_functions(
+        &self,
+        call_sites: &[CallSite],
+        entry_targets: &HashSet<FunctionId>,
+    ) -> Vec<bool> {
+        let has_main_guard = !self.main_guards.is_empty();
+        let seeds: Vec<bool> = self
+            .functions
+            .iter()
+            .map(|function| {
+                has_main_guard
+                    && function.name == "main"
+                    && function.parent.is_none()
+                    && function.class.is_none()
+            })
+            .collect();
+        if !seeds.contains(&true) {
+            return seeds;
+        }
+        closed_under_callers(&self.functions, call_sites, entry_targets, seeds)
     }
 
     /// Marks the functions referenced as values (passed, stored, returned) as escaping.

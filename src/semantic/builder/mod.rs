@@ -20,6 +20,8 @@
 //! - [`accesses`]: which shared state an expression denotes, and writes to it.
 //! - [`guards`]: check-then-act tests guarding a write.
 //! - [`process_state`]: process-wide state and GIL APIs.
+//! - [`overrides`]: saves, sets and restores of shared or process-wide state (scoped overrides);
+//!   [`override_matching`] pairs them once every function is known.
 //! - [`per_process`]: what code has per process (`os.getpid()`, `os.environ`, reseeded RNGs,
 //!   `threading.local`) and a module's choice of start method.
 //! - [`calls`]: call sites and references to this module's functions, and resolving them.
@@ -39,6 +41,8 @@ mod guards;
 mod identity;
 mod imports;
 mod locks;
+mod override_matching;
+mod overrides;
 mod per_process;
 mod pools;
 mod process_state;
@@ -239,6 +243,13 @@ struct Builder<'a> {
     partial_bindings: HashMap<(FunctionId, &'a str), &'a Expr>,
     /// Functions decorated with a configured thread-entry decorator, and the decorator.
     decorated_entries: Vec<(FunctionId, TextRange)>,
+    /// What each function's statements do to shared or process-wide state, for matching saves,
+    /// sets and restores into scoped overrides.
+    override_events: Vec<(FunctionId, Vec<overrides::RecordedEvent<'a>>)>,
+    /// `with` statements whose context manager swaps process-wide state for its block.
+    with_overrides: Vec<super::ScopedOverride<'a>>,
+    /// The branches (`if`, `try`, `match`) the statement being recorded is in.
+    override_branches: Vec<(TextRange, usize, bool)>,
 }
 
 /// A process pool constructor call, before its workers are known.
@@ -319,6 +330,9 @@ impl<'a> Builder<'a> {
             return_values: HashMap::default(),
             pending_value_calls: Vec::new(),
             decorated_entries: Vec::new(),
+            override_events: Vec::new(),
+            with_overrides: Vec::new(),
+            override_branches: Vec::new(),
         }
     }
 

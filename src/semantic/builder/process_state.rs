@@ -9,7 +9,7 @@ use super::Builder;
 use crate::semantic::{GilApiUse, ProcessGlobalUse};
 
 impl<'a> Builder<'a> {
-    fn process_global_entry(
+    pub(super) fn process_global_entry(
         &self,
         table: &'static [crate::data::ProcessGlobalEntry],
         qualified: &str,
@@ -56,12 +56,21 @@ impl<'a> Builder<'a> {
                         )
                     })
             });
-        if let Some((name, reason)) = found {
+        // `locale.setlocale(category)` (or with `None`) only asks for the current setting.
+        let query = qualified == "locale.setlocale"
+            && call
+                .arguments
+                .args
+                .get(1)
+                .is_none_or(Expr::is_none_literal_expr)
+            && call.arguments.find_keyword("locale").is_none();
+        if let Some((name, reason)) = found.filter(|_| !query) {
             self.process_global_uses.push(ProcessGlobalUse {
                 function: self.current_function(),
                 range: call.range(),
                 name,
                 reason,
+                scoped: false,
             });
         }
     }
@@ -89,6 +98,7 @@ impl<'a> Builder<'a> {
                 range: target.range(),
                 name,
                 reason,
+                scoped: false,
             });
         }
     }

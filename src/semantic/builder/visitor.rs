@@ -152,6 +152,8 @@ impl<'a> Builder<'a> {
             }
         }
         self.walk_suite(&def.body);
+        // After the walk, so that imports inside the function (`import sys`) are known.
+        self.record_override_events(id, &def.body);
         self.frames.pop();
         self.lock_stack = saved_locks;
         self.guard_stack = saved_guards;
