@@ -3,8 +3,8 @@
 //! Every checker reads the [`SemanticModel`] of the module; none walks the tree again.
 //!
 //! Where each rule is checked (the catalogue in `registry` knows none of this):
-//! - [`check_module`] runs the per-module rules: NG101–NG108, NG201, NG302 (threads started in
-//!   the module), NG303.
+//! - [`check_module`] runs the per-module rules: NG101–NG109, NG201, NG302 (threads started
+//!   in the module), NG303.
 //! - `linter` reports NG001 for a file that does not decode or parse, applies `noqa` (NG100),
 //!   and runs NG203 over extension sources ([`ng203_extension_enables_gil::check_source`]).
 //! - `project::link` reports NG301 and the NG302 findings that only the whole project shows.
@@ -19,6 +19,7 @@ pub mod ng105_shared_module_state;
 pub mod ng106_shared_class_state;
 pub mod ng107_inconsistent_locking;
 pub mod ng108_shared_lock_default;
+pub mod ng109_iteration_during_mutation;
 pub mod ng201_extension_without_free_threading;
 pub mod ng203_extension_enables_gil;
 pub mod ng301_process_pool_convertible;
@@ -42,6 +43,9 @@ pub struct Context<'m, 'a> {
     pub fixes: FixBuilder<'m, 'a>,
     /// Indices of accesses already reported by a statement-level rule.
     pub claimed: HashSet<usize>,
+    /// The loops NG109 reported (by iterated expression), which the inventory (NG105, NG106)
+    /// then does not count again as compound use.
+    pub reported_iterations: HashSet<TextRange>,
     pub target: crate::data::TargetVersion,
     /// Top-level modules of the project itself.
     pub project_modules: &'m rustc_hash::FxHashSet<String>,
@@ -204,7 +208,8 @@ pub fn snippet(text: &str) -> String {
 ///
 /// One statement is reported once, by the most specific rule: a check-then-act or lazy
 /// initialisation (NG103, NG104) before an unprotected write (NG107), and an unprotected write
-/// before a plain read-modify-write (NG101, NG102).
+/// before a plain read-modify-write (NG101, NG102). A loop NG109 reports is not counted again by
+/// the inventory (NG105, NG106).
 pub fn check_module(
     model: &SemanticModel<'_>,
     rules: &RuleSet,
@@ -216,6 +221,7 @@ pub fn check_module(
         model,
         fixes: FixBuilder::new(model),
         claimed: HashSet::new(),
+        reported_iterations: HashSet::new(),
         target,
         project_modules,
     };
@@ -233,6 +239,9 @@ pub fn check_module(
     }
     if rules.contains(Rule::UnlockedContainerRmw) {
         ng102_unlocked_container_rmw::check(&mut context, &mut diagnostics);
+    }
+    if rules.contains(Rule::IterationDuringMutation) {
+        ng109_iteration_during_mutation::check(&mut context, &mut diagnostics);
     }
     if rules.contains(Rule::SharedModuleState) {
         ng105_shared_module_state::check(&context, &mut diagnostics);
