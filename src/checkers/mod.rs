@@ -3,8 +3,8 @@
 //! Every checker reads the [`SemanticModel`] of the module; none walks the tree again.
 //!
 //! Where each rule is checked (the catalogue in `registry` knows none of this):
-//! - [`check_module`] runs the per-module rules: NG101–NG109, NG113, NG201, NG302 (threads
-//!   started in the module), NG303.
+//! - [`check_module`] runs the per-module rules: NG101–NG109, NG113, NG114, NG201, NG302
+//!   (threads started in the module), NG303.
 //! - `linter` reports NG001 for a file that does not decode or parse, applies `noqa` (NG100),
 //!   and runs NG203 over extension sources ([`ng203_extension_enables_gil::check_source`]).
 //! - `project::link` reports NG301 and the NG302 findings that only the whole project shows.
@@ -21,6 +21,7 @@ pub mod ng107_inconsistent_locking;
 pub mod ng108_shared_lock_default;
 pub mod ng109_iteration_during_mutation;
 pub mod ng113_eviction_race;
+pub mod ng114_publish_before_fill;
 pub mod ng201_extension_without_free_threading;
 pub mod ng203_extension_enables_gil;
 pub mod ng301_process_pool_convertible;
@@ -208,9 +209,10 @@ pub fn snippet(text: &str) -> String {
 /// Runs every enabled rule over a parsed module.
 ///
 /// One statement is reported once, by the most specific rule: a check-then-act or lazy
-/// initialisation (NG103, NG104) and an eviction after a size check (NG113) before an
-/// unprotected write (NG107), and an unprotected write before a plain read-modify-write (NG101,
-/// NG102). A loop NG109 reports is not counted again by the inventory (NG105, NG106).
+/// initialisation (NG103, NG104), a container published before it is filled (NG114, not where
+/// NG104 reports it) and an eviction after a size check (NG113) before an unprotected write
+/// (NG107), and an unprotected write before a plain read-modify-write (NG101, NG102). A loop
+/// NG109 reports is not counted again by the inventory (NG105, NG106).
 pub fn check_module(
     model: &SemanticModel<'_>,
     rules: &RuleSet,
@@ -231,6 +233,9 @@ pub fn check_module(
     }
     if rules.contains(Rule::RacyLazyInit) {
         ng104_racy_lazy_init::check(&mut context, &mut diagnostics);
+    }
+    if rules.contains(Rule::PublishBeforeFill) {
+        ng114_publish_before_fill::check(&mut context, &mut diagnostics);
     }
     if rules.contains(Rule::EvictionRace) {
         ng113_eviction_race::check(&mut context, &mut diagnostics);
