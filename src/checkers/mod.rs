@@ -3,8 +3,8 @@
 //! Every checker reads the [`SemanticModel`] of the module; none walks the tree again.
 //!
 //! Where each rule is checked (the catalogue in `registry` knows none of this):
-//! - [`check_module`] runs the per-module rules: NG101–NG108, NG110, NG201, NG302 (threads
-//!   started in the module, and library API), NG303.
+//! - [`check_module`] runs the per-module rules: NG101–NG110, NG113, NG114, NG201, NG302
+//!   (threads started in the module, and library API), NG303.
 //! - `linter` reports NG001 for a file that does not decode or parse, applies `noqa` (NG100),
 //!   and runs NG203 over extension sources ([`ng203_extension_enables_gil::check_source`]).
 //! - `project::link` reports NG301 and the NG302 findings that only the whole project shows.
@@ -19,7 +19,10 @@ pub mod ng105_shared_module_state;
 pub mod ng106_shared_class_state;
 pub mod ng107_inconsistent_locking;
 pub mod ng108_shared_lock_default;
+pub mod ng109_iteration_during_mutation;
 pub mod ng110_scoped_override;
+pub mod ng113_eviction_race;
+pub mod ng114_publish_before_fill;
 pub mod ng201_extension_without_free_threading;
 pub mod ng203_extension_enables_gil;
 pub mod ng301_process_pool_convertible;
@@ -43,6 +46,9 @@ pub struct Context<'m, 'a> {
     pub fixes: FixBuilder<'m, 'a>,
     /// Indices of accesses already reported by a statement-level rule.
     pub claimed: HashSet<usize>,
+    /// The loops NG109 reported (by iterated expression), which the inventory (NG105, NG106)
+    /// then does not count again as compound use.
+    pub reported_iterations: HashSet<TextRange>,
     pub target: crate::data::TargetVersion,
     /// Top-level modules of the project itself.
     pub project_modules: &'m rustc_hash::FxHashSet<String>,
@@ -295,9 +301,11 @@ pub fn snippet(text: &str) -> String {
 /// Runs every enabled rule over a parsed module.
 ///
 /// One statement is reported once, by the most specific rule: a check-then-act or lazy
-/// initialisation (NG103, NG104), then a scoped override (NG110), before an unprotected write
-/// (NG107), and an unprotected write before a plain read-modify-write (NG101, NG102); a scoped
-/// override of process-wide state is NG110's, not NG302's.
+/// initialisation (NG103, NG104), a scoped override (NG110), a container published before it
+/// is filled (NG114, not where NG104 reports it) and an eviction after a size check (NG113)
+/// before an unprotected write (NG107), and an unprotected write before a plain
+/// read-modify-write (NG101, NG102). A scoped override of process-wide state is NG110's, not
+/// NG302's; a loop NG109 reports is not counted again by the inventory (NG105, NG106).
 pub fn check_module(
     model: &SemanticModel<'_>,
     rules: &RuleSet,
@@ -309,6 +317,7 @@ pub fn check_module(
         model,
         fixes: FixBuilder::new(model),
         claimed: HashSet::new(),
+        reported_iterations: HashSet::new(),
         target,
         project_modules,
         rules,
@@ -322,6 +331,12 @@ pub fn check_module(
     if rules.contains(Rule::ScopedOverride) {
         ng110_scoped_override::check(&mut context, &mut diagnostics);
     }
+    if rules.contains(Rule::PublishBeforeFill) {
+        ng114_publish_before_fill::check(&mut context, &mut diagnostics);
+    }
+    if rules.contains(Rule::EvictionRace) {
+        ng113_eviction_race::check(&mut context, &mut diagnostics);
+    }
     if rules.contains(Rule::InconsistentLocking) {
         ng107_inconsistent_locking::check(&mut context, &mut diagnostics);
     }
@@ -330,6 +345,9 @@ pub fn check_module(
     }
     if rules.contains(Rule::UnlockedContainerRmw) {
         ng102_unlocked_container_rmw::check(&mut context, &mut diagnostics);
+    }
+    if rules.contains(Rule::IterationDuringMutation) {
+        ng109_iteration_during_mutation::check(&mut context, &mut diagnostics);
     }
     if rules.contains(Rule::SharedModuleState) {
         ng105_shared_module_state::check(&context, &mut diagnostics);

@@ -62,7 +62,8 @@ pub fn check(context: &mut Context<'_, '_>, diagnostics: &mut Vec<Diagnostic>) {
             .accesses_of(access.key)
             .map(|(_, later)| later)
             .find(|later| {
-                later.target != AccessTarget::Whole
+                (later.target != AccessTarget::Whole
+                    || matches!(later.kind, AccessKind::MutatingCall(_)))
                     && guard.stmt.contains_range(later.range)
                     && later.range.start() > access.range.end()
             });

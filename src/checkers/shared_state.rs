@@ -105,8 +105,11 @@ pub fn judge_use(
             functions: vec![push.function, pop.function],
         };
     }
-    // A loop over it while another function mutates it.
+    // A loop over it while another function mutates it, unless NG109 reported that loop.
     for iteration in iterations {
+        if context.reported_iterations.contains(&iteration.range) {
+            continue;
+        }
         let unguarded = mutations.iter().find(|access| {
             !model
                 .access_locks(access)

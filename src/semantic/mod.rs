@@ -7,7 +7,9 @@
 //! never walk the tree again.
 
 mod builder;
+mod evictions;
 mod execution;
+mod iteration;
 mod overrides;
 mod reads;
 mod values;
@@ -17,9 +19,11 @@ use rustc_hash::FxHashMap as HashMap;
 use ruff_python_ast::ModModule;
 use ruff_text_size::{TextRange, TextSize};
 
+pub use evictions::{Eviction, EvictionTrigger, Removal};
 pub use execution::{Execution, ModuleRole, ValueIdentity, is_command_line_file};
+pub use iteration::{IterationKind, MappingIteration, ProcessMapping, StateIteration};
 pub use overrides::{OverriddenState, OverrideShape, ScopedOverride};
-pub use reads::NameIndex;
+pub use reads::{NameIndex, StateRead};
 pub use values::{ContainerKind, PoolKind, ValueKind, is_atomic_deque_method};
 
 pub type FunctionId = usize;
@@ -282,23 +286,14 @@ pub struct StateAccess<'a> {
     pub value: Option<TextRange>,
     /// The value has no side effects (a literal, a name, an empty display).
     pub value_is_pure: bool,
+    /// The value is a new empty container (`{}`, `[]`, `set()`, `defaultdict(list)`), which
+    /// the code presumably fills afterwards.
+    pub value_is_empty_container: bool,
     /// Whether computing the value twice gives equal values or two different objects.
     pub value_identity: ValueIdentity,
     /// Written under a lock after a check made while holding it (the inner check of
     /// double-checked locking, even when it tests a second flag).
     pub rechecked_under_lock: bool,
-}
-
-/// A loop or comprehension over shared state in a function (`for k in D`, `for v in
-/// D.values()`): another thread's mutation during it raises `RuntimeError` or skips items.
-#[derive(Debug, Clone)]
-pub struct StateIteration<'a> {
-    pub key: StateKey<'a>,
-    /// The iterated expression.
-    pub range: TextRange,
-    pub function: FunctionId,
-    /// Locks held around the loop.
-    pub locks: Vec<LockKey>,
 }
 
 /// How a check-then-act is locked.
@@ -459,9 +454,16 @@ pub struct SemanticModel<'a> {
     pub accesses: Vec<StateAccess<'a>>,
     /// Loops and comprehensions over shared state inside functions.
     pub iterations: Vec<StateIteration<'a>>,
+    /// Loops over `sys.modules` and over `os.environ`'s items inside functions.
+    pub mapping_iterations: Vec<MappingIteration<'a>>,
+    /// Evictions from shared containers that depend on a check of their size or emptiness (or
+    /// on a `move_to_end` just before), in file order.
+    pub evictions: Vec<Eviction>,
     /// Indexes into `accesses` by the state they touch, so that rules asking "every write of
     /// this name" stay linear in large modules.
     accesses_by_key: HashMap<StateKey<'a>, Vec<usize>>,
+    /// Where functions read module- and class-level state (see [`StateRead`]), by state.
+    reads_by_key: HashMap<StateKey<'a>, Vec<StateRead>>,
     pub call_sites: Vec<CallSite>,
     pub parameter_lock_defaults: Vec<ParameterLockDefault>,
     pub process_global_uses: Vec<ProcessGlobalUse>,
@@ -644,15 +646,24 @@ impl<'a> SemanticModel<'a> {
     /// Whether the write and the check it depends on hold one lock throughout, each hold it in
     /// a section of its own, or share no lock.
     pub fn check_and_act_locking(&self, access: &StateAccess<'a>) -> CheckActLocking {
+        match &access.guard {
+            Some(guard) => self.locking_across(access, guard.check, &guard.locks),
+            None if self.access_locks(access).is_empty() => CheckActLocking::Unlocked,
+            None => CheckActLocking::Atomic,
+        }
+    }
+
+    /// Whether a check at `check` (holding `check_locks` lexically) and the write `access` of
+    /// the same function hold one lock throughout, each hold it in a section of its own, or
+    /// share no lock.
+    pub fn locking_across(
+        &self,
+        access: &StateAccess<'a>,
+        check: TextRange,
+        check_locks: &[LockKey],
+    ) -> CheckActLocking {
         let write_locks = self.access_locks(access);
-        let Some(guard) = &access.guard else {
-            return if write_locks.is_empty() {
-                CheckActLocking::Unlocked
-            } else {
-                CheckActLocking::Atomic
-            };
-        };
-        let check_locks = self.state_locks_held(access, &guard.locks);
+        let check_locks = self.state_locks_held(access, check_locks);
         let common: Vec<&LockKey> = write_locks
             .iter()
             .filter(|lock| check_locks.contains(lock))
@@ -670,7 +681,7 @@ impl<'a> SemanticModel<'a> {
             inherited.contains(lock)
                 || self.lock_regions.iter().any(|region| {
                     region.lock == **lock
-                        && region.range.contains_range(guard.check)
+                        && region.range.contains_range(check)
                         && region.range.contains_range(access.range)
                 })
         });

@@ -1,11 +1,67 @@
-//! Whether a function reads, besides updating it, the state one of its writes updates: what
-//! tells a counter something decides on (an id handed out, a reference count tested, a quota
-//! checked) from a tally that is only reported.
+//! Reads of shared state: where functions read module- and class-level state (the index
+//! [`SemanticModel::reads_of`] answers from), and whether a function reads, besides updating
+//! it, the state one of its writes updates: what tells a counter something decides on (an id
+//! handed out, a reference count tested, a quota checked) from a tally that is only reported.
 
 use ruff_text_size::{TextRange, TextSize};
 use rustc_hash::FxHashMap;
 
-use super::{FunctionId, SemanticModel, StateAccess};
+use super::{FunctionId, LockKey, SemanticModel, StateAccess, StateKey};
+
+/// A function's read of module- or class-level state: a global name (`TABLE`, also as the
+/// object of `TABLE[k] = v`), or a class attribute however it is reached (`cls.X`, `Class.X`,
+/// `self.X` when no instance attribute shadows it, all keyed by the class that defines it).
+/// Only state that may hold a container is indexed (not functions, classes, imports, locks
+/// or constants).
+#[derive(Debug, Clone)]
+pub struct StateRead {
+    pub function: FunctionId,
+    pub range: TextRange,
+    /// Locks held at the read inside its own function.
+    pub locks: Vec<LockKey>,
+}
+
+impl<'a> SemanticModel<'a> {
+    /// Every read of `key` in a function, in source order (`key` as the index keys it: a
+    /// global, or a class attribute of the class that defines it).
+    pub fn reads_of(&self, key: StateKey<'a>) -> &[StateRead] {
+        self.reads_by_key.get(&key).map_or(&[], Vec::as_slice)
+    }
+
+    /// The module- or class-level state `key` reaches, keyed as [`SemanticModel::reads_of`]
+    /// keys it: a global as it is; a class attribute (through `cls.`, the class name, or
+    /// `self.` when no instance attribute shadows it) by the class whose body defines it.
+    /// `None` for per-instance state and a closure's variables.
+    pub fn shared_key(&self, key: StateKey<'a>) -> Option<StateKey<'a>> {
+        match key {
+            StateKey::Global(_) => Some(key),
+            StateKey::Nonlocal(..) | StateKey::ObjectAttr(..) => None,
+            StateKey::ClassAttr(class, attr) => self
+                .class_attribute(class, attr)
+                .map(|(defining, _)| StateKey::ClassAttr(defining, attr)),
+            StateKey::InstanceAttr(class, attr) => {
+                if self.class(class).instance_attributes.contains_key(attr) {
+                    return None;
+                }
+                self.class_attribute(class, attr)
+                    .map(|(defining, _)| StateKey::ClassAttr(defining, attr))
+            }
+        }
+    }
+
+    /// "the module-level dict `D`", "the class-level list `Registry.items`", for messages
+    /// about a [`SemanticModel::shared_key`].
+    pub fn describe_shared(&self, key: StateKey<'a>, what: &str) -> String {
+        match key {
+            StateKey::Global(name) => format!("the module-level {what} `{name}`"),
+            StateKey::ClassAttr(class, attr) | StateKey::InstanceAttr(class, attr) => {
+                format!("the class-level {what} `{}.{attr}`", self.class(class).name)
+            }
+            StateKey::Nonlocal(_, name) => format!("the {what} `{name}`"),
+            StateKey::ObjectAttr(object, attr) => format!("the {what} `{object}.{attr}`"),
+        }
+    }
+}
 
 impl SemanticModel<'_> {
     /// Whether `access.function` mentions the state `access` writes anywhere outside the

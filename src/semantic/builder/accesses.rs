@@ -10,8 +10,7 @@ use super::syntax::{is_pure, reads_item, reads_name, reads_text};
 use super::{Builder, Receiver};
 use crate::semantic::values::{ValueKind, is_mutating_method};
 use crate::semantic::{
-    AccessKind, AccessTarget, ClassId, ContainerKind, StateAccess, StateIteration, StateKey,
-    ValueIdentity,
+    AccessKind, AccessTarget, ClassId, ContainerKind, StateAccess, StateKey, ValueIdentity,
 };
 
 /// Where a write's parts are: the object written into (`D` of `D[k]`) and the assigned value.
@@ -230,6 +229,9 @@ impl<'a> Builder<'a> {
             object: site.object,
             value: site.value.map(Ranged::range),
             value_is_pure: site.value.is_some_and(is_pure),
+            value_is_empty_container: site
+                .value
+                .is_some_and(|value| self.is_empty_container(value)),
             value_identity,
             // Decided once every lock region is known (see `mark_rechecked_under_lock`).
             rechecked_under_lock: false,
@@ -274,7 +276,11 @@ impl<'a> Builder<'a> {
                     object: Some(container.range()),
                     value,
                 };
+                let index = self.accesses.len();
                 self.push_access(key, AccessTarget::Item(item), kind, rmw, *range, site);
+                if kind == AccessKind::Delete && self.accesses.len() > index {
+                    self.note_removal(index, None);
+                }
             }
             Expr::Attribute(ast::ExprAttribute {
                 value: object,
@@ -378,6 +384,7 @@ impl<'a> Builder<'a> {
         {
             return;
         }
+        let index = self.accesses.len();
         self.push_access(
             key,
             AccessTarget::Whole,
@@ -386,41 +393,36 @@ impl<'a> Builder<'a> {
             call.range(),
             WriteSite::default(),
         );
-    }
-}
-
-impl<'a> Builder<'a> {
-    /// A loop or comprehension over shared state (`for k in D`, `D.items()`, `D.keys()`,
-    /// `D.values()`), inside a function. Copies (`list(D)`, `D.copy()`) are not iterations of
-    /// the state: free-threaded CPython makes them atomic.
-    pub(super) fn record_iteration(&mut self, iter: &'a Expr) {
-        let Some(function) = self.current_function() else {
-            return;
-        };
-        let iterated = match iter {
-            Expr::Call(ast::ExprCall {
-                func, arguments, ..
-            }) if arguments.is_empty() => match &**func {
-                Expr::Attribute(ast::ExprAttribute { value, attr, .. })
-                    if matches!(attr.as_str(), "items" | "keys" | "values") =>
-                {
-                    &**value
-                }
-                _ => return,
-            },
-            other => other,
-        };
-        let Some(key) = self.state_key_of(iterated) else {
-            return;
-        };
-        if !matches!(self.state_value_kind(key), Some(ValueKind::Container(_))) {
-            return;
+        if self.accesses.len() > index {
+            self.note_removal(index, Some(call));
         }
-        self.iterations.push(StateIteration {
-            key,
-            range: iter.range(),
-            function,
-            locks: self.locks_now(),
-        });
+    }
+
+    /// A new empty container: `{}`, `[]`, `dict()`, `set()`, `defaultdict(list)`,
+    /// `deque(maxlen=n)`, `OrderedDict()`.
+    fn is_empty_container(&self, value: &Expr) -> bool {
+        match value {
+            Expr::Dict(dict) => dict.is_empty(),
+            Expr::List(list) => list.elts.is_empty(),
+            Expr::Call(call) => {
+                let ValueKind::Container(container) = self.classify(value) else {
+                    return false;
+                };
+                // A defaultdict's one argument is its factory; a deque's `maxlen` its bound.
+                let positional = match container {
+                    ContainerKind::DefaultDict => 1,
+                    _ => 0,
+                };
+                call.arguments.args.len() <= positional
+                    && call.arguments.keywords.iter().all(|keyword| {
+                        container == ContainerKind::Deque
+                            && keyword
+                                .arg
+                                .as_ref()
+                                .is_some_and(|arg| arg.as_str() == "maxlen")
+                    })
+            }
+            _ => false,
+        }
     }
 }

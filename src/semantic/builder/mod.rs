@@ -19,6 +19,10 @@
 //! - [`locks`]: lock keys and lock regions (`with lock:`, `acquire()`/`release()`).
 //! - [`accesses`]: which shared state an expression denotes, and writes to it.
 //! - [`guards`]: check-then-act tests guarding a write.
+//! - [`iterations`]: loops, comprehensions and consuming calls over shared state,
+//!   `sys.modules` and `os.environ`.
+//! - [`evictions`]: removals from a container that depend on a check of its size.
+//! - [`reads`]: where functions read module- and class-level state.
 //! - [`process_state`]: process-wide state and GIL APIs.
 //! - [`overrides`]: saves, sets and restores of shared or process-wide state (scoped overrides);
 //!   [`override_matching`] pairs them once every function is known.
@@ -35,17 +39,20 @@ mod accesses;
 mod call_graph;
 mod calls;
 mod classes;
+mod evictions;
 mod execution;
 mod finish;
 mod guards;
 mod identity;
 mod imports;
+mod iterations;
 mod locks;
 mod override_matching;
 mod overrides;
 mod per_process;
 mod pools;
 mod process_state;
+mod reads;
 mod syntax;
 mod threads;
 mod visitor;
@@ -57,9 +64,10 @@ use ruff_text_size::{Ranged, TextRange, TextSize};
 
 use super::values::{PoolKind, ValueKind};
 use super::{
-    Class, ClassId, Function, FunctionId, GilApiUse, Guard, ImportRef, LockKey, LockRegion,
-    ModelOptions, ModuleBinding, ModuleRole, ParameterLockDefault, PerProcessUse, ProcessGlobalUse,
-    SemanticModel, StateAccess, StateIteration, StateKey, ThreadEntryKind,
+    Class, ClassId, Eviction, Function, FunctionId, GilApiUse, Guard, ImportRef, LockKey,
+    LockRegion, MappingIteration, ModelOptions, ModuleBinding, ModuleRole, ParameterLockDefault,
+    PerProcessUse, ProcessGlobalUse, SemanticModel, StateAccess, StateIteration, StateKey,
+    StateRead, ThreadEntryKind,
 };
 
 pub(super) fn build<'a>(
@@ -194,6 +202,13 @@ struct Builder<'a> {
     lock_unavailable: Vec<(LockKey, TextRange)>,
     accesses: Vec<StateAccess<'a>>,
     iterations: Vec<StateIteration<'a>>,
+    mapping_iterations: Vec<MappingIteration<'a>>,
+    evictions: Vec<Eviction>,
+    /// Reads of module- and class-level state, by state.
+    reads: HashMap<StateKey<'a>, Vec<StateRead>>,
+    /// The last `move_to_end` on each piece of state in each function, for the `popitem` that
+    /// may follow it.
+    moved_to_end: HashMap<(FunctionId, StateKey<'a>), evictions::MoveToEnd>,
     /// Every check of shared state made in a function (`if k not in D`, `if X is None`, a
     /// `try` lookup), in walk order.
     checks: Vec<(FunctionId, TextRange)>,
@@ -214,6 +229,8 @@ struct Builder<'a> {
     class_stack: Vec<ClassId>,
     lock_stack: Vec<(LockKey, String)>,
     guard_stack: Vec<ActiveGuard<'a>>,
+    /// Size and emptiness checks whose `if`/`while` body is being walked.
+    size_checks: Vec<evictions::ActiveSizeCheck<'a>>,
     current_stmt: TextRange,
     in_main_guard: bool,
     /// Depth of expressions that are a call's callee, so the callee name is not an escape.
@@ -303,6 +320,10 @@ impl<'a> Builder<'a> {
             lock_unavailable: Vec::new(),
             accesses: Vec::new(),
             iterations: Vec::new(),
+            mapping_iterations: Vec::new(),
+            evictions: Vec::new(),
+            reads: HashMap::default(),
+            moved_to_end: HashMap::default(),
             checks: Vec::new(),
             parameter_lock_defaults: Vec::new(),
             main_guards: Vec::new(),
@@ -314,6 +335,7 @@ impl<'a> Builder<'a> {
             class_stack: Vec::new(),
             lock_stack: Vec::new(),
             guard_stack: Vec::new(),
+            size_checks: Vec::new(),
             current_stmt: TextRange::default(),
             in_main_guard: false,
             callee_depth: 0,

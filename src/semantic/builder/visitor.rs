@@ -9,7 +9,7 @@ use ruff_text_size::{Ranged, TextRange};
 use super::syntax::{is_main_guard, method_receiver, scan_scope};
 use super::{Builder, FunctionFrame};
 use crate::semantic::values::ValueKind;
-use crate::semantic::{AccessKind, Function, ParameterLockDefault};
+use crate::semantic::{AccessKind, Function, IterationKind, ParameterLockDefault};
 
 /// Below this much free stack, a deeper visit continues on a new stack segment: code nested
 /// tens of thousands of levels deep (a generated `1 + 1 + …` of a million terms) must not
@@ -135,6 +135,7 @@ impl<'a> Builder<'a> {
         self.functions[id].receiver = receiver.map(|(name, _)| name);
         let saved_locks = std::mem::take(&mut self.lock_stack);
         let saved_guards = std::mem::take(&mut self.guard_stack);
+        let saved_size_checks = std::mem::take(&mut self.size_checks);
         self.frames.push(Some(FunctionFrame { id, receiver }));
         // `@locked` methods run holding the object's lock that the decorator takes.
         if let Some((receiver_name, _)) = receiver {
@@ -157,6 +158,7 @@ impl<'a> Builder<'a> {
         self.frames.pop();
         self.lock_stack = saved_locks;
         self.guard_stack = saved_guards;
+        self.size_checks = saved_size_checks;
     }
 
     /// A decorator name is a use of the decorating function, not an escape.
@@ -179,6 +181,7 @@ impl<'a> Builder<'a> {
         let id = self.declare_class(def);
         let saved_locks = std::mem::take(&mut self.lock_stack);
         let saved_guards = std::mem::take(&mut self.guard_stack);
+        let saved_size_checks = std::mem::take(&mut self.size_checks);
         self.frames.push(None);
         self.class_stack.push(id);
         self.walk_suite(&def.body);
@@ -186,6 +189,7 @@ impl<'a> Builder<'a> {
         self.frames.pop();
         self.lock_stack = saved_locks;
         self.guard_stack = saved_guards;
+        self.size_checks = saved_size_checks;
     }
 
     fn visit_stmt_here(&mut self, stmt: &'a Stmt) {
@@ -227,6 +231,11 @@ impl<'a> Builder<'a> {
                 if let Some(guard) = guard {
                     self.guard_stack.push(guard);
                 }
+                let size_check = self.size_check_for_test(test, stmt.range());
+                let sized = size_check.is_some();
+                if let Some(check) = size_check {
+                    self.push_size_check(check);
+                }
                 // `if lock.acquire(False):` holds the lock in its body;
                 // `if not lock.acquire(False): … else:` holds it in the `else` branch.
                 let acquired = self.acquire_test(test);
@@ -252,6 +261,9 @@ impl<'a> Builder<'a> {
                 );
                 if pushed {
                     self.guard_stack.pop();
+                }
+                if sized {
+                    self.pop_size_check();
                 }
                 self.in_main_guard = saved_main;
                 // `if k in D: return D[k]` / `else: D[k] = …`: the `else` acts on the absence
@@ -290,7 +302,15 @@ impl<'a> Builder<'a> {
             }) => {
                 self.condition_slots.push(test.range());
                 self.visit_expr(test);
+                let size_check = self.size_check_for_test(test, stmt.range());
+                let sized = size_check.is_some();
+                if let Some(check) = size_check {
+                    self.push_size_check(check);
+                }
                 self.walk_suite(body);
+                if sized {
+                    self.pop_size_check();
+                }
                 self.walk_suite(orelse);
             }
             Stmt::For(ast::StmtFor {
@@ -300,7 +320,7 @@ impl<'a> Builder<'a> {
                 orelse,
                 ..
             }) => {
-                self.record_iteration(iter);
+                self.record_loop_iteration(iter, IterationKind::Loop, stmt.range());
                 self.visit_expr(iter);
                 self.visit_expr(target);
                 self.walk_suite(body);
@@ -449,6 +469,7 @@ impl<'a> Builder<'a> {
                 self.record_call(&call.func);
                 self.note_enclosing_parameter_call(&call.func);
                 self.record_mutating_call(call);
+                self.record_consuming_call(call);
                 self.record_thread_entry(call);
                 self.record_process_global_call(call);
                 self.record_gil_api_call(call);
@@ -465,6 +486,7 @@ impl<'a> Builder<'a> {
             Expr::Name(ast::ExprName { ctx, .. }) => {
                 if *ctx == ExprContext::Load {
                     self.record_per_process_reference(expr);
+                    self.record_state_read(expr);
                 }
                 // Only a name that can denote one of this module's functions can make one escape.
                 if *ctx == ExprContext::Load
@@ -505,6 +527,7 @@ impl<'a> Builder<'a> {
                 if *ctx == ExprContext::Load && !is_callee {
                     self.record_gil_api_reference(expr);
                     self.record_per_process_reference(expr);
+                    self.record_state_read(expr);
                 }
                 if *ctx == ExprContext::Load
                     && !is_callee
@@ -523,7 +546,11 @@ impl<'a> Builder<'a> {
             | Expr::DictComp(ast::ExprDictComp { generators, .. })
             | Expr::Generator(ast::ExprGenerator { generators, .. }) => {
                 for generator in generators {
-                    self.record_iteration(&generator.iter);
+                    self.record_loop_iteration(
+                        &generator.iter,
+                        IterationKind::Comprehension,
+                        expr.range(),
+                    );
                 }
                 let saved = std::mem::take(&mut self.callee_depth);
                 visitor::walk_expr(self, expr);
