@@ -3,8 +3,8 @@
 //! Every checker reads the [`SemanticModel`] of the module; none walks the tree again.
 //!
 //! Where each rule is checked (the catalogue in `registry` knows none of this):
-//! - [`check_module`] runs the per-module rules: NG101–NG108, NG201, NG302 (threads started in
-//!   the module), NG303.
+//! - [`check_module`] runs the per-module rules: NG101–NG108, NG111, NG112, NG201, NG302
+//!   (threads started in the module), NG303.
 //! - `linter` reports NG001 for a file that does not decode or parse, applies `noqa` (NG100),
 //!   and runs NG203 over extension sources ([`ng203_extension_enables_gil::check_source`]).
 //! - `project::link` reports NG301 and the NG302 findings that only the whole project shows.
@@ -19,6 +19,8 @@ pub mod ng105_shared_module_state;
 pub mod ng106_shared_class_state;
 pub mod ng107_inconsistent_locking;
 pub mod ng108_shared_lock_default;
+pub mod ng111_shared_stack;
+pub mod ng112_shared_iterator;
 pub mod ng201_extension_without_free_threading;
 pub mod ng203_extension_enables_gil;
 pub mod ng301_process_pool_convertible;
@@ -45,6 +47,9 @@ pub struct Context<'m, 'a> {
     pub target: crate::data::TargetVersion,
     /// Top-level modules of the project itself.
     pub project_modules: &'m rustc_hash::FxHashSet<String>,
+    /// The stacks of "current" entries NG111 reported (`SharedStack::state`): the inventory
+    /// rules do not report them again as compound use.
+    pub reported_stacks: Vec<StateKey<'a>>,
 }
 
 impl<'m, 'a> Context<'m, 'a> {
@@ -189,6 +194,27 @@ pub fn lost_update(model: &SemanticModel<'_>, access: &StateAccess<'_>) -> (Harm
     }
 }
 
+/// The locks held at a point of `function` (lexically `direct`, or inherited from every caller)
+/// that every instance shares: a per-instance lock (`self._lock`) does not guard module- or
+/// class-level state, as each object has its own.
+pub fn shared_locks(
+    model: &SemanticModel<'_>,
+    function: FunctionId,
+    direct: &[crate::semantic::LockKey],
+) -> Vec<crate::semantic::LockKey> {
+    let receiver = model.function(function).receiver;
+    model
+        .locks_held(function, direct)
+        .into_iter()
+        .filter(|lock| {
+            receiver.is_none_or(|receiver| {
+                lock.split_once('.')
+                    .is_none_or(|(owner, _)| owner != receiver)
+            })
+        })
+        .collect()
+}
+
 /// The first line of a piece of code, shortened to a readable length.
 pub fn snippet(text: &str) -> String {
     let first = text.lines().next().unwrap_or("").trim();
@@ -218,6 +244,7 @@ pub fn check_module(
         claimed: HashSet::new(),
         target,
         project_modules,
+        reported_stacks: Vec::new(),
     };
     if rules.contains(Rule::CheckThenAct) {
         ng103_check_then_act::check(&mut context, &mut diagnostics);
@@ -233,6 +260,12 @@ pub fn check_module(
     }
     if rules.contains(Rule::UnlockedContainerRmw) {
         ng102_unlocked_container_rmw::check(&mut context, &mut diagnostics);
+    }
+    if rules.contains(Rule::SharedStack) {
+        ng111_shared_stack::check(&mut context, &mut diagnostics);
+    }
+    if rules.contains(Rule::SharedIterator) {
+        ng112_shared_iterator::check(&context, &mut diagnostics);
     }
     if rules.contains(Rule::SharedModuleState) {
         ng105_shared_module_state::check(&context, &mut diagnostics);

@@ -8,7 +8,9 @@
 
 mod builder;
 mod execution;
+mod iterators;
 mod reads;
+mod stacks;
 mod values;
 
 use rustc_hash::FxHashMap as HashMap;
@@ -17,6 +19,8 @@ use ruff_python_ast::ModModule;
 use ruff_text_size::{TextRange, TextSize};
 
 pub use execution::{Execution, ModuleRole, ValueIdentity};
+pub use iterators::{AdvanceKind, IteratorAdvance, IteratorKind, SharedIterator};
+pub use stacks::{SharedStack, StackEnd, StackOp, StackOpKind};
 pub use values::{ContainerKind, PoolKind, ValueKind, is_atomic_deque_method};
 
 pub type FunctionId = usize;
@@ -424,6 +428,11 @@ pub struct SemanticModel<'a> {
     pub accesses: Vec<StateAccess<'a>>,
     /// Loops and comprehensions over shared state inside functions.
     pub iterations: Vec<StateIteration<'a>>,
+    /// Module- and class-level lists used as stacks of "current" entries (NG111).
+    pub shared_stacks: Vec<SharedStack<'a>>,
+    /// Generators and one-pass iterators created at module or class level and advanced from
+    /// functions (NG112).
+    pub shared_iterators: Vec<SharedIterator<'a>>,
     /// Indexes into `accesses` by the state they touch, so that rules asking "every write of
     /// this name" stay linear in large modules.
     accesses_by_key: HashMap<StateKey<'a>, Vec<usize>>,

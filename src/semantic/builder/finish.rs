@@ -77,8 +77,11 @@ impl<'a> Builder<'a> {
         self.mark_rechecked_under_lock();
         self.judge_values_from_calls();
         let accesses_by_key = index_accesses_by_key(&self.accesses);
+        let iterator_definitions = self.resolve_iterator_bindings();
+        let stack_ops = std::mem::take(&mut self.stack_ops);
+        let iterator_advances = std::mem::take(&mut self.iterator_advances);
 
-        SemanticModel {
+        let mut model = SemanticModel {
             source: self.source,
             line_starts: std::sync::OnceLock::new(),
             imports: self.imports,
@@ -91,6 +94,8 @@ impl<'a> Builder<'a> {
             thread_entries,
             accesses: self.accesses,
             iterations: self.iterations,
+            shared_stacks: Vec::new(),
+            shared_iterators: Vec::new(),
             accesses_by_key,
             call_sites,
             parameter_lock_defaults: self.parameter_lock_defaults,
@@ -110,7 +115,13 @@ impl<'a> Builder<'a> {
             import_time,
             execution,
             role: self.role,
-        }
+        };
+        // Which lists are stacks and which iterators are shared depends on class attributes
+        // reached through base classes: the model answers that.
+        model.shared_stacks = super::stacks::shared_stacks(&model, stack_ops);
+        model.shared_iterators =
+            super::iterators::shared_iterators(&model, iterator_definitions, iterator_advances);
+        model
     }
 
     /// Thread entries, including `run` overrides of `Thread` subclasses, in file order.

@@ -19,6 +19,10 @@
 //! - [`locks`]: lock keys and lock regions (`with lock:`, `acquire()`/`release()`).
 //! - [`accesses`]: which shared state an expression denotes, and writes to it.
 //! - [`guards`]: check-then-act tests guarding a write.
+//! - [`stacks`]: pushes, pops and top reads of shared lists; which are stacks of "current"
+//!   entries.
+//! - [`iterators`]: generators and iterators bound at module or class level, and the places
+//!   functions advance them.
 //! - [`process_state`]: process-wide state and GIL APIs.
 //! - [`per_process`]: what code has per process (`os.getpid()`, `os.environ`, reseeded RNGs,
 //!   `threading.local`) and a module's choice of start method.
@@ -38,10 +42,12 @@ mod finish;
 mod guards;
 mod identity;
 mod imports;
+mod iterators;
 mod locks;
 mod per_process;
 mod pools;
 mod process_state;
+mod stacks;
 mod syntax;
 mod threads;
 mod visitor;
@@ -53,9 +59,10 @@ use ruff_text_size::{Ranged, TextRange, TextSize};
 
 use super::values::{PoolKind, ValueKind};
 use super::{
-    Class, ClassId, Function, FunctionId, GilApiUse, Guard, ImportRef, LockKey, LockRegion,
-    ModelOptions, ModuleBinding, ModuleRole, ParameterLockDefault, PerProcessUse, ProcessGlobalUse,
-    SemanticModel, StateAccess, StateIteration, StateKey, ThreadEntryKind,
+    Class, ClassId, Function, FunctionId, GilApiUse, Guard, ImportRef, IteratorAdvance, LockKey,
+    LockRegion, ModelOptions, ModuleBinding, ModuleRole, ParameterLockDefault, PerProcessUse,
+    ProcessGlobalUse, SemanticModel, StackOp, StateAccess, StateIteration, StateKey,
+    ThreadEntryKind,
 };
 
 pub(super) fn build<'a>(
@@ -188,6 +195,14 @@ struct Builder<'a> {
     lock_unavailable: Vec<(LockKey, TextRange)>,
     accesses: Vec<StateAccess<'a>>,
     iterations: Vec<StateIteration<'a>>,
+    /// Pushes, pops and top reads of shared state (NG111).
+    stack_ops: Vec<StackOp<'a>>,
+    /// Module- and class-level bindings that may hold an iterator (NG112).
+    iterator_bindings: Vec<iterators::PendingIterator<'a>>,
+    /// Places functions advance shared state that may be an iterator (NG112).
+    iterator_advances: Vec<IteratorAdvance<'a>>,
+    /// Functions with a `yield`: calling one makes a generator.
+    generator_functions: HashSet<FunctionId>,
     /// Every check of shared state made in a function (`if k not in D`, `if X is None`, a
     /// `try` lookup), in walk order.
     checks: Vec<(FunctionId, TextRange)>,
@@ -204,6 +219,8 @@ struct Builder<'a> {
     lock_stack: Vec<(LockKey, String)>,
     guard_stack: Vec<ActiveGuard<'a>>,
     current_stmt: TextRange,
+    /// The current statement is a simple one (no body of its own).
+    current_stmt_simple: bool,
     in_main_guard: bool,
     /// Depth of expressions that are a call's callee, so the callee name is not an escape.
     callee_depth: usize,
@@ -284,6 +301,10 @@ impl<'a> Builder<'a> {
             lock_unavailable: Vec::new(),
             accesses: Vec::new(),
             iterations: Vec::new(),
+            stack_ops: Vec::new(),
+            iterator_bindings: Vec::new(),
+            iterator_advances: Vec::new(),
+            generator_functions: HashSet::default(),
             checks: Vec::new(),
             parameter_lock_defaults: Vec::new(),
             main_guards: Vec::new(),
@@ -294,6 +315,7 @@ impl<'a> Builder<'a> {
             lock_stack: Vec::new(),
             guard_stack: Vec::new(),
             current_stmt: TextRange::default(),
+            current_stmt_simple: true,
             in_main_guard: false,
             callee_depth: 0,
             pending_calls: Vec::new(),
