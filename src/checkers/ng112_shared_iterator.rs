@@ -48,8 +48,8 @@ pub fn check(context: &Context<'_, '_>, diagnostics: &mut Vec<Diagnostic>) {
                 .collect();
             let elsewhere = match others.as_slice() {
                 [] => String::new(),
-                [line] => format!(", as does line {line}"),
-                lines => format!(", as do lines {}", lines.join(", ")),
+                [line] => format!(" (line {line} advances it too)"),
+                lines => format!(" (lines {} advance it too)", lines.join(", ")),
             };
             let consequence = if iterator.kind.is_generator() {
                 "two threads running it at once raise `ValueError: generator already executing`, \
@@ -63,7 +63,7 @@ pub fn check(context: &Context<'_, '_>, diagnostics: &mut Vec<Diagnostic>) {
                 AdvanceKind::Next | AdvanceKind::Send => "advances",
             };
             let statement = match advance.kind {
-                AdvanceKind::Loop => context.snippet(advance.range),
+                AdvanceKind::Loop => format!("for … in {}", context.snippet(advance.range)),
                 AdvanceKind::Next | AdvanceKind::Send => context.snippet(advance.stmt),
             };
             let fix = lock_fix(context, iterator, advance, guard.as_deref());
