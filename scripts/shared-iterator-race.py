@@ -106,7 +106,7 @@ def main():
     print(f"interpreter: {args.python} (Python {probe[0]}, GIL enabled: {probe[1]})")
     print(f"{args.runs} runs per kind, {args.threads} threads x {args.iterations:,} next() calls each")
     print()
-    print(f"{'kind':<17} {'crashed':>8}  {'how':<44} {'runs with ValueError':>20} {'runs with duplicates':>20}")
+    print(f"{'kind':<17} {'crashed':<8} {'how':<40} {'runs with ValueError':<28} runs with duplicates")
     for kind in args.kinds.split(","):
         crashes = collections.Counter()
         value_error_runs = duplicate_runs = 0
@@ -129,12 +129,11 @@ def main():
                 value_error_runs += outcome["value_errors"] > 0
                 duplicate_runs += outcome["duplicates"] > 0
         crashed = sum(crashes.values())
+        survived = args.runs - crashed
         how = ", ".join(f"{count} {what}" for what, count in sorted(crashes.items())) or "-"
-        print(
-            f"{kind:<17} {crashed:>4}/{args.runs:<3}  {how:<44} "
-            f"{value_error_runs:>8} ({value_errors:,} errors) {duplicate_runs:>8} ({duplicates:,} items)"
-        )
-
+        errors = f"{value_error_runs}/{survived} ({value_errors:,} calls)"
+        repeats = f"{duplicate_runs}/{survived} ({duplicates:,} items)"
+        print(f"{kind:<17} {crashed:>2}/{args.runs:<5} {how:<40} {errors:<28} {repeats}")
 
 if __name__ == "__main__":
     main()
