@@ -86,9 +86,19 @@ print(json.dumps({
 
 /// Runs `command` with a timeout; returns whether it succeeded, its standard output and error.
 pub fn run_with_timeout(
-    mut command: Command,
+    command: Command,
     timeout: Duration,
 ) -> Result<(bool, String, String), String> {
+    run_with_timeout_status(command, timeout)
+        .map(|(status, stdout, stderr)| (status.success(), stdout, stderr))
+}
+
+/// As [`run_with_timeout`], with the exit status itself (a process killed by a signal, such as
+/// a crashed interpreter, has no exit code).
+pub fn run_with_timeout_status(
+    mut command: Command,
+    timeout: Duration,
+) -> Result<(std::process::ExitStatus, String, String), String> {
     let mut child = command
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -107,7 +117,7 @@ pub fn run_with_timeout(
                 if let Some(mut err) = child.stderr.take() {
                     let _ = err.read_to_string(&mut stderr);
                 }
-                return Ok((status.success(), stdout, stderr));
+                return Ok((status, stdout, stderr));
             }
             None if start.elapsed() > timeout => {
                 let _ = child.kill();

@@ -46,12 +46,21 @@ fn parity_on_python3_has_parity_and_results() {
     assert_eq!(
         rules,
         [
-            "NG101", "NG102", "NG103", "NG104", "NG107", "NG108", "NG110", "NG301"
+            "NG101", "NG102", "NG103", "NG104", "NG107", "NG108", "NG109", "NG110", "NG112",
+            "NG301"
         ]
     );
     for race in races {
+        let rule = nogil_lint::registry::Rule::from_code(race["rule"].as_str().unwrap()).unwrap();
+        if !nogil_lint::checkers::has_checker(rule) {
+            // Reserved in the catalogue, no checker in this build: reported as skipped.
+            assert!(race["skipped"].is_string(), "{race}");
+            continue;
+        }
+        assert!(race["skipped"].is_null(), "{race}");
         assert_eq!(race["parity"], true, "{race}");
         assert_eq!(race["fixed_outcome"], "exact", "{race}");
+        assert!(race["fixed_crash"].is_null(), "{race}");
     }
     let rows = report["scaling"].as_array().unwrap();
     assert!(
@@ -111,4 +120,58 @@ fn errors_are_clean() {
         .assert()
         .code(2)
         .stderr(predicate::str::contains("no workload named"));
+}
+
+/// A racy program that kills its interpreter shows the race (a result, exit 0); a fixed program
+/// that does lacks parity (exit 1). Neither is an error of the run. The stand-in interpreter
+/// runs python3 and kills itself with SIGSEGV for one side's race runs.
+#[cfg(unix)]
+#[test]
+fn a_crashing_program_is_a_result_not_an_error() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    for (side, code, verdict) in [
+        (
+            "racy",
+            0,
+            "race shown (crashed: signal 11), fix restores parity",
+        ),
+        ("fixed", 1, "FIXED PROGRAM LACKS PARITY"),
+    ] {
+        let python = dir.path().join(format!("python-{side}"));
+        std::fs::write(
+            &python,
+            format!(
+                "#!/bin/sh\ncase \"$3\" in */{side}) echo 'Fatal Python error: Segmentation fault' >&2; kill -SEGV $$;; esac\nexec python3 \"$@\"\n"
+            ),
+        )
+        .unwrap();
+        std::fs::set_permissions(&python, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let output = parity()
+            .args([
+                "parity",
+                "--only",
+                "NG112",
+                "--iterations",
+                "200",
+                "--python",
+            ])
+            .arg(&python)
+            .timeout(std::time::Duration::from_secs(300))
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert_eq!(
+            output.status.code(),
+            Some(code),
+            "{stdout}{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert!(stdout.contains("crashed: signal 11 (SIGSEGV)"), "{stdout}");
+        assert!(stdout.contains(verdict), "{stdout}");
+        assert!(
+            stdout.contains("Fatal Python error: Segmentation fault"),
+            "{stdout}"
+        );
+    }
 }

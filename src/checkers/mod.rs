@@ -3,8 +3,8 @@
 //! Every checker reads the [`SemanticModel`] of the module; none walks the tree again.
 //!
 //! Where each rule is checked (the catalogue in `registry` knows none of this):
-//! - [`check_module`] runs the per-module rules: NG101–NG110, NG113, NG114, NG201, NG302
-//!   (threads started in the module, and library API), NG303.
+//! - [`check_module`] runs the per-module rules: NG101–NG114, NG201, NG302 (threads started in
+//!   the module, and library API), NG303.
 //! - `linter` reports NG001 for a file that does not decode or parse, applies `noqa` (NG100),
 //!   and runs NG203 over extension sources ([`ng203_extension_enables_gil::check_source`]).
 //! - `project::link` reports NG301 and the NG302 findings that only the whole project shows.
@@ -21,6 +21,8 @@ pub mod ng107_inconsistent_locking;
 pub mod ng108_shared_lock_default;
 pub mod ng109_iteration_during_mutation;
 pub mod ng110_scoped_override;
+pub mod ng111_shared_stack;
+pub mod ng112_shared_iterator;
 pub mod ng113_eviction_race;
 pub mod ng114_publish_before_fill;
 pub mod ng201_extension_without_free_threading;
@@ -54,6 +56,9 @@ pub struct Context<'m, 'a> {
     pub project_modules: &'m rustc_hash::FxHashSet<String>,
     /// The rules enabled: a rule leaves to a more specific one what that one reports.
     pub rules: &'m RuleSet,
+    /// The stacks of "current" entries NG111 reported (`SharedStack::state`): the inventory
+    /// rules do not report them again as compound use.
+    pub reported_stacks: Vec<StateKey<'a>>,
 }
 
 impl<'m, 'a> Context<'m, 'a> {
@@ -287,6 +292,27 @@ pub fn describe_object_attr(model: &SemanticModel<'_>, owner: &str, attr: &str) 
     }
 }
 
+/// The locks held at a point of `function` (lexically `direct`, or inherited from every caller)
+/// that every instance shares: a per-instance lock (`self._lock`) does not guard module- or
+/// class-level state, as each object has its own.
+pub fn shared_locks(
+    model: &SemanticModel<'_>,
+    function: FunctionId,
+    direct: &[crate::semantic::LockKey],
+) -> Vec<crate::semantic::LockKey> {
+    let receiver = model.function(function).receiver;
+    model
+        .locks_held(function, direct)
+        .into_iter()
+        .filter(|lock| {
+            receiver.is_none_or(|receiver| {
+                lock.split_once('.')
+                    .is_none_or(|(owner, _)| owner != receiver)
+            })
+        })
+        .collect()
+}
+
 /// The first line of a piece of code, shortened to a readable length.
 pub fn snippet(text: &str) -> String {
     let first = text.lines().next().unwrap_or("").trim();
@@ -296,6 +322,18 @@ pub fn snippet(text: &str) -> String {
         out.push('…');
     }
     out
+}
+
+/// Whether this build checks `rule`. The catalogue reserves codes before their checkers exist
+/// (NG109–NG114 were reserved together, and implemented one by one); `nogil-lint parity`
+/// reports a workload whose rule has no checker as skipped instead of failing its self-check,
+/// and `tests/fixtures.rs` checks that exactly the rules with a checker have a fixture.
+pub fn has_checker(rule: Rule) -> bool {
+    // Every catalogued rule has its checker. A rule catalogued ahead of its implementation is
+    // listed here (`!matches!(rule, Rule::…)`) until the checker lands, so that parity skips
+    // its workload and the fixture tests expect no fixture yet.
+    let _ = rule;
+    true
 }
 
 /// Runs every enabled rule over a parsed module.
@@ -321,6 +359,7 @@ pub fn check_module(
         target,
         project_modules,
         rules,
+        reported_stacks: Vec::new(),
     };
     if rules.contains(Rule::CheckThenAct) {
         ng103_check_then_act::check(&mut context, &mut diagnostics);
@@ -348,6 +387,12 @@ pub fn check_module(
     }
     if rules.contains(Rule::IterationDuringMutation) {
         ng109_iteration_during_mutation::check(&mut context, &mut diagnostics);
+    }
+    if rules.contains(Rule::SharedStack) {
+        ng111_shared_stack::check(&mut context, &mut diagnostics);
+    }
+    if rules.contains(Rule::SharedIterator) {
+        ng112_shared_iterator::check(&context, &mut diagnostics);
     }
     if rules.contains(Rule::SharedModuleState) {
         ng105_shared_module_state::check(&context, &mut diagnostics);

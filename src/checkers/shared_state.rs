@@ -1,7 +1,8 @@
 //! How shared mutable state is used, for the inventory rules (NG105, NG106): compound use
 //! that races (a read-modify-write, a check-then-act, a list used as a stack of "current"
-//! entries, a loop over it while other code mutates it, an in-place sort), mutations from a
-//! thread that are each one atomic operation, or neither (the inventory of shared state).
+//! entries when NG111 does not report it, a loop over it while other code mutates it, an
+//! in-place sort), mutations from a thread that are each one atomic operation, or neither (the
+//! inventory of shared state).
 
 use crate::diagnostic::Harm;
 use crate::semantic::{
@@ -83,26 +84,24 @@ pub fn judge_use(
             };
         }
     }
-    // `stack.append(entry)` … `stack.pop()` with the popped value discarded: a stack of
-    // "current" entries, where threads pop each other's.
-    let pushed = mutations
-        .iter()
-        .find(|access| access.kind == AccessKind::MutatingCall("append"));
-    let popped = mutations.iter().find(|access| {
-        access.kind == AccessKind::MutatingCall("pop")
-            && access.stmt == access.range
-            && model.text(access.range).trim_end().ends_with("pop()")
-    });
-    if let (Some(push), Some(pop)) = (pushed, popped) {
+    // A stack of "current" entries (`append` on entry, `pop()` on exit): NG111 reports it at
+    // the push when it is selected, and then it is not compound use to report again here.
+    if let Some(first) = mutations.first()
+        && let Some(stack) = model.stack_of(first.key)
+        && !context.reported_stacks.contains(&stack.state)
+        && let Some(race) = super::ng111_shared_stack::racing(context, stack)
+    {
         return StateUse {
             harm: Harm::Hazard,
             what: format!(
-                "it is used as a stack (`append` at line {}, `pop()` at line {}), so a thread can \
-                 pop the entry another thread pushed",
-                line(push.range),
-                line(pop.range)
+                "it is used as a stack (`{}` at line {}, `{}` at line {}), so a thread can pop the \
+                 entry another thread pushed",
+                super::ng111_shared_stack::operation_name(model, race.push),
+                line(race.push.range),
+                super::ng111_shared_stack::operation_name(model, race.pop),
+                line(race.pop.range)
             ),
-            functions: vec![push.function, pop.function],
+            functions: race.functions,
         };
     }
     // A loop over it while another function mutates it, unless NG109 reported that loop.

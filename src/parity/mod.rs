@@ -31,6 +31,9 @@ struct Workload {
     fixed: Option<&'static str>,
     /// What the outcome counts, for the report.
     unit: &'static str,
+    /// How a shortfall reads when it is not a loss of `unit` ("scans raised RuntimeError":
+    /// "12 of 2,500 scans raised RuntimeError").
+    shortfall: Option<&'static str>,
 }
 
 const WORKLOADS: &[Workload] = &[
@@ -40,6 +43,7 @@ const WORKLOADS: &[Workload] = &[
         source: include_str!("../../fixtures/parity/ng101.py"),
         fixed: None,
         unit: "updates",
+        shortfall: None,
     },
     Workload {
         name: "ng102",
@@ -47,6 +51,7 @@ const WORKLOADS: &[Workload] = &[
         source: include_str!("../../fixtures/parity/ng102.py"),
         fixed: None,
         unit: "updates",
+        shortfall: None,
     },
     Workload {
         name: "ng103",
@@ -54,6 +59,7 @@ const WORKLOADS: &[Workload] = &[
         source: include_str!("../../fixtures/parity/ng103.py"),
         fixed: None,
         unit: "objects built",
+        shortfall: None,
     },
     Workload {
         name: "ng104",
@@ -61,6 +67,7 @@ const WORKLOADS: &[Workload] = &[
         source: include_str!("../../fixtures/parity/ng104.py"),
         fixed: None,
         unit: "initialisations",
+        shortfall: None,
     },
     Workload {
         name: "ng107",
@@ -68,6 +75,7 @@ const WORKLOADS: &[Workload] = &[
         source: include_str!("../../fixtures/parity/ng107.py"),
         fixed: None,
         unit: "updates",
+        shortfall: None,
     },
     Workload {
         name: "ng108",
@@ -75,6 +83,15 @@ const WORKLOADS: &[Workload] = &[
         source: include_str!("../../fixtures/parity/ng108.py"),
         fixed: None,
         unit: "deposits",
+        shortfall: None,
+    },
+    Workload {
+        name: "ng109",
+        rule: Rule::IterationDuringMutation,
+        source: include_str!("../../fixtures/parity/ng109.py"),
+        fixed: None,
+        unit: "scans",
+        shortfall: Some("scans raised RuntimeError"),
     },
     Workload {
         name: "ng110",
@@ -82,6 +99,15 @@ const WORKLOADS: &[Workload] = &[
         source: include_str!("../../fixtures/parity/ng110.py"),
         fixed: Some(include_str!("../../fixtures/parity/ng110_fixed.py")),
         unit: "correct reads",
+        shortfall: None,
+    },
+    Workload {
+        name: "ng112",
+        rule: Rule::SharedIterator,
+        source: include_str!("../../fixtures/parity/ng112.py"),
+        fixed: None,
+        unit: "ids",
+        shortfall: Some("next() calls raised ValueError"),
     },
     Workload {
         name: "ng301",
@@ -89,6 +115,7 @@ const WORKLOADS: &[Workload] = &[
         source: include_str!("../../fixtures/parity/ng301.py"),
         fixed: None,
         unit: "primes",
+        shortfall: None,
     },
 ];
 
@@ -110,6 +137,50 @@ struct RaceRun {
     threaded_seconds: f64,
 }
 
+/// A program that killed its interpreter: the signal (on Unix), and whether CPython printed a
+/// "Fatal Python error" first.
+#[derive(Debug, Clone, Serialize)]
+pub struct Crash {
+    pub signal: Option<i32>,
+    pub fatal_error: bool,
+    /// The "Fatal Python error: …" line, when there is one.
+    pub message: Option<String>,
+}
+
+impl Crash {
+    /// "crashed: signal 11 (SIGSEGV)", "crashed: Fatal Python error".
+    pub fn describe(&self) -> String {
+        match self.signal {
+            Some(signal) => match signal_name(signal) {
+                Some(name) => format!("crashed: signal {signal} ({name})"),
+                None => format!("crashed: signal {signal}"),
+            },
+            None => "crashed: Fatal Python error".to_string(),
+        }
+    }
+
+    /// "crashed: signal 11", for the verdict.
+    pub fn short(&self) -> String {
+        match self.signal {
+            Some(signal) => format!("crashed: signal {signal}"),
+            None => "crashed: Fatal Python error".to_string(),
+        }
+    }
+}
+
+fn signal_name(signal: i32) -> Option<&'static str> {
+    Some(match signal {
+        4 => "SIGILL",
+        6 => "SIGABRT",
+        7 => "SIGBUS",
+        8 => "SIGFPE",
+        9 => "SIGKILL",
+        11 => "SIGSEGV",
+        15 => "SIGTERM",
+        _ => return None,
+    })
+}
+
 /// One workload's result.
 #[derive(Debug, Clone, Serialize)]
 pub struct RaceResult {
@@ -126,6 +197,12 @@ pub struct RaceResult {
     pub fixed_seconds: f64,
     /// The fixed program matches the serial run.
     pub parity: bool,
+    /// The racy program killed its interpreter: the race shown at its worst.
+    pub racy_crash: Option<Crash>,
+    /// The fixed program killed its interpreter (it then lacks parity).
+    pub fixed_crash: Option<Crash>,
+    /// Why the workload did not run: its rule has no checker in this build.
+    pub skipped: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -184,19 +261,86 @@ fn run(python: &Path, args: &[&str], timeout: Duration) -> Result<String, String
     Ok(stdout)
 }
 
-/// "lost 2,104,331 of 4,000,000 updates" / "12 extra objects built" / "exact".
-fn describe(expected: &serde_json::Value, actual: &serde_json::Value, unit: &str) -> String {
+/// What running one program of a race workload gave: its output, or the crash that killed it.
+enum Ran {
+    Finished(RaceRun),
+    Crashed(Crash),
+}
+
+/// Runs one program of a race workload. An interpreter killed by a signal, or that printed
+/// "Fatal Python error", crashed: a result (the race at its worst), not an error of the run.
+fn run_workload(
+    python: &Path,
+    args: &[&str],
+    timeout: Duration,
+    name: &str,
+) -> Result<Ran, String> {
+    let mut command = Command::new(python);
+    command.args(args);
+    let (status, stdout, stderr) = crate::environment::run_with_timeout_status(command, timeout)
+        .map_err(|error| {
+            if error.starts_with("timed out") {
+                format!("a workload ran past its timeout of {} s", timeout.as_secs())
+            } else {
+                format!("cannot run {}: {error}", python.display())
+            }
+        })?;
+    let message = stderr
+        .lines()
+        .find(|line| line.starts_with("Fatal Python error"))
+        .map(|line| line.trim().to_string());
+    let signal = exit_signal(&status);
+    if signal.is_some() || message.is_some() {
+        return Ok(Ran::Crashed(Crash {
+            signal,
+            fatal_error: message.is_some(),
+            message,
+        }));
+    }
+    if !status.success() {
+        let last = stderr.lines().last().unwrap_or("no error output");
+        return Err(format!("{} exited with an error: {last}", python.display()));
+    }
+    let parsed: RaceRun = serde_json::from_str(stdout.trim())
+        .map_err(|error| format!("the {name} workload printed something unexpected: {error}"))?;
+    Ok(Ran::Finished(parsed))
+}
+
+#[cfg(unix)]
+fn exit_signal(status: &std::process::ExitStatus) -> Option<i32> {
+    use std::os::unix::process::ExitStatusExt;
+    status.signal()
+}
+
+#[cfg(not(unix))]
+fn exit_signal(_status: &std::process::ExitStatus) -> Option<i32> {
+    None
+}
+
+/// "lost 2,104,331 of 4,000,000 updates" / "12 extra objects built" / "exact"; with a
+/// `shortfall` phrase, "12 of 2,500 scans raised RuntimeError".
+fn describe(
+    expected: &serde_json::Value,
+    actual: &serde_json::Value,
+    unit: &str,
+    shortfall: Option<&str>,
+) -> String {
     if expected == actual {
         return "exact".to_string();
     }
     match (expected.as_i64(), actual.as_i64()) {
-        (Some(expected), Some(actual)) if actual < expected => {
-            format!(
+        (Some(expected), Some(actual)) if actual < expected => match shortfall {
+            Some(phrase) => format!(
+                "{} of {} {phrase}",
+                group(expected - actual),
+                group(expected)
+            ),
+            None => format!(
                 "lost {} of {} {unit}",
                 group(expected - actual),
                 group(expected)
-            )
-        }
+            ),
+        },
         (Some(expected), Some(actual)) => {
             format!(
                 "{} extra {unit} ({} instead of {})",
@@ -304,6 +448,81 @@ fn prepare(workload: &Workload, directory: &Path) -> Result<(PathBuf, PathBuf), 
     Ok((racy_dir, fixed_dir))
 }
 
+/// A workload whose rule has no checker in this build: reported, not run (its self-check could
+/// only fail).
+fn skipped(workload: &Workload) -> RaceResult {
+    let reason = format!("{} has no checker in this build", workload.rule.code());
+    RaceResult {
+        workload: workload.name.to_string(),
+        rule: workload.rule.code().to_string(),
+        expected: serde_json::Value::Null,
+        racy: serde_json::Value::Null,
+        fixed: serde_json::Value::Null,
+        racy_outcome: "skipped".to_string(),
+        fixed_outcome: "skipped".to_string(),
+        serial_seconds: 0.0,
+        racy_seconds: 0.0,
+        fixed_seconds: 0.0,
+        parity: true,
+        racy_crash: None,
+        fixed_crash: None,
+        skipped: Some(reason),
+    }
+}
+
+/// Compares the racy and the fixed program's runs with the serial run. A racy program that
+/// crashed shows the race; a fixed program that crashed lacks parity.
+fn compare(workload: &Workload, racy: Ran, fixed: Ran) -> RaceResult {
+    let outcome = |ran: &Ran| match ran {
+        Ran::Finished(run) => describe(
+            &run.serial,
+            &run.threaded,
+            workload.unit,
+            workload.shortfall,
+        ),
+        Ran::Crashed(crash) => crash.describe(),
+    };
+    let (racy_outcome, fixed_outcome) = (outcome(&racy), outcome(&fixed));
+    let finished = |ran: &Ran| match ran {
+        Ran::Finished(run) => Some(run.clone()),
+        Ran::Crashed(_) => None,
+    };
+    let crash = |ran: Ran| match ran {
+        Ran::Finished(_) => None,
+        Ran::Crashed(crash) => Some(crash),
+    };
+    let (racy_run, fixed_run) = (finished(&racy), finished(&fixed));
+    let parity = match (&racy_run, &fixed_run) {
+        (_, None) => false,
+        (Some(racy), Some(fixed)) => fixed.serial == fixed.threaded && fixed.serial == racy.serial,
+        (None, Some(fixed)) => fixed.serial == fixed.threaded,
+    };
+    let value = |run: &Option<RaceRun>, pick: fn(&RaceRun) -> &serde_json::Value| {
+        run.as_ref()
+            .map_or(serde_json::Value::Null, |run| pick(run).clone())
+    };
+    let seconds = |run: &Option<RaceRun>, pick: fn(&RaceRun) -> f64| run.as_ref().map_or(0.0, pick);
+    RaceResult {
+        workload: workload.name.to_string(),
+        rule: workload.rule.code().to_string(),
+        expected: match &racy_run {
+            Some(run) => run.serial.clone(),
+            None => value(&fixed_run, |run| &run.serial),
+        },
+        racy: value(&racy_run, |run| &run.threaded),
+        fixed: value(&fixed_run, |run| &run.threaded),
+        racy_outcome,
+        fixed_outcome,
+        serial_seconds: seconds(&racy_run, |run| run.serial_seconds),
+        racy_seconds: seconds(&racy_run, |run| run.threaded_seconds),
+        fixed_seconds: seconds(&fixed_run, |run| run.threaded_seconds),
+        parity,
+        racy_crash: crash(racy),
+        fixed_crash: crash(fixed),
+        skipped: None,
+    }
+}
+
 /// Runs the parity workloads. `Err` is an error (exit 2); a report whose fixed programs lack
 /// parity is exit 1.
 pub fn run_parity(options: &ParityOptions) -> Result<ParityReport, String> {
@@ -357,10 +576,14 @@ pub fn run_parity(options: &ParityOptions) -> Result<ParityReport, String> {
     let iterations = options.iterations.to_string();
     let mut races = Vec::new();
     for workload in workloads {
+        if !crate::checkers::has_checker(workload.rule) {
+            races.push(skipped(workload));
+            continue;
+        }
         let (racy_dir, fixed_dir) = prepare(workload, directory.path())?;
         let mut runs = Vec::new();
         for dir in [&racy_dir, &fixed_dir] {
-            let output = run(
+            runs.push(run_workload(
                 &python,
                 &[
                     &harness_arg,
@@ -371,29 +594,12 @@ pub fn run_parity(options: &ParityOptions) -> Result<ParityReport, String> {
                     &iterations,
                 ],
                 timeout,
-            )?;
-            let parsed: RaceRun = serde_json::from_str(output.trim()).map_err(|error| {
-                format!(
-                    "the {} workload printed something unexpected: {error}",
-                    workload.name
-                )
-            })?;
-            runs.push(parsed);
+                workload.name,
+            )?);
         }
-        let (racy, fixed) = (&runs[0], &runs[1]);
-        races.push(RaceResult {
-            workload: workload.name.to_string(),
-            rule: workload.rule.code().to_string(),
-            expected: racy.serial.clone(),
-            racy: racy.threaded.clone(),
-            fixed: fixed.threaded.clone(),
-            racy_outcome: describe(&racy.serial, &racy.threaded, workload.unit),
-            fixed_outcome: describe(&fixed.serial, &fixed.threaded, workload.unit),
-            serial_seconds: racy.serial_seconds,
-            racy_seconds: racy.threaded_seconds,
-            fixed_seconds: fixed.threaded_seconds,
-            parity: fixed.serial == fixed.threaded && fixed.serial == racy.serial,
-        });
+        let fixed = runs.pop().expect("two runs");
+        let racy = runs.pop().expect("two runs");
+        races.push(compare(workload, racy, fixed));
     }
     let mut scaling = Vec::new();
     if options.scaling && options.only.as_deref().is_none_or(|only| only == "scaling") {
@@ -462,7 +668,17 @@ pub fn render_text(report: &ParityReport) -> String {
             "rule", "racy program (threads)", "fixed program (threads)"
         );
         for race in &report.races {
+            let crashed = race
+                .racy_crash
+                .as_ref()
+                .map(|crash| format!("race shown ({}), fix restores parity", crash.short()));
+            let skipped = race
+                .skipped
+                .as_ref()
+                .map(|reason| format!("skipped: {reason}"));
             let verdict = match (race.parity, race.racy_outcome == "exact") {
+                _ if skipped.is_some() => skipped.as_deref().unwrap_or_default(),
+                (true, _) if crashed.is_some() => crashed.as_deref().unwrap_or_default(),
                 (true, false) => "race shown, fix restores parity",
                 (true, true) if race.rule == "NG108" => "parity; see the times for contention",
                 (true, true) if race.rule == "NG301" => "same results on threads",
@@ -474,6 +690,11 @@ pub fn render_text(report: &ParityReport) -> String {
                 "{:<6} {:<52} {:<26} {verdict}",
                 race.rule, race.racy_outcome, race.fixed_outcome
             );
+            for crash in [&race.racy_crash, &race.fixed_crash].into_iter().flatten() {
+                if let Some(message) = &crash.message {
+                    let _ = writeln!(out, "       {message}");
+                }
+            }
             if race.rule == "NG108" || race.rule == "NG301" {
                 let _ = writeln!(
                     out,

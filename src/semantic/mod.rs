@@ -10,8 +10,10 @@ mod builder;
 mod evictions;
 mod execution;
 mod iteration;
+mod iterators;
 mod overrides;
 mod reads;
+mod stacks;
 mod values;
 
 use rustc_hash::FxHashMap as HashMap;
@@ -22,8 +24,10 @@ use ruff_text_size::{TextRange, TextSize};
 pub use evictions::{Eviction, EvictionTrigger, Removal};
 pub use execution::{Execution, ModuleRole, ValueIdentity, is_command_line_file};
 pub use iteration::{IterationKind, MappingIteration, ProcessMapping, StateIteration};
+pub use iterators::{AdvanceKind, IteratorAdvance, IteratorKind, SharedIterator};
 pub use overrides::{OverriddenState, OverrideShape, ScopedOverride};
 pub use reads::{NameIndex, StateRead};
+pub use stacks::{SharedStack, StackEnd, StackOp, StackOpKind};
 pub use values::{ContainerKind, PoolKind, ValueKind, is_atomic_deque_method};
 
 pub type FunctionId = usize;
@@ -459,6 +463,11 @@ pub struct SemanticModel<'a> {
     /// Evictions from shared containers that depend on a check of their size or emptiness (or
     /// on a `move_to_end` just before), in file order.
     pub evictions: Vec<Eviction>,
+    /// Module- and class-level lists used as stacks of "current" entries (NG111).
+    pub shared_stacks: Vec<SharedStack<'a>>,
+    /// Generators and one-pass iterators created at module or class level and advanced from
+    /// functions (NG112).
+    pub shared_iterators: Vec<SharedIterator<'a>>,
     /// Indexes into `accesses` by the state they touch, so that rules asking "every write of
     /// this name" stay linear in large modules.
     accesses_by_key: HashMap<StateKey<'a>, Vec<usize>>,

@@ -80,8 +80,11 @@ impl<'a> Builder<'a> {
         self.mark_rechecked_under_lock();
         self.judge_values_from_calls();
         let accesses_by_key = index_accesses_by_key(&self.accesses);
+        let iterator_definitions = self.resolve_iterator_bindings();
+        let stack_ops = std::mem::take(&mut self.stack_ops);
+        let iterator_advances = std::mem::take(&mut self.iterator_advances);
 
-        SemanticModel {
+        let mut model = SemanticModel {
             source: self.source,
             line_starts: std::sync::OnceLock::new(),
             imports: self.imports,
@@ -96,6 +99,8 @@ impl<'a> Builder<'a> {
             iterations: self.iterations,
             mapping_iterations: self.mapping_iterations,
             evictions: self.evictions,
+            shared_stacks: Vec::new(),
+            shared_iterators: Vec::new(),
             accesses_by_key,
             reads_by_key: self.reads,
             call_sites,
@@ -119,7 +124,13 @@ impl<'a> Builder<'a> {
             role: self.role,
             command_line,
             command_line_module: false,
-        }
+        };
+        // Which lists are stacks and which iterators are shared depends on class attributes
+        // reached through base classes: the model answers that.
+        model.shared_stacks = super::stacks::shared_stacks(&model, stack_ops);
+        model.shared_iterators =
+            super::iterators::shared_iterators(&model, iterator_definitions, iterator_advances);
+        model
     }
 
     /// Thread entries, including `run` overrides of `Thread` subclasses, in file order.

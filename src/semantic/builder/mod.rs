@@ -23,6 +23,10 @@
 //!   `sys.modules` and `os.environ`.
 //! - [`evictions`]: removals from a container that depend on a check of its size.
 //! - [`reads`]: where functions read module- and class-level state.
+//! - [`stacks`]: pushes, pops and top reads of shared lists; which are stacks of "current"
+//!   entries.
+//! - [`iterators`]: generators and iterators bound at module or class level, and the places
+//!   functions advance them.
 //! - [`process_state`]: process-wide state and GIL APIs.
 //! - [`overrides`]: saves, sets and restores of shared or process-wide state (scoped overrides);
 //!   [`override_matching`] pairs them once every function is known.
@@ -46,6 +50,7 @@ mod guards;
 mod identity;
 mod imports;
 mod iterations;
+mod iterators;
 mod locks;
 mod override_matching;
 mod overrides;
@@ -53,6 +58,7 @@ mod per_process;
 mod pools;
 mod process_state;
 mod reads;
+mod stacks;
 mod syntax;
 mod threads;
 mod visitor;
@@ -64,10 +70,10 @@ use ruff_text_size::{Ranged, TextRange, TextSize};
 
 use super::values::{PoolKind, ValueKind};
 use super::{
-    Class, ClassId, Eviction, Function, FunctionId, GilApiUse, Guard, ImportRef, LockKey,
-    LockRegion, MappingIteration, ModelOptions, ModuleBinding, ModuleRole, ParameterLockDefault,
-    PerProcessUse, ProcessGlobalUse, SemanticModel, StateAccess, StateIteration, StateKey,
-    StateRead, ThreadEntryKind,
+    Class, ClassId, Eviction, Function, FunctionId, GilApiUse, Guard, ImportRef, IteratorAdvance,
+    LockKey, LockRegion, MappingIteration, ModelOptions, ModuleBinding, ModuleRole,
+    ParameterLockDefault, PerProcessUse, ProcessGlobalUse, SemanticModel, StackOp, StateAccess,
+    StateIteration, StateKey, StateRead, ThreadEntryKind,
 };
 
 pub(super) fn build<'a>(
@@ -209,6 +215,14 @@ struct Builder<'a> {
     /// The last `move_to_end` on each piece of state in each function, for the `popitem` that
     /// may follow it.
     moved_to_end: HashMap<(FunctionId, StateKey<'a>), evictions::MoveToEnd>,
+    /// Pushes, pops and top reads of shared state (NG111).
+    stack_ops: Vec<StackOp<'a>>,
+    /// Module- and class-level bindings that may hold an iterator (NG112).
+    iterator_bindings: Vec<iterators::PendingIterator<'a>>,
+    /// Places functions advance shared state that may be an iterator (NG112).
+    iterator_advances: Vec<IteratorAdvance<'a>>,
+    /// Functions with a `yield`: calling one makes a generator.
+    generator_functions: HashSet<FunctionId>,
     /// Every check of shared state made in a function (`if k not in D`, `if X is None`, a
     /// `try` lookup), in walk order.
     checks: Vec<(FunctionId, TextRange)>,
@@ -232,6 +246,8 @@ struct Builder<'a> {
     /// Size and emptiness checks whose `if`/`while` body is being walked.
     size_checks: Vec<evictions::ActiveSizeCheck<'a>>,
     current_stmt: TextRange,
+    /// The current statement is a simple one (no body of its own).
+    current_stmt_simple: bool,
     in_main_guard: bool,
     /// Depth of expressions that are a call's callee, so the callee name is not an escape.
     callee_depth: usize,
@@ -324,6 +340,10 @@ impl<'a> Builder<'a> {
             evictions: Vec::new(),
             reads: HashMap::default(),
             moved_to_end: HashMap::default(),
+            stack_ops: Vec::new(),
+            iterator_bindings: Vec::new(),
+            iterator_advances: Vec::new(),
+            generator_functions: HashSet::default(),
             checks: Vec::new(),
             parameter_lock_defaults: Vec::new(),
             main_guards: Vec::new(),
@@ -337,6 +357,7 @@ impl<'a> Builder<'a> {
             guard_stack: Vec::new(),
             size_checks: Vec::new(),
             current_stmt: TextRange::default(),
+            current_stmt_simple: true,
             in_main_guard: false,
             callee_depth: 0,
             pending_calls: Vec::new(),

@@ -196,7 +196,9 @@ impl<'a> Builder<'a> {
         // Condition slots only matter inside the statement that recorded them.
         self.condition_slots.clear();
         let saved_stmt = self.current_stmt;
+        let saved_simple = self.current_stmt_simple;
         self.current_stmt = stmt.range();
+        self.current_stmt_simple = super::iterators::is_simple_statement(stmt);
         match stmt {
             Stmt::FunctionDef(def) => self.enter_function(def),
             Stmt::ClassDef(def) => self.enter_class(def),
@@ -321,6 +323,7 @@ impl<'a> Builder<'a> {
                 ..
             }) => {
                 self.record_loop_iteration(iter, IterationKind::Loop, stmt.range());
+                self.record_iterator_loop(iter);
                 self.visit_expr(iter);
                 self.visit_expr(target);
                 self.walk_suite(body);
@@ -400,6 +403,7 @@ impl<'a> Builder<'a> {
             Stmt::Assign(ast::StmtAssign { targets, value, .. }) => {
                 self.condition_slots.push(value.range());
                 self.visit_expr(value);
+                self.record_iterator_binding(targets, value);
                 if let [target] = targets.as_slice() {
                     self.bind_process_pool(value, target);
                     if let (Expr::Name(name), Expr::Call(call), Some(function)) =
@@ -431,6 +435,7 @@ impl<'a> Builder<'a> {
             Stmt::AnnAssign(ast::StmtAnnAssign { target, value, .. }) => {
                 if let Some(value) = value {
                     self.visit_expr(value);
+                    self.record_iterator_binding(std::slice::from_ref(&**target), value);
                     self.bind_process_pool(value, target);
                     self.visit_expr(target);
                     self.record_write(target, AccessKind::Assign, Some(value));
@@ -447,6 +452,7 @@ impl<'a> Builder<'a> {
                 for target in targets {
                     self.visit_expr(target);
                     self.record_write(target, AccessKind::Delete, None);
+                    self.record_stack_delete(target);
                 }
             }
             Stmt::Return(ast::StmtReturn {
@@ -461,6 +467,7 @@ impl<'a> Builder<'a> {
             _ => visitor::walk_stmt(self, stmt),
         }
         self.current_stmt = saved_stmt;
+        self.current_stmt_simple = saved_simple;
     }
 
     fn visit_expr_here(&mut self, expr: &'a Expr) {
@@ -478,6 +485,8 @@ impl<'a> Builder<'a> {
                 self.record_per_process_call(call);
                 self.record_dynamic_import(call);
                 self.record_fork_child_handler(call);
+                self.record_stack_call(call);
+                self.record_iterator_advance(call);
                 self.callee_depth += 1;
                 self.visit_expr(&call.func);
                 self.callee_depth -= 1;
@@ -496,10 +505,17 @@ impl<'a> Builder<'a> {
                     self.pending_escapes.push(self.pending_ref(expr));
                 }
             }
+            Expr::Yield(ast::ExprYield { value: None, .. }) => {
+                self.note_yield();
+            }
             Expr::Yield(ast::ExprYield {
                 value: Some(value), ..
             })
             | Expr::YieldFrom(ast::ExprYieldFrom { value, .. }) => {
+                self.note_yield();
+                if matches!(expr, Expr::YieldFrom(_)) {
+                    self.record_iterator_loop(value);
+                }
                 self.record_pool_escape(value);
                 let saved = std::mem::take(&mut self.callee_depth);
                 visitor::walk_expr(self, expr);
@@ -551,12 +567,16 @@ impl<'a> Builder<'a> {
                         IterationKind::Comprehension,
                         expr.range(),
                     );
+                    self.record_iterator_loop(&generator.iter);
                 }
                 let saved = std::mem::take(&mut self.callee_depth);
                 visitor::walk_expr(self, expr);
                 self.callee_depth = saved;
             }
             _ => {
+                if let Expr::Subscript(subscript) = expr {
+                    self.record_stack_peek(subscript);
+                }
                 let saved = std::mem::take(&mut self.callee_depth);
                 visitor::walk_expr(self, expr);
                 self.callee_depth = saved;

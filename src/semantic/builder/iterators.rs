@@ -1,0 +1,261 @@
+//! Shared iterators: generators and one-pass iterators bound at module or class level, the
+//! places functions advance shared state (`next(it)`, `it.send(v)`, `for x in it`), which of
+//! this module's functions are generator functions, and, once the model is built, which bound
+//! iterators functions advance ([`shared_iterators`]).
+
+use rustc_hash::FxHashMap as HashMap;
+
+use ruff_python_ast::{self as ast, Expr, Stmt};
+use ruff_text_size::{Ranged, TextRange};
+
+use super::{Builder, PendingRef};
+use crate::semantic::values::ValueKind;
+use crate::semantic::{
+    AdvanceKind, ClassId, IteratorAdvance, IteratorKind, SemanticModel, SharedIterator, StateKey,
+};
+
+/// A module- or class-level binding whose value may be an iterator, before the module's
+/// generator functions are known.
+pub(super) struct PendingIterator<'a> {
+    class: Option<ClassId>,
+    name: &'a str,
+    /// The name in the binding.
+    range: TextRange,
+    value: &'a Expr,
+    /// The callee, when the value calls one of this module's functions.
+    callee: Option<PendingRef<'a>>,
+}
+
+/// A resolved iterator binding: the state it is and what it holds.
+pub(super) struct IteratorDefinition<'a> {
+    state: StateKey<'a>,
+    range: TextRange,
+    kind: IteratorKind,
+}
+
+/// The built-in callables that return a one-pass iterator over their arguments.
+const BUILTIN_ITERATORS: &[&str] = &["iter", "map", "zip", "filter", "enumerate", "reversed"];
+
+impl<'a> Builder<'a> {
+    /// A `yield` in the current function makes it a generator function.
+    pub(super) fn note_yield(&mut self) {
+        if let Some(function) = self.current_function()
+            && !self.functions[function].is_async
+        {
+            self.generator_functions.insert(function);
+        }
+    }
+
+    /// Whether `name` means the builtin here: not imported, bound at module level or a local.
+    fn is_unshadowed_builtin(&self, name: &str) -> bool {
+        !self.imports.contains_key(name)
+            && !self.bindings.contains_key(name)
+            && !self.is_enclosing_local(name)
+    }
+
+    /// A module-level or class-body assignment of one name to a value that may be an iterator.
+    pub(super) fn record_iterator_binding(&mut self, targets: &'a [Expr], value: &'a Expr) {
+        let [Expr::Name(target)] = targets else {
+            return;
+        };
+        if self.in_main_guard || self.frames.iter().any(Option::is_some) {
+            return;
+        }
+        let class = if self.frames.is_empty() {
+            None
+        } else {
+            match self.class_stack.last() {
+                Some(&class) => Some(class),
+                None => return,
+            }
+        };
+        let callee = match value {
+            Expr::Generator(_) => None,
+            Expr::Call(ast::ExprCall { func, .. }) if self.may_denote_function(func) => {
+                Some(self.pending_ref(func))
+            }
+            Expr::Call(ast::ExprCall { func, .. })
+                if matches!(&**func, Expr::Name(name)
+                    if BUILTIN_ITERATORS.contains(&name.id.as_str())) =>
+            {
+                None
+            }
+            _ => return,
+        };
+        // A name bound to an iterator; the rest of the module decides whether one is shared.
+        let name: &'a str = target.id.as_str();
+        self.iterator_bindings.push(PendingIterator {
+            class,
+            name,
+            range: target.range,
+            value,
+            callee,
+        });
+    }
+
+    /// `next(it)`, `next(it, default)`, `it.__next__()`, `it.send(value)` on shared state.
+    pub(super) fn record_iterator_advance(&mut self, call: &'a ast::ExprCall) {
+        let (object, kind) = match &*call.func {
+            Expr::Name(name)
+                if name.id.as_str() == "next"
+                    && matches!(call.arguments.args.len(), 1 | 2)
+                    && self.is_unshadowed_builtin("next") =>
+            {
+                (&call.arguments.args[0], AdvanceKind::Next)
+            }
+            Expr::Attribute(ast::ExprAttribute { value, attr, .. })
+                if attr.as_str() == "__next__" && call.arguments.is_empty() =>
+            {
+                (&**value, AdvanceKind::Next)
+            }
+            Expr::Attribute(ast::ExprAttribute { value, attr, .. })
+                if attr.as_str() == "send" && call.arguments.args.len() == 1 =>
+            {
+                (&**value, AdvanceKind::Send)
+            }
+            _ => return,
+        };
+        self.push_advance(object, kind, call.range());
+    }
+
+    /// `for x in it:`, a comprehension over `it`, `yield from it`.
+    pub(super) fn record_iterator_loop(&mut self, iter: &'a Expr) {
+        if matches!(iter, Expr::Name(_) | Expr::Attribute(_)) {
+            self.push_advance(iter, AdvanceKind::Loop, iter.range());
+        }
+    }
+
+    fn push_advance(&mut self, object: &'a Expr, kind: AdvanceKind, range: TextRange) {
+        let Some(function) = self.current_function() else {
+            return;
+        };
+        let Some(key) = self.shared_object_key(object) else {
+            return;
+        };
+        // Containers are iterated afresh by each loop (NG109 is about those); locks and
+        // thread-safe objects are not iterators.
+        if matches!(key, StateKey::Nonlocal(..))
+            || matches!(
+                self.state_value_kind(key),
+                Some(ValueKind::Container(_) | ValueKind::Lock | ValueKind::ThreadSafe)
+            )
+        {
+            return;
+        }
+        self.iterator_advances.push(IteratorAdvance {
+            key,
+            kind,
+            range,
+            stmt: self.current_stmt,
+            simple_statement: self.current_stmt_simple,
+            function,
+            locks: self.locks_now(),
+        });
+    }
+
+    /// What each recorded binding holds, now that the generator functions are known.
+    pub(super) fn resolve_iterator_bindings(&self) -> Vec<IteratorDefinition<'a>> {
+        let mut definitions = Vec::new();
+        for pending in &self.iterator_bindings {
+            let kind = match pending.value {
+                Expr::Generator(_) => IteratorKind::GeneratorExpression,
+                Expr::Call(ast::ExprCall { func, .. }) => match &pending.callee {
+                    Some(reference) => match self.resolve(reference) {
+                        Some(function) if self.generator_functions.contains(&function) => {
+                            IteratorKind::GeneratorFunction(function)
+                        }
+                        _ => continue,
+                    },
+                    None => {
+                        let Expr::Name(name) = &**func else { continue };
+                        let Some(&builtin) = BUILTIN_ITERATORS
+                            .iter()
+                            .find(|builtin| **builtin == name.id.as_str())
+                        else {
+                            continue;
+                        };
+                        if self.imports.contains_key(builtin)
+                            || self.function_names.contains(builtin)
+                            || self.class_index.contains_key(builtin)
+                        {
+                            continue;
+                        }
+                        IteratorKind::Builtin(builtin)
+                    }
+                },
+                _ => continue,
+            };
+            let state = match pending.class {
+                Some(class) => StateKey::ClassAttr(class, pending.name),
+                None => StateKey::Global(pending.name),
+            };
+            definitions.push(IteratorDefinition {
+                state,
+                range: pending.range,
+                kind,
+            });
+        }
+        definitions
+    }
+}
+
+/// Whether a statement is a simple one (no body of its own).
+pub(super) fn is_simple_statement(stmt: &Stmt) -> bool {
+    !matches!(
+        stmt,
+        Stmt::If(_)
+            | Stmt::For(_)
+            | Stmt::While(_)
+            | Stmt::With(_)
+            | Stmt::Try(_)
+            | Stmt::Match(_)
+            | Stmt::FunctionDef(_)
+            | Stmt::ClassDef(_)
+    )
+}
+
+/// The iterators bound at module or class level that functions advance. A name bound more than
+/// once at module level counts only when every binding is an iterator.
+pub(super) fn shared_iterators<'a>(
+    model: &SemanticModel<'a>,
+    definitions: Vec<IteratorDefinition<'a>>,
+    advances: Vec<IteratorAdvance<'a>>,
+) -> Vec<SharedIterator<'a>> {
+    let mut by_state: HashMap<StateKey<'a>, Vec<IteratorAdvance<'a>>> = HashMap::default();
+    for advance in advances {
+        if let Some(state) = model.class_level_state(advance.key) {
+            by_state.entry(state).or_default().push(advance);
+        }
+    }
+    let mut iterators: Vec<SharedIterator<'a>> = Vec::new();
+    for definition in definitions {
+        // The binding the rest of the module sees must be this kind of value: a container or
+        // a lock of the same name elsewhere wins.
+        let consistent = match definition.state {
+            StateKey::Global(name) => model
+                .bindings
+                .get(name)
+                .is_some_and(|binding| binding.kind == ValueKind::Other),
+            StateKey::ClassAttr(class, attr) => model
+                .class(class)
+                .attribute(attr)
+                .is_some_and(|attribute| attribute.kind == ValueKind::Other),
+            _ => false,
+        };
+        if !consistent || iterators.iter().any(|it| it.state == definition.state) {
+            continue;
+        }
+        let Some(mut advances) = by_state.remove(&definition.state) else {
+            continue;
+        };
+        advances.sort_by_key(|advance| advance.range.start());
+        iterators.push(SharedIterator {
+            state: definition.state,
+            kind: definition.kind,
+            definition: definition.range,
+            advances,
+        });
+    }
+    iterators.sort_by_key(|iterator| iterator.definition.start());
+    iterators
+}
