@@ -11,6 +11,11 @@ pub struct ProcessGlobalEntry {
     pub reason: String,
     /// Only a hazard for targets below this version (`"3.14"`).
     pub below: Option<String>,
+    /// Python allows it only in the main thread (`signal.signal` raises `ValueError`
+    /// elsewhere): library code calling it is main-thread set-up by construction, so only a
+    /// thread that reaches it makes a finding.
+    #[serde(default, rename = "main-thread-only")]
+    pub main_thread_only: bool,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -77,6 +82,14 @@ pub const GIL_APIS_TOML: &str = include_str!("../rules/gil_apis.toml");
 pub fn process_global() -> &'static ProcessGlobalTable {
     static TABLE: OnceLock<ProcessGlobalTable> = OnceLock::new();
     TABLE.get_or_init(|| toml::from_str(PROCESS_GLOBAL_TOML).unwrap_or_default())
+}
+
+/// Whether the process-global call `name` is allowed only in the main thread.
+pub fn is_main_thread_only(name: &str) -> bool {
+    process_global()
+        .call
+        .iter()
+        .any(|entry| entry.name == name && entry.main_thread_only)
 }
 
 pub fn gil_apis() -> &'static GilApiTable {

@@ -176,7 +176,7 @@ fn diff_prints_and_changes_nothing() {
     assert_eq!(fs::read(&path).unwrap(), before, "--diff must not write");
     let diff = String::from_utf8(output.stdout).unwrap();
     insta::assert_snapshot!("diff_example", diff);
-    assert!(String::from_utf8_lossy(&output.stderr).contains("Would fix 6 findings."));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("Would fix 5 findings."));
 
     // Nothing to fix: exit 0 and no output.
     let clean = dir.path().join("clean.py");
@@ -227,7 +227,7 @@ fn fix_only_reports_the_count() {
         .arg(&path)
         .assert()
         .code(0)
-        .stdout("Fixed 6 findings.\n");
+        .stdout("Fixed 5 findings.\n");
 }
 
 #[test]

@@ -42,14 +42,19 @@ pub fn check(context: &mut Context<'_, '_>, diagnostics: &mut Vec<Diagnostic>) {
             };
             let loop_locks = model.locks_held(iteration.function, &iteration.locks);
             let racing = found.iter().find(|access| {
-                !model
-                    .access_locks(access)
-                    .iter()
-                    .any(|lock| loop_locks.contains(lock))
+                shifts_under_loop(iteration.container, access)
+                    && !model
+                        .access_locks(access)
+                        .iter()
+                        .any(|lock| loop_locks.contains(lock))
             });
-            let Some(mutation) = racing else { continue };
-            diagnostics.push(state_finding(context, iteration, shared, mutation, found));
-            context.reported_iterations.insert(iteration.range);
+            if let Some(mutation) = racing {
+                diagnostics.push(state_finding(context, iteration, shared, mutation, found));
+                context.reported_iterations.insert(iteration.range);
+            } else if let Some((append, clear)) = drained_then_cleared(context, iteration, found) {
+                diagnostics.push(drain_finding(context, iteration, shared, append, clear));
+                context.reported_iterations.insert(iteration.range);
+            }
         }
     }
     for iteration in &model.mapping_iterations {
@@ -70,6 +75,97 @@ fn mutates_contents(access: &StateAccess<'_>) -> bool {
             | (AccessTarget::Item(_), _)
             | (AccessTarget::Whole, AccessKind::AugAssign)
     )
+}
+
+/// Whether a mutation changes what a loop over `container` sees of the items it has not
+/// reached. A dict, set or deque raises on any change of size, so every mutation counts. A
+/// loop over a list walks it by index: an item appended at the end (`append`, `extend`,
+/// `L += …`) is seen or not, as in some serial order, a stored item (`L[i] = v`) stays in its
+/// place, and `clear()` ends the loop; only removals, insertions and reorderings shift the
+/// items still ahead of the loop, so that it skips or repeats them.
+pub fn shifts_under_loop(container: ContainerKind, access: &StateAccess<'_>) -> bool {
+    if !matches!(container, ContainerKind::List | ContainerKind::ByteArray) {
+        return true;
+    }
+    match (&access.target, access.kind) {
+        (_, AccessKind::MutatingCall(method)) => {
+            !matches!(method, "append" | "extend" | "clear" | "__iadd__")
+        }
+        (AccessTarget::Whole, AccessKind::AugAssign) => false,
+        (AccessTarget::Item(key), AccessKind::Assign | AccessKind::AugAssign) => key.contains(':'),
+        _ => true,
+    }
+}
+
+/// A loop over a shared list, then `L.clear()` (or `del L[:]`) in the same function, while
+/// other code appends to it without a lock held across both: an item appended after the loop
+/// has passed the end and before the clear is thrown away unseen. Returns the append and the
+/// clear.
+fn drained_then_cleared<'s, 'a>(
+    context: &Context<'_, 'a>,
+    iteration: &StateIteration<'a>,
+    mutations: &[&'s StateAccess<'a>],
+) -> Option<(&'s StateAccess<'a>, &'s StateAccess<'a>)> {
+    if !matches!(iteration.container, ContainerKind::List) {
+        return None;
+    }
+    let model = context.model;
+    let clear = mutations.iter().copied().find(|access| {
+        access.function == iteration.function
+            && access.range.start() >= iteration.stmt.end()
+            && match (&access.target, access.kind) {
+                (_, AccessKind::MutatingCall("clear")) => true,
+                (AccessTarget::Item(key), AccessKind::Delete) => key.trim() == ":",
+                _ => false,
+            }
+    })?;
+    let clear_locks = model.access_locks(clear);
+    let loop_locks = model.locks_held(iteration.function, &iteration.locks);
+    // One lock held across the loop and the clear, which the appends also take, closes the
+    // window; a lock taken only around the clear does not.
+    let closed =
+        |lock: &crate::semantic::LockKey| clear_locks.contains(lock) && loop_locks.contains(lock);
+    let append = mutations.iter().copied().find(|access| {
+        access.function != iteration.function
+            && matches!(
+                (&access.target, access.kind),
+                (_, AccessKind::MutatingCall("append" | "extend"))
+                    | (AccessTarget::Whole, AccessKind::AugAssign)
+            )
+            && !model.access_locks(access).iter().any(closed)
+    })?;
+    Some((append, clear))
+}
+
+fn drain_finding(
+    context: &Context<'_, '_>,
+    iteration: &StateIteration<'_>,
+    shared: StateKey<'_>,
+    append: &StateAccess<'_>,
+    clear: &StateAccess<'_>,
+) -> Diagnostic {
+    let model = context.model;
+    let (severity, reached) = context.judge(Harm::Hazard, iteration.function);
+    let state = model.describe_shared(shared, iteration.container.describe());
+    let appender = &model.function(append.function).qualname;
+    let message = format!(
+        "{} over {state} then clears it (line {}), while `{appender}` appends to it (line {}) on \
+         another thread: an item appended after the loop has passed and before the clear is \
+         thrown away unseen{reached}",
+        iteration.kind.describe(),
+        context.line(clear.range),
+        context.line(append.range),
+    );
+    Diagnostic::new(Rule::IterationDuringMutation, message, iteration.range)
+        .with_severity(severity)
+        .with_harm(Harm::Hazard)
+        .with_label("drained, then cleared, while another thread appends")
+        .with_help(
+            "remove only what the loop saw: `items = L.copy()`, loop over `items`, then \
+             `del L[:len(items)]` (each step is atomic, and items appended meanwhile stay); or \
+             drain a `collections.deque` with `popleft()`",
+        )
+        .with_functions(vec![iteration.function, append.function])
 }
 
 fn state_finding(
@@ -303,7 +399,7 @@ mod tests {
 
     #[test]
     fn the_list_snapshot_fix_is_unsafe_and_the_dict_one_safe() {
-        let source = "_items = []\n_map = {}\n\n\ndef add(x):\n    _items.append(x)\n    _map[x] = x\n\n\ndef walk():\n    for x in _items:\n        print(x)\n    for k in _map:\n        print(k)\n";
+        let source = "_items = []\n_map = {}\n\n\ndef add(x):\n    _items.insert(0, x)\n    _map[x] = x\n\n\ndef walk():\n    for x in _items:\n        print(x)\n    for k in _map:\n        print(k)\n";
         let found = findings(source);
         let applicability: Vec<_> = found
             .iter()
@@ -316,5 +412,13 @@ mod tests {
                 Some(crate::diagnostic::FixApplicability::Safe)
             ]
         );
+    }
+
+    #[test]
+    fn a_list_only_appended_to_keeps_the_items_ahead_of_the_loop() {
+        let appended = "import threading\n_hooks = []\n\n\ndef add(fn):\n    _hooks.append(fn)\n    _hooks.extend([fn])\n\n\ndef run():\n    for fn in _hooks:\n        fn()\n\n\nthreading.Thread(target=add, args=(print,)).start()\n";
+        assert!(findings(appended).is_empty());
+        let removed = appended.replace("_hooks.extend([fn])", "_hooks.remove(fn)");
+        assert_eq!(findings(&removed).len(), 1);
     }
 }

@@ -24,24 +24,33 @@ pub fn check(context: &Context<'_, '_>, diagnostics: &mut Vec<Diagnostic>) {
             continue;
         }
         let code = context.snippet(use_.range);
-        let found =
-            match model.execution(function) {
-                Execution::Thread(_) => model.reached_from(function).map(|entry| {
-                    diagnostic(
-                        &code,
-                        &use_.name,
-                        &use_.reason,
-                        &entry.describe(model),
-                        use_.range,
-                    )
-                }),
-                // A library's public function: its users may call it from their threads. A
-                // program's own command line (`main`, `__main__.py`, `cli.py`) has no such users.
-                Execution::LibraryApi if !model.is_command_line(function) => Some(
-                    library_diagnostic(&code, &use_.name, &use_.reason, use_.range),
-                ),
-                _ => None,
-            };
+        let found = match model.execution(function) {
+            Execution::Thread(_) => model.reached_from(function).map(|entry| {
+                diagnostic(
+                    &code,
+                    &use_.name,
+                    &use_.reason,
+                    &entry.describe(model),
+                    use_.range,
+                )
+            }),
+            // A library's public function: its users may call it from their threads. A
+            // program's own command line (`main`, `__main__.py`, `cli.py`) has no such users,
+            // and an API Python allows only in the main thread (`signal.signal`) already
+            // fails on any other thread, GIL or not: free threading changes nothing there.
+            Execution::LibraryApi
+                if !model.is_command_line(function)
+                    && !crate::data::is_main_thread_only(&use_.name) =>
+            {
+                Some(library_diagnostic(
+                    &code,
+                    &use_.name,
+                    &use_.reason,
+                    use_.range,
+                ))
+            }
+            _ => None,
+        };
         if let Some(found) = found {
             diagnostics.push(found.with_functions(vec![function]));
         }

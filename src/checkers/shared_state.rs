@@ -110,10 +110,11 @@ pub fn judge_use(
             continue;
         }
         let unguarded = mutations.iter().find(|access| {
-            !model
-                .access_locks(access)
-                .iter()
-                .any(|lock| iteration.locks.contains(lock))
+            super::ng109_iteration_during_mutation::shifts_under_loop(iteration.container, access)
+                && !model
+                    .access_locks(access)
+                    .iter()
+                    .any(|lock| iteration.locks.contains(lock))
         });
         if let Some(mutation) = unguarded {
             // A dict, set or deque detects the change and raises; a list carries on over it.

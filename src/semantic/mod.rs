@@ -147,6 +147,9 @@ pub struct Class<'a> {
     /// The attribute holding the lock that `__enter__` acquires (`self._lock.acquire()`), so
     /// `with self:` holds it.
     pub context_lock: Option<&'a str>,
+    /// A module-level lock that `__enter__` acquires (`_LOCK.acquire()`) and `__exit__`
+    /// releases: every object of the class holds the same lock while its block runs.
+    pub context_module_lock: Option<&'a str>,
     /// A module-level instance of the class (`_default = Tracker()`): one object shared by
     /// every caller of the module, whose attributes are shared state like module globals.
     pub singleton: Option<&'a str>,

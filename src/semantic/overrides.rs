@@ -126,12 +126,20 @@ impl SemanticModel<'_> {
         match item.shape {
             OverrideShape::EnterExit { .. } => function.class.is_some_and(|class| {
                 let class = self.class(class);
-                class.context_lock.is_some_and(|lock| {
+                let class_lock = class.context_lock.is_some_and(|lock| {
                     class
                         .attribute(lock)
                         .is_some_and(|attribute| attribute.kind == ValueKind::Lock)
                         && !class.instance_attributes.contains_key(lock)
-                })
+                });
+                // `_LOCK.acquire()` in `__enter__`, released in `__exit__`: one module-level
+                // lock for every object, so the overrides take turns.
+                let module_lock = class.context_module_lock.is_some_and(|lock| {
+                    self.bindings
+                        .get(lock)
+                        .is_some_and(|binding| binding.kind == ValueKind::Lock)
+                });
+                class_lock || module_lock
             }),
             OverrideShape::InFunction | OverrideShape::With => {
                 let first = item.sets.first().copied().unwrap_or(item.restore);

@@ -77,6 +77,7 @@ impl<'a> Builder<'a> {
             is_thread_subclass,
             is_thread_local,
             context_lock: None,
+            context_module_lock: None,
             singleton: None,
             attributes: Vec::new(),
             methods: Vec::new(),
@@ -146,6 +147,8 @@ impl<'a> Builder<'a> {
                         self.scan_instance_assignments(class, self_name, &def.body);
                         if def.name.as_str() == "__enter__" {
                             self.classes[class].context_lock = acquired_lock(self_name, &def.body);
+                            self.classes[class].context_module_lock =
+                                acquired_module_lock(&def.body);
                         }
                     }
                 }
@@ -281,6 +284,30 @@ impl<'a> Builder<'a> {
 }
 
 /// `self.<attr>.acquire(…)` as a statement of `__enter__`: the lock `with obj:` then holds.
+/// `_LOCK.acquire()` as a statement of `__enter__`'s body: a module-level name (whether it is a
+/// lock is judged where the name's binding is known).
+fn acquired_module_lock(body: &[Stmt]) -> Option<&str> {
+    body.iter().find_map(|stmt| {
+        let Stmt::Expr(ast::StmtExpr { value, .. }) = stmt else {
+            return None;
+        };
+        let Expr::Call(ast::ExprCall { func, .. }) = &**value else {
+            return None;
+        };
+        match &**func {
+            Expr::Attribute(ast::ExprAttribute { value, attr, .. })
+                if attr.as_str() == "acquire" =>
+            {
+                match &**value {
+                    Expr::Name(name) => Some(name.id.as_str()),
+                    _ => None,
+                }
+            }
+            _ => None,
+        }
+    })
+}
+
 fn acquired_lock<'a>(self_name: &str, body: &'a [Stmt]) -> Option<&'a str> {
     body.iter().find_map(|stmt| {
         let Stmt::Expr(ast::StmtExpr { value, .. }) = stmt else {

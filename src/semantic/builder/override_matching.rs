@@ -205,14 +205,28 @@ impl<'a> Builder<'a> {
                 let (Some(enter), Some(exit)) = (method(enter_name), method(exit_name)) else {
                     continue;
                 };
-                let boundary = events_of(enter).len();
-                let events: Vec<RecordedEvent<'a>> = events_of(enter)
+                // A context manager may save the old value when it is made (`self._prev =
+                // type(self).x` in `__init__`) and set it on entry: the constructor's saves
+                // come first, its writes are the object's own set-up.
+                let constructor_saves: Vec<RecordedEvent<'a>> = method("__init__")
+                    .map(events_of)
+                    .unwrap_or_default()
                     .iter()
-                    .chain(events_of(exit))
+                    .filter(|recorded| matches!(recorded.event, OverrideEvent::Save { .. }))
                     .cloned()
                     .collect();
+                let entry = constructor_saves.len();
+                let boundary = entry + events_of(enter).len();
+                let events: Vec<RecordedEvent<'a>> = constructor_saves
+                    .into_iter()
+                    .chain(events_of(enter).iter().cloned())
+                    .chain(events_of(exit).iter().cloned())
+                    .collect();
                 for found in match_events(&events) {
-                    let crosses = found.sets.first().is_some_and(|&set| set < boundary)
+                    let crosses = found
+                        .sets
+                        .first()
+                        .is_some_and(|&set| (entry..boundary).contains(&set))
                         && found.restore >= boundary;
                     if crosses {
                         overrides.push(self.scoped_override(&events, &found, enter, Some(exit)));
