@@ -57,6 +57,12 @@ pub fn check(context: &mut Context<'_, '_>, diagnostics: &mut Vec<Diagnostic>) {
         let function = item.function;
         let may_race = match &item.state {
             OverriddenState::Shared { key, .. } => context.may_race_in(function, *key),
+            // An API Python allows only in the main thread (`signal.signal`): outside a thread
+            // in view the override is main-thread code by construction, and no other thread
+            // can overlap it; reached from a thread, the set itself raises.
+            OverriddenState::Process { name, .. } if crate::data::is_main_thread_only(name) => {
+                matches!(model.execution(function), Execution::Thread(_))
+            }
             // Coroutines of one loop race with each other only at `await`, not with threads.
             OverriddenState::Process { .. } => model.execution(function).runs_concurrently(),
         };
@@ -79,7 +85,16 @@ pub fn check(context: &mut Context<'_, '_>, diagnostics: &mut Vec<Diagnostic>) {
         };
         let (severity, note) = context.judge(harm, function);
         let set = context.snippet(first);
+        let main_thread_only = matches!(&item.state, OverriddenState::Process { name, .. }
+            if crate::data::is_main_thread_only(name));
         let message = match item.shape {
+            // Only reported on a thread, where the set fails before any other thread sees it.
+            _ if main_thread_only => format!(
+                "`{set}` runs on a thread, but {}{note}",
+                item.reason
+                    .as_deref()
+                    .unwrap_or("Python allows it only in the main thread")
+            ),
             OverrideShape::With => format!(
                 "`{set}` {}; another thread running during the block sees the temporary value{note}",
                 item.reason

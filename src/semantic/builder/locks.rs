@@ -182,9 +182,21 @@ impl<'a> Builder<'a> {
         }
     }
 
-    /// `lock.acquire(…)` or `not lock.acquire(…)` as an `if` test: the lock, its text, and
-    /// whether the test is negated.
+    /// `lock.acquire(…)` or `not lock.acquire(…)` as an `if` or `while` test, also as one
+    /// operand of an `and` (`while pending and lock.acquire(False):`, whose body runs only
+    /// when the lock was taken): the lock, its text, and whether the test is negated.
     pub(super) fn acquire_test(&self, test: &'a Expr) -> Option<(LockKey, String, bool)> {
+        if let Expr::BoolOp(ast::ExprBoolOp {
+            op: ast::BoolOp::And,
+            values,
+            ..
+        }) = test
+        {
+            return values
+                .iter()
+                .filter_map(|value| self.acquire_test(value))
+                .find(|(_, _, negated)| !negated);
+        }
         let (call, negated) = match test {
             Expr::UnaryOp(ast::ExprUnaryOp {
                 op: UnaryOp::Not,

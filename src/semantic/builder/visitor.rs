@@ -309,7 +309,12 @@ impl<'a> Builder<'a> {
                 if let Some(check) = size_check {
                     self.push_size_check(check);
                 }
-                self.walk_suite(body);
+                // `while pending and lock.acquire(False):` holds the lock in its body.
+                let acquired = self.acquire_test(test).filter(|(_, _, negated)| !negated);
+                self.walk_suite_holding(
+                    body,
+                    acquired.as_ref().map(|(key, text, _)| (key, text.as_str())),
+                );
                 if sized {
                     self.pop_size_check();
                 }
