@@ -106,11 +106,17 @@ pub fn check(context: &mut Context<'_, '_>, diagnostics: &mut Vec<Diagnostic>) {
             .value
             .map(|value| context.snippet(value))
             .unwrap_or_default();
+        // `[0] * n`: a list of placeholders filled in by index.
+        let published = if value.contains('*') {
+            "a new list of placeholders"
+        } else {
+            "a new empty container"
+        };
         diagnostics.push(
             Diagnostic::new(
                 Rule::PublishBeforeFill,
                 format!(
-                    "`{} = {value}` publishes a new empty container in {state}, and {lines} \
+                    "`{} = {value}` publishes {published} in {state}, and {lines} \
                      afterwards{locking}: {consequence}{reached}",
                     context.snippet(access.range),
                 ),

@@ -293,8 +293,8 @@ pub struct StateAccess<'a> {
     pub value: Option<TextRange>,
     /// The value has no side effects (a literal, a name, an empty display).
     pub value_is_pure: bool,
-    /// The value is a new empty container (`{}`, `[]`, `set()`, `defaultdict(list)`), which
-    /// the code presumably fills afterwards.
+    /// The value is a new empty container (`{}`, `[]`, `set()`, `defaultdict(list)`) or a list
+    /// of placeholders (`[0] * n`), which the code presumably fills afterwards.
     pub value_is_empty_container: bool,
     /// Whether computing the value twice gives equal values or two different objects.
     pub value_identity: ValueIdentity,

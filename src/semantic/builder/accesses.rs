@@ -399,11 +399,21 @@ impl<'a> Builder<'a> {
     }
 
     /// A new empty container: `{}`, `[]`, `dict()`, `set()`, `defaultdict(list)`,
-    /// `deque(maxlen=n)`, `OrderedDict()`.
+    /// `deque(maxlen=n)`, `OrderedDict()`; or a list of placeholders to be filled in by index,
+    /// `[0] * n` (`[None] * n`, `n * [0]`).
     fn is_empty_container(&self, value: &Expr) -> bool {
         match value {
             Expr::Dict(dict) => dict.is_empty(),
             Expr::List(list) => list.elts.is_empty(),
+            Expr::BinOp(ast::ExprBinOp {
+                left,
+                op: ast::Operator::Mult,
+                right,
+                ..
+            }) => [left, right].into_iter().any(|side| {
+                matches!(&**side, Expr::List(list)
+                    if list.elts.len() == 1 && list.elts[0].is_literal_expr())
+            }),
             Expr::Call(call) => {
                 let ValueKind::Container(container) = self.classify(value) else {
                     return false;

@@ -80,6 +80,7 @@ impl<'a> Builder<'a> {
         self.mark_rechecked_under_lock();
         self.judge_values_from_calls();
         let accesses_by_key = index_accesses_by_key(&self.accesses);
+        self.resolve_undeclared_global_reads();
         let iterator_definitions = self.resolve_iterator_bindings();
         let stack_ops = std::mem::take(&mut self.stack_ops);
         let iterator_advances = std::mem::take(&mut self.iterator_advances);

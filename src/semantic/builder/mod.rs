@@ -212,6 +212,10 @@ struct Builder<'a> {
     evictions: Vec<Eviction>,
     /// Reads of module- and class-level state, by state.
     reads: HashMap<StateKey<'a>, Vec<StateRead>>,
+    /// Reads of names with no module-level binding, outside the functions that declare them
+    /// `global`: module state a function creates (`global T; T = [0] * n`) once the module is
+    /// known to declare them.
+    undeclared_global_reads: Vec<(&'a str, StateRead)>,
     /// The last `move_to_end` on each piece of state in each function, for the `popitem` that
     /// may follow it.
     moved_to_end: HashMap<(FunctionId, StateKey<'a>), evictions::MoveToEnd>,
@@ -339,6 +343,7 @@ impl<'a> Builder<'a> {
             mapping_iterations: Vec::new(),
             evictions: Vec::new(),
             reads: HashMap::default(),
+            undeclared_global_reads: Vec::new(),
             moved_to_end: HashMap::default(),
             stack_ops: Vec::new(),
             iterator_bindings: Vec::new(),

@@ -21,7 +21,25 @@ impl<'a> Builder<'a> {
                 // Cheap filters first: most names are locals, builtins, functions or imports.
                 let interesting = match self.bindings.get(name.id.as_str()) {
                     Some(binding) => may_hold_container(binding.kind),
-                    None => self.functions[function].declares_global(name.id.as_str()),
+                    None if self.functions[function].declares_global(name.id.as_str()) => true,
+                    None => {
+                        // A global only a function creates, read where it is not declared
+                        // (`p = _factor[k]`): kept until the module's declarations are known.
+                        if !self.is_enclosing_local(name.id.as_str())
+                            && !super::syntax::is_builtin(name.id.as_str())
+                        {
+                            let locks = self.locks_now();
+                            self.undeclared_global_reads.push((
+                                name.id.as_str(),
+                                StateRead {
+                                    function,
+                                    range: expr.range(),
+                                    locks,
+                                },
+                            ));
+                        }
+                        false
+                    }
                 };
                 if !interesting {
                     return;
@@ -80,6 +98,27 @@ impl<'a> Builder<'a> {
             range: expr.range(),
             locks,
         });
+    }
+
+    /// Adds the reads of globals that some function of the module declares (`global T`) and
+    /// no module-level statement binds, now that every function is known.
+    pub(super) fn resolve_undeclared_global_reads(&mut self) {
+        if self.undeclared_global_reads.is_empty() {
+            return;
+        }
+        let declared: rustc_hash::FxHashSet<&'a str> = self
+            .functions
+            .iter()
+            .flat_map(|function| function.globals.iter().copied())
+            .collect();
+        for (name, read) in std::mem::take(&mut self.undeclared_global_reads) {
+            if declared.contains(name) {
+                let reads = self.reads.entry(StateKey::Global(name)).or_default();
+                let at =
+                    reads.partition_point(|earlier| earlier.range.start() <= read.range.start());
+                reads.insert(at, read);
+            }
+        }
     }
 
     /// The class (of `class` and its bases in this module) whose body assigns `attr`, and what
