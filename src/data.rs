@@ -16,6 +16,12 @@ pub struct ProcessGlobalEntry {
     /// thread that reaches it makes a finding.
     #[serde(default, rename = "main-thread-only")]
     pub main_thread_only: bool,
+    /// A context manager that swaps the state for its block and restores it on exit
+    /// (`with redirect_stdout(…):`): a scoped override (NG110) when used in `with`.
+    #[serde(default)]
+    pub scoped: bool,
+    /// What to do instead, when it is specific to the API (a library's own context object).
+    pub advice: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -90,6 +96,26 @@ pub fn is_main_thread_only(name: &str) -> bool {
         .call
         .iter()
         .any(|entry| entry.name == name && entry.main_thread_only)
+}
+
+/// Whether the process-global call `name` is a context manager that swaps the state for its
+/// block (`contextlib.redirect_stdout`, `mpmath.workprec`).
+pub fn is_scoped_context_manager(name: &str) -> bool {
+    process_global()
+        .call
+        .iter()
+        .any(|entry| entry.name == name && entry.scoped)
+}
+
+/// The table's own advice for the process-global call or assignment `name`, if it has one.
+pub fn process_global_advice(name: &str) -> Option<&'static str> {
+    let table = process_global();
+    table
+        .call
+        .iter()
+        .chain(&table.assignment)
+        .find(|entry| entry.name == name)
+        .and_then(|entry| entry.advice.as_deref())
 }
 
 pub fn gil_apis() -> &'static GilApiTable {
@@ -391,5 +417,26 @@ mod tests {
     fn versions_compare() {
         assert!(TargetVersion::Py313t.is_below("3.14"));
         assert!(!TargetVersion::Py314t.is_below("3.14"));
+    }
+
+    #[test]
+    fn process_global_table_parses_with_its_flags() {
+        // A table that fails to parse would be silently empty: parse it strictly here.
+        let table: ProcessGlobalTable = toml::from_str(PROCESS_GLOBAL_TOML).unwrap();
+        assert!(table.assignment.iter().all(|entry| !entry.scoped));
+        for name in [
+            "contextlib.redirect_stdout",
+            "contextlib.chdir",
+            "warnings.catch_warnings",
+            "mpmath.workprec",
+            "pandas.option_context",
+        ] {
+            assert!(is_scoped_context_manager(name), "{name}");
+        }
+        assert!(!is_scoped_context_manager("os.chdir"));
+        assert!(is_main_thread_only("signal.signal"));
+        assert!(!is_main_thread_only("os.chdir"));
+        assert!(process_global_advice("mpmath.mp.dps").is_some());
+        assert!(process_global_advice("os.chdir").is_none());
     }
 }

@@ -194,6 +194,9 @@ fn help(state: &OverriddenState<'_>) -> &'static str {
         return "keep the value in a `contextvars.ContextVar` (`token = var.set(value)` … `var.reset(token)`) or a \
                 `threading.local`, or pass it as an argument; or hold one lock across the whole override";
     };
+    if let Some(advice) = crate::data::process_global_advice(name) {
+        return advice;
+    }
     match name.as_str() {
         "os.environ" => {
             "give the child its own environment instead: `subprocess.run(…, env={**os.environ, \"KEY\": value})`; \

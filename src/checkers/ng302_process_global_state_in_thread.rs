@@ -76,7 +76,7 @@ pub fn diagnostic(
     .with_severity(Severity::Error)
     .with_harm(Harm::Hazard)
     .with_label("process-wide")
-    .with_help(HELP)
+    .with_help(crate::data::process_global_advice(name).unwrap_or(HELP))
 }
 
 /// The finding for a library's public function that no thread in view runs: a warning, as
@@ -93,7 +93,7 @@ fn library_diagnostic(code: &str, name: &str, reason: &str, range: TextRange) ->
     .with_severity(Severity::Warning)
     .with_harm(Harm::Uncertain)
     .with_label("process-wide")
-    .with_help(HELP)
+    .with_help(crate::data::process_global_advice(name).unwrap_or(HELP))
 }
 
 const HELP: &str = "do this once in the main thread before starting threads, or pass the setting explicitly (`cwd=`, `env=`, a `random.Random` instance)";

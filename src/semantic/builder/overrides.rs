@@ -79,14 +79,6 @@ impl RecordedEvent<'_> {
     }
 }
 
-/// Context managers that swap process-wide state for the block they run.
-const SWAPPING_CONTEXT_MANAGERS: &[&str] = &[
-    "contextlib.redirect_stdout",
-    "contextlib.redirect_stderr",
-    "contextlib.chdir",
-    "warnings.catch_warnings",
-];
-
 /// `sys` attributes a function may swap: one value for the whole process.
 const SYS_ATTRIBUTES: &[&str] = &[
     "sys.stdout",
@@ -246,7 +238,9 @@ impl<'a> Builder<'a> {
         let Some(qualified) = self.qualified_name(&call.func) else {
             return;
         };
-        if !SWAPPING_CONTEXT_MANAGERS.contains(&qualified.as_str()) {
+        // Context managers that swap process-wide state for their block are marked `scoped`
+        // in the table (`rules/process_global.toml`).
+        if !crate::data::is_scoped_context_manager(&qualified) {
             return;
         }
         let Some((name, reason)) =
