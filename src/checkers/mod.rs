@@ -176,6 +176,16 @@ impl<'m, 'a> Context<'m, 'a> {
         range: TextRange,
     ) -> Option<crate::diagnostic::Fix> {
         let plan = self.fixes.lock_for(key, function)?;
+        self.wrap_in_planned_lock(plan, range)
+    }
+
+    /// The unsafe fix that wraps `range` in `with <lock>:` for a lock already chosen (and
+    /// created by the plan's edits when it does not exist yet).
+    pub fn wrap_in_planned_lock(
+        &self,
+        plan: crate::fix::builders::LockPlan,
+        range: TextRange,
+    ) -> Option<crate::diagnostic::Fix> {
         let wrap = self.fixes.wrap_in_lock(range, &plan.text)?;
         let mut edits = plan.edits;
         edits.push(wrap);

@@ -4,7 +4,7 @@
 //!
 //! The rule's documentation is `rules/NG112.md` (`nogil-lint rule NG112` prints it).
 
-use crate::diagnostic::{Diagnostic, Fix, FixApplicability, Harm};
+use crate::diagnostic::{Diagnostic, Fix, Harm};
 use crate::fix::builders::LockPlan;
 use crate::registry::Rule;
 use crate::semantic::{
@@ -158,14 +158,7 @@ fn lock_fix(
         },
         None => context.fixes.module_lock(iterator.state)?,
     };
-    let wrap = context.fixes.wrap_in_lock(advance.stmt, &plan.text)?;
-    let mut edits = plan.edits;
-    edits.push(wrap);
-    Some(crate::fix::fix(
-        FixApplicability::Unsafe,
-        format!("Wrap in `with {}:`", plan.text),
-        edits,
-    ))
+    context.wrap_in_planned_lock(plan, advance.stmt)
 }
 
 /// The text of a lock that means the same object at `advance`: a module lock, or a class-level

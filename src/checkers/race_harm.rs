@@ -23,9 +23,7 @@ pub fn check_then_act_harm(
                     other.target != AccessTarget::Whole
                         || matches!(other.kind, AccessKind::MutatingCall(_))
                 }),
-                _ => access
-                    .value
-                    .is_none_or(|value| is_empty_container(model.text(value))),
+                _ => access.value.is_none() || access.value_is_empty_container,
             };
             if filled_in_place {
                 (
@@ -86,50 +84,40 @@ fn benign_or_setup(guard: &Guard) -> (Harm, String) {
     }
 }
 
-/// An empty container display or constructor: `[]`, `{}`, `set()`, `defaultdict(list)`.
-fn is_empty_container(text: &str) -> bool {
-    let text = text.trim();
-    if matches!(text, "[]" | "{}" | "()") {
-        return true;
-    }
-    let Some(arguments) = text.strip_suffix(')').and_then(|call| call.split_once('(')) else {
-        return false;
-    };
-    let (callee, arguments) = arguments;
-    let name = callee.rsplit('.').next().unwrap_or(callee).trim();
-    match name {
-        "list"
-        | "dict"
-        | "set"
-        | "OrderedDict"
-        | "deque"
-        | "WeakValueDictionary"
-        | "WeakKeyDictionary"
-        | "WeakSet"
-        | "Counter" => arguments.trim().is_empty(),
-        // `defaultdict(list)`: its argument is the factory, not contents.
-        "defaultdict" => true,
-        _ => false,
-    }
-}
-
 #[cfg(test)]
 mod tests {
-    use super::is_empty_container;
+    use crate::semantic::SemanticModel;
+
+    /// Whether the model sees `D[k] = <value>` as storing a new empty container.
+    fn stores_empty(value: &str) -> bool {
+        let source = format!(
+            "import collections\nfrom collections import OrderedDict\nD = {{}}\n\n\ndef f(k, rules, items, make):\n    D[k] = {value}\n"
+        );
+        let parsed = ruff_python_parser::parse_unchecked_source(
+            &source,
+            ruff_python_ast::PySourceType::Python,
+        );
+        let model = SemanticModel::build(parsed.syntax(), &source);
+        model
+            .accesses
+            .iter()
+            .any(|access| access.value_is_empty_container)
+    }
 
     #[test]
     fn empty_containers_are_published_empty() {
-        for text in [
+        for value in [
             "[]",
             "{}",
             "set()",
             "collections.defaultdict(list)",
             "OrderedDict()",
+            "[0] * 8",
         ] {
-            assert!(is_empty_container(text), "{text}");
+            assert!(stores_empty(value), "{value}");
         }
-        for text in ["rules", "[1, 2]", "set(items)", "dict(a=1)", "make()"] {
-            assert!(!is_empty_container(text), "{text}");
+        for value in ["rules", "[1, 2]", "set(items)", "dict(a=1)", "make()"] {
+            assert!(!stores_empty(value), "{value}");
         }
     }
 }

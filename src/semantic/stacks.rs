@@ -70,19 +70,21 @@ impl<'a> SemanticModel<'a> {
     /// itself; `self.x`, `cls.x`, `Sub.x` become `ClassAttr` of the class that defines `x`,
     /// unless the instance sets its own `x` (then it is per-instance state: `None`).
     pub fn class_level_state(&self, key: StateKey<'a>) -> Option<StateKey<'a>> {
-        match key {
-            StateKey::Global(_) => Some(key),
-            StateKey::Nonlocal(..) | StateKey::ObjectAttr(..) => None,
-            StateKey::ClassAttr(owner, attr) | StateKey::InstanceAttr(owner, attr) => {
-                if self.class(owner).instance_attributes.contains_key(attr) {
-                    return None;
-                }
-                let (defining, _) = self.class_attribute(owner, attr)?;
-                if self.class(defining).instance_attributes.contains_key(attr) {
-                    return None;
-                }
-                Some(StateKey::ClassAttr(defining, attr))
+        let state = self.shared_key(key)?;
+        // A class attribute that the defining class's own instances shadow is theirs.
+        match state {
+            StateKey::ClassAttr(defining, attr)
+                if self.class(defining).instance_attributes.contains_key(attr) =>
+            {
+                None
             }
+            StateKey::ClassAttr(..)
+                if matches!(key, StateKey::ClassAttr(owner, attr)
+                if self.class(owner).instance_attributes.contains_key(attr)) =>
+            {
+                None
+            }
+            _ => Some(state),
         }
     }
 
