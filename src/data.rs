@@ -30,6 +30,45 @@ pub struct ProcessGlobalTable {
     pub call: Vec<ProcessGlobalEntry>,
     #[serde(default)]
     pub assignment: Vec<ProcessGlobalEntry>,
+    /// The entries of each name, calls and assignments apart: every listed call of a module is
+    /// looked up, and `.update(…)` or `.pop(…)` are common.
+    #[serde(skip)]
+    calls_by_name: rustc_hash::FxHashMap<String, Vec<usize>>,
+    #[serde(skip)]
+    assignments_by_name: rustc_hash::FxHashMap<String, Vec<usize>>,
+}
+
+impl ProcessGlobalTable {
+    fn indexed(mut self) -> Self {
+        let index = |entries: &[ProcessGlobalEntry]| {
+            let mut by_name: rustc_hash::FxHashMap<String, Vec<usize>> = Default::default();
+            for (index, entry) in entries.iter().enumerate() {
+                by_name.entry(entry.name.clone()).or_default().push(index);
+            }
+            by_name
+        };
+        self.calls_by_name = index(&self.call);
+        self.assignments_by_name = index(&self.assignment);
+        self
+    }
+
+    /// The entries for a call (`assignment` false) or an assignment target named `name`.
+    pub fn entries(
+        &self,
+        assignment: bool,
+        name: &str,
+    ) -> impl Iterator<Item = &ProcessGlobalEntry> {
+        let (entries, by_name) = if assignment {
+            (&self.assignment, &self.assignments_by_name)
+        } else {
+            (&self.call, &self.calls_by_name)
+        };
+        by_name
+            .get(name)
+            .into_iter()
+            .flatten()
+            .map(move |&index| &entries[index])
+    }
 }
 
 /// An API that assumes a GIL or does not exist (NG303).
@@ -87,7 +126,11 @@ pub const GIL_APIS_TOML: &str = include_str!("../rules/gil_apis.toml");
 /// failure cannot reach users; it would yield an empty table rather than a crash.
 pub fn process_global() -> &'static ProcessGlobalTable {
     static TABLE: OnceLock<ProcessGlobalTable> = OnceLock::new();
-    TABLE.get_or_init(|| toml::from_str(PROCESS_GLOBAL_TOML).unwrap_or_default())
+    TABLE.get_or_init(|| {
+        toml::from_str::<ProcessGlobalTable>(PROCESS_GLOBAL_TOML)
+            .unwrap_or_default()
+            .indexed()
+    })
 }
 
 /// Whether the process-global call `name` is allowed only in the main thread.

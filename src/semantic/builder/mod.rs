@@ -216,6 +216,8 @@ struct Builder<'a> {
     /// `global`: module state a function creates (`global T; T = [0] * n`) once the module is
     /// known to declare them.
     undeclared_global_reads: Vec<(&'a str, StateRead)>,
+    /// Every name some `global` statement may declare (a textual pre-scan).
+    declared_global_names: HashSet<&'a str>,
     /// The last `move_to_end` on each piece of state in each function, for the `popitem` that
     /// may follow it.
     moved_to_end: HashMap<(FunctionId, StateKey<'a>), evictions::MoveToEnd>,
@@ -344,6 +346,7 @@ impl<'a> Builder<'a> {
             evictions: Vec::new(),
             reads: HashMap::default(),
             undeclared_global_reads: Vec::new(),
+            declared_global_names: syntax::names_declared_global(source),
             moved_to_end: HashMap::default(),
             stack_ops: Vec::new(),
             iterator_bindings: Vec::new(),

@@ -243,9 +243,7 @@ impl<'a> Builder<'a> {
         if !crate::data::is_scoped_context_manager(&qualified) {
             return;
         }
-        let Some((name, reason)) =
-            self.process_global_entry(&crate::data::process_global().call, &qualified)
-        else {
+        let Some((name, reason)) = self.process_global_entry(false, &qualified) else {
             return;
         };
         self.with_overrides.push(ScopedOverride {

@@ -9,22 +9,23 @@ use super::Builder;
 use crate::semantic::{GilApiUse, ProcessGlobalUse};
 
 impl<'a> Builder<'a> {
+    /// The table's entry for a call (or, with `assignment`, an assignment target) named
+    /// `qualified` that applies to the target version: its name and reason.
     pub(super) fn process_global_entry(
         &self,
-        table: &'static [crate::data::ProcessGlobalEntry],
+        assignment: bool,
         qualified: &str,
     ) -> Option<(String, String)> {
         let target = self.options.target_version;
-        if let Some(entry) = table.iter().find(|entry| {
-            entry.name == qualified
-                && entry
+        crate::data::process_global()
+            .entries(assignment, qualified)
+            .find(|entry| {
+                entry
                     .below
                     .as_deref()
                     .is_none_or(|version| target.is_below(version))
-        }) {
-            return Some((entry.name.clone(), entry.reason.clone()));
-        }
-        None
+            })
+            .map(|entry| (entry.name.clone(), entry.reason.clone()))
     }
 
     pub(super) fn record_process_global_call(&mut self, call: &'a ast::ExprCall) {
@@ -43,19 +44,18 @@ impl<'a> Builder<'a> {
         let Some(qualified) = self.qualified_name(&call.func) else {
             return;
         };
-        let found = self
-            .process_global_entry(&crate::data::process_global().call, &qualified)
-            .or_else(|| {
-                self.options
-                    .thread_unsafe_functions.contains(&qualified)
-                    .then(|| {
-                        (
-                            qualified.clone(),
-                            "is configured as changing process-wide state (`thread-unsafe-functions`)"
-                                .to_string(),
-                        )
-                    })
-            });
+        let found = self.process_global_entry(false, &qualified).or_else(|| {
+            self.options
+                .thread_unsafe_functions
+                .contains(&qualified)
+                .then(|| {
+                    (
+                        qualified.clone(),
+                        "is configured as changing process-wide state (`thread-unsafe-functions`)"
+                            .to_string(),
+                    )
+                })
+        });
         // `locale.setlocale(category)` (or with `None`) only asks for the current setting.
         let query = qualified == "locale.setlocale"
             && call
@@ -90,9 +90,7 @@ impl<'a> Builder<'a> {
         let Some(qualified) = self.qualified_name(assigned) else {
             return;
         };
-        if let Some((name, reason)) =
-            self.process_global_entry(&crate::data::process_global().assignment, &qualified)
-        {
+        if let Some((name, reason)) = self.process_global_entry(true, &qualified) {
             self.process_global_uses.push(ProcessGlobalUse {
                 function: self.current_function(),
                 range: target.range(),

@@ -25,8 +25,8 @@ impl<'a> Builder<'a> {
                     None => {
                         // A global only a function creates, read where it is not declared
                         // (`p = _factor[k]`): kept until the module's declarations are known.
-                        if !self.is_enclosing_local(name.id.as_str())
-                            && !super::syntax::is_builtin(name.id.as_str())
+                        if self.declared_global_names.contains(name.id.as_str())
+                            && !self.is_enclosing_local(name.id.as_str())
                         {
                             let locks = self.locks_now();
                             self.undeclared_global_reads.push((

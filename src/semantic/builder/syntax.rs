@@ -304,6 +304,27 @@ pub(super) fn reads_text(value: &Expr, text: &str, source: &str) -> bool {
     }
 }
 
+/// The names that follow a `global` keyword anywhere in `source`: a cheap, over-inclusive
+/// filter (a `global x` inside a string counts too) for the reads of globals that only a
+/// function creates, so that the walk does not look up every other unbound name.
+pub(super) fn names_declared_global(source: &str) -> rustc_hash::FxHashSet<&str> {
+    let is_name_char = |c: char| c.is_alphanumeric() || c == '_';
+    let mut names = rustc_hash::FxHashSet::default();
+    for (at, _) in source.match_indices("global") {
+        let before = source[..at].chars().next_back();
+        let rest = &source[at + "global".len()..];
+        if before.is_some_and(is_name_char) || !rest.starts_with([' ', '\t']) {
+            continue;
+        }
+        let line = rest.split(['\n', ';', '#']).next().unwrap_or_default();
+        names.extend(
+            line.split(|c: char| c == ',' || c.is_whitespace())
+                .filter(|name| !name.is_empty() && name.chars().all(is_name_char)),
+        );
+    }
+    names
+}
+
 pub(super) fn is_builtin(name: &str) -> bool {
     matches!(
         name,
@@ -359,5 +380,18 @@ impl<'a> Visitor<'a> for CallFinder<'a> {
             self.callees.push(&call.func);
         }
         with_stack(|| visitor::walk_expr(self, expr));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::names_declared_global;
+
+    #[test]
+    fn global_statements_name_their_globals() {
+        let source = "def f():\n    global a, b_1  # note\n    global\tc; x = 1\n    globally = 2\n    myglobal d\n";
+        let mut names: Vec<_> = names_declared_global(source).into_iter().collect();
+        names.sort_unstable();
+        assert_eq!(names, ["a", "b_1", "c"]);
     }
 }
