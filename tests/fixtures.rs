@@ -435,6 +435,9 @@ fn a_project_under_a_directory_named_test_is_not_a_test_suite() {
 fn findings_in(name: &str, source: &str, settings: &Settings) -> Vec<(usize, String, String)> {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join(name);
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).unwrap();
+    }
     std::fs::write(&path, source).unwrap();
     let (reports, errors) = pipeline::run(&[path], None, settings, FixMode::Report);
     assert!(errors.is_empty());
@@ -486,7 +489,8 @@ fn catch_warnings_is_a_scoped_override_only_below_3_14() {
 }
 
 /// A program's command line is not library API: process-wide changes in `__main__.py`,
-/// `cli.py`, or `main` of a module with a `__main__` block are not NG302 findings there.
+/// `cli.py`, a module of a `bin/`, `cli/` or `scripts/` directory, or `main` of a module with
+/// a `__main__` block are not NG302 findings there.
 #[test]
 fn command_line_code_is_not_library_api() {
     let settings = Settings {
@@ -501,6 +505,17 @@ fn command_line_code_is_not_library_api() {
     );
     assert!(findings_in("cli.py", source, &settings).is_empty());
     assert!(findings_in("__main__.py", source, &settings).is_empty());
+    // A package's directory of programs.
+    for program in ["pkg/bin/tool.py", "pkg/cli/run.py", "pkg/scripts/shell.py"] {
+        assert!(
+            findings_in(program, source, &settings).is_empty(),
+            "{program}"
+        );
+    }
+    assert_eq!(
+        findings_in("pkg/binary/tool.py", source, &settings).len(),
+        1
+    );
     let script = "import os\nimport sys\n\n\ndef main():\n    os.chdir(sys.argv[1])\n\n\nif __name__ == \"__main__\":\n    print(\"use the console script\")\n";
     assert!(findings_in("tool.py", script, &settings).is_empty());
 }

@@ -54,12 +54,20 @@ impl ModuleRole {
 }
 
 /// Whether a file is a program's command line rather than library code: `__main__.py` (run by
-/// `python -m package`) or `cli.py`, whose functions are console entry points.
+/// `python -m package`) or `cli.py`, whose functions are console entry points, or a module in
+/// a package's directory of programs (`bin/`, `cli/`, `script/`, `scripts/`: `celery/bin`,
+/// `rpyc/cli`, `execnet/script`).
 pub fn is_command_line_file(path: &Path) -> bool {
-    matches!(
-        path.file_name().and_then(|name| name.to_str()),
-        Some("__main__.py" | "cli.py")
-    )
+    let programs_directory = path
+        .parent()
+        .and_then(Path::file_name)
+        .and_then(|name| name.to_str())
+        .is_some_and(|name| matches!(name, "bin" | "cli" | "script" | "scripts"));
+    programs_directory
+        || matches!(
+            path.file_name().and_then(|name| name.to_str()),
+            Some("__main__.py" | "cli.py")
+        )
 }
 
 /// Where a function may run, the most telling fact first.
