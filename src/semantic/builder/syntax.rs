@@ -310,7 +310,7 @@ pub(super) fn reads_text(value: &Expr, text: &str, source: &str) -> bool {
 pub(super) fn names_declared_global(source: &str) -> rustc_hash::FxHashSet<&str> {
     let is_name_char = |c: char| c.is_alphanumeric() || c == '_';
     let mut names = rustc_hash::FxHashSet::default();
-    for (at, _) in source.match_indices("global") {
+    for at in memchr::memmem::find_iter(source.as_bytes(), b"global") {
         let before = source[..at].chars().next_back();
         let rest = &source[at + "global".len()..];
         if before.is_some_and(is_name_char) || !rest.starts_with([' ', '\t']) {
