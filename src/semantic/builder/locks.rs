@@ -123,8 +123,11 @@ impl<'a> Builder<'a> {
                 self.checks.push((function, test.range()));
             }
             self.visit_stmt(stmt);
-            if let Some(lock) = self.lock_call(stmt, "acquire") {
-                let text = self.lock_call_receiver_text(stmt);
+            let acquire = self
+                .lock_call(stmt, "acquire")
+                .map(|lock| (lock, self.lock_call_receiver_text(stmt)))
+                .or_else(|| self.checked_acquire(stmt, &suite[position + 1..]));
+            if let Some((lock, text)) = acquire {
                 let start = TextRange::empty(stmt.end());
                 self.lock_stack.push((lock.clone(), text));
                 acquired.push((lock, start));
@@ -251,6 +254,37 @@ impl<'a> Builder<'a> {
             return None;
         }
         self.lock_key(value)
+    }
+
+    /// `ok = lock.acquire(timeout=5)` followed by `if not ok: raise …` (or `return`): from
+    /// there on the lock is held, as after a plain `lock.acquire()`.
+    fn checked_acquire(&self, stmt: &'a Stmt, rest: &'a [Stmt]) -> Option<(LockKey, String)> {
+        let Stmt::Assign(ast::StmtAssign { targets, value, .. }) = stmt else {
+            return None;
+        };
+        let [Expr::Name(flag)] = targets.as_slice() else {
+            return None;
+        };
+        let (lock, text, negated) = self.acquire_test(value)?;
+        if negated {
+            return None;
+        }
+        let Some(Stmt::If(ast::StmtIf {
+            test,
+            body,
+            elif_else_clauses,
+            ..
+        })) = rest.first()
+        else {
+            return None;
+        };
+        let tests_not_flag = matches!(&**test, Expr::UnaryOp(ast::ExprUnaryOp {
+            op: UnaryOp::Not,
+            operand,
+            ..
+        }) if matches!(&**operand, Expr::Name(name) if name.id == flag.id));
+        let exits = matches!(body.last(), Some(Stmt::Raise(_) | Stmt::Return(_)));
+        (tests_not_flag && exits && elif_else_clauses.is_empty()).then_some((lock, text))
     }
 
     fn lock_call_receiver_text(&self, stmt: &'a Stmt) -> String {
