@@ -629,25 +629,61 @@ impl<'a> Builder<'a> {
     }
 }
 
-/// A branch that only computes and stores values (assignments, `return`, `pass`): run twice,
-/// it computes twice and stores twice. Any other statement (a call for its effect, a loop, a
-/// nested block) is setup work that would run twice too.
+/// A branch that only computes and stores values (assignments, `return`, `pass`, and loops
+/// or tests that only fill locals the branch made): run twice, it computes twice and stores
+/// twice. Any other statement (a call for its effect, a write elsewhere) is setup work that
+/// would run twice too.
 pub(super) fn is_lone_act(body: &[Stmt]) -> bool {
+    lone_act_building(body, &mut Vec::new())
+}
+
+/// [`is_lone_act`], with the names the branch has assigned so far: a loop that only fills
+/// such a scratch local (`rules = []`, `for …: rules.append(r)`) computes the value to store,
+/// as an assignment does.
+fn lone_act_building<'a>(body: &'a [Stmt], scratch: &mut Vec<&'a str>) -> bool {
     body.iter().all(|stmt| match stmt {
-        Stmt::Assign(_) | Stmt::AnnAssign(_) | Stmt::Return(_) | Stmt::Pass(_) => true,
+        Stmt::Assign(assign) => {
+            scratch.extend(assign.targets.iter().filter_map(|target| match target {
+                Expr::Name(name) => Some(name.id.as_str()),
+                _ => None,
+            }));
+            true
+        }
+        Stmt::AnnAssign(_) | Stmt::Return(_) | Stmt::Pass(_) | Stmt::Continue(_) => true,
         // `with lock: D[k] = value` stores under a lock: still only a store.
-        Stmt::With(with) => is_lone_act(&with.body),
+        Stmt::With(with) => lone_act_building(&with.body, scratch),
         // Importing twice gives the same module: `try: import x … except ImportError: …`.
         Stmt::Import(_) | Stmt::ImportFrom(_) => true,
         Stmt::Try(try_stmt) => {
-            is_lone_act(&try_stmt.body)
-                && is_lone_act(&try_stmt.orelse)
-                && is_lone_act(&try_stmt.finalbody)
+            lone_act_building(&try_stmt.body, scratch)
+                && lone_act_building(&try_stmt.orelse, scratch)
+                && lone_act_building(&try_stmt.finalbody, scratch)
                 && try_stmt.handlers.iter().all(|handler| {
                     let ast::ExceptHandler::ExceptHandler(handler) = handler;
-                    is_lone_act(&handler.body)
+                    lone_act_building(&handler.body, scratch)
                 })
         }
+        // Loops and tests that only build scratch locals.
+        Stmt::For(for_stmt) => {
+            if let Expr::Name(name) = &*for_stmt.target {
+                scratch.push(name.id.as_str());
+            }
+            lone_act_building(&for_stmt.body, scratch)
+                && lone_act_building(&for_stmt.orelse, scratch)
+        }
+        Stmt::If(if_stmt) => {
+            lone_act_building(&if_stmt.body, scratch)
+                && if_stmt
+                    .elif_else_clauses
+                    .iter()
+                    .all(|clause| lone_act_building(&clause.body, scratch))
+        }
+        // `rules.append(r)` on a list the branch made.
+        Stmt::Expr(ast::StmtExpr { value, .. }) => matches!(&**value, Expr::Call(call)
+            if matches!(&*call.func, Expr::Attribute(attribute)
+                if matches!(&*attribute.value, Expr::Name(receiver)
+                    if scratch.contains(&receiver.id.as_str()))
+                    && crate::semantic::values::is_mutating_method(attribute.attr.as_str()))),
         _ => false,
     })
 }
