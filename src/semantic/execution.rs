@@ -55,14 +55,14 @@ impl ModuleRole {
 
 /// Whether a file is a program's command line rather than library code: `__main__.py` (run by
 /// `python -m package`) or `cli.py`, whose functions are console entry points, or a module in
-/// a package's directory of programs (`bin/`, `cli/`, `script/`, `scripts/`: `celery/bin`,
-/// `rpyc/cli`, `execnet/script`).
+/// a package's directory of programs (`bin/`, `cli/`, `script/`, `scripts/`, `commands/`:
+/// `celery/bin`, `rpyc/cli`, `execnet/script`, Django's `management/commands`).
 pub fn is_command_line_file(path: &Path) -> bool {
     let programs_directory = path
         .parent()
         .and_then(Path::file_name)
         .and_then(|name| name.to_str())
-        .is_some_and(|name| matches!(name, "bin" | "cli" | "script" | "scripts"));
+        .is_some_and(|name| matches!(name, "bin" | "cli" | "script" | "scripts" | "commands"));
     programs_directory
         || matches!(
             path.file_name().and_then(|name| name.to_str()),
