@@ -76,8 +76,19 @@ impl<'a> Builder<'a> {
     }
 
     /// The dotted name an expression refers to through the module's imports
-    /// (`th.Lock` → `threading.Lock`), or `builtins.x` for an unshadowed builtin.
+    /// (`th.Lock` → `threading.Lock`), or `builtins.x` for an unshadowed builtin. The callee
+    /// of the call being visited comes from the walk's one-entry cache.
     pub(super) fn qualified_name(&self, expr: &Expr) -> Option<String> {
+        if let Some((range, callee)) = &*self.current_callee.borrow()
+            && *range == expr.range()
+        {
+            return callee.clone();
+        }
+        self.resolve_qualified_name(expr)
+    }
+
+    /// The dotted name `expr` denotes through this module's imports, without the cache.
+    pub(super) fn resolve_qualified_name(&self, expr: &Expr) -> Option<String> {
         match expr {
             Expr::Name(ast::ExprName { id, .. }) => {
                 let id = id.as_str();
@@ -90,8 +101,10 @@ impl<'a> Builder<'a> {
                 }
             }
             Expr::Attribute(ast::ExprAttribute { value, attr, .. }) => {
-                let base = self.qualified_name(value)?;
-                Some(format!("{base}.{}", attr.as_str()))
+                let mut qualified = self.resolve_qualified_name(value)?;
+                qualified.push('.');
+                qualified.push_str(attr.as_str());
+                Some(qualified)
             }
             _ => None,
         }

@@ -218,6 +218,9 @@ struct Builder<'a> {
     undeclared_global_reads: Vec<(&'a str, StateRead)>,
     /// Every name some `global` statement may declare (a textual pre-scan).
     declared_global_names: HashSet<&'a str>,
+    /// The qualified name of the callee of the call being visited, resolved once: a dozen
+    /// recorders ask for it.
+    current_callee: std::cell::RefCell<Option<(TextRange, Option<String>)>>,
     /// The last `move_to_end` on each piece of state in each function, for the `popitem` that
     /// may follow it.
     moved_to_end: HashMap<(FunctionId, StateKey<'a>), evictions::MoveToEnd>,
@@ -347,6 +350,7 @@ impl<'a> Builder<'a> {
             reads: HashMap::default(),
             undeclared_global_reads: Vec::new(),
             declared_global_names: syntax::names_declared_global(source),
+            current_callee: std::cell::RefCell::new(None),
             moved_to_end: HashMap::default(),
             stack_ops: Vec::new(),
             iterator_bindings: Vec::new(),

@@ -478,6 +478,10 @@ impl<'a> Builder<'a> {
     fn visit_expr_here(&mut self, expr: &'a Expr) {
         match expr {
             Expr::Call(call) => {
+                // Resolved once for the recorders below (and reset before the arguments,
+                // whose calls resolve their own).
+                let callee = self.resolve_qualified_name(&call.func);
+                *self.current_callee.borrow_mut() = Some((call.func.range(), callee));
                 self.record_call(&call.func);
                 self.note_enclosing_parameter_call(&call.func);
                 self.record_mutating_call(call);
@@ -492,6 +496,7 @@ impl<'a> Builder<'a> {
                 self.record_fork_child_handler(call);
                 self.record_stack_call(call);
                 self.record_iterator_advance(call);
+                *self.current_callee.borrow_mut() = None;
                 self.callee_depth += 1;
                 self.visit_expr(&call.func);
                 self.callee_depth -= 1;
