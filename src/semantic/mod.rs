@@ -191,6 +191,9 @@ pub enum ThreadEntryKind {
     RunOverride,
     /// A function decorated with a configured `thread-entry-decorators` decorator.
     Decorated,
+    /// `callback=`/`error_callback=` of a `multiprocessing` pool's `apply_async`/`map_async`:
+    /// the pool's result-handler thread runs it, in this process, whatever the pool.
+    PoolCallback,
 }
 
 /// A place where a function is handed to a thread.
@@ -780,6 +783,9 @@ impl ThreadEntryKind {
             ThreadEntryKind::ToThread => "the `asyncio.to_thread` call",
             ThreadEntryKind::RunOverride => "the `Thread.run` override",
             ThreadEntryKind::Decorated => "the thread-entry decorator",
+            ThreadEntryKind::PoolCallback => {
+                "the pool's result-handler thread, via the callback set"
+            }
         }
     }
 }

@@ -63,16 +63,17 @@ impl<'a> Builder<'a> {
             scope: self.current_function(),
             class: self.current_class(),
             instantiates: false,
+            invokes: None,
         }
     }
 
     pub(super) fn resolve(&self, reference: &PendingRef<'a>) -> Option<FunctionId> {
-        if reference.instantiates {
+        if reference.instantiates || reference.invokes.is_some() {
             let Expr::Name(name) = reference.expr else {
                 return None;
             };
             let class = self.module_class(name.id.as_str())?;
-            return self.method(class, "__init__");
+            return self.method(class, reference.invokes.unwrap_or("__init__"));
         }
         match reference.expr {
             Expr::Name(ast::ExprName { id, .. }) => {

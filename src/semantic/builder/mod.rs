@@ -141,6 +141,9 @@ struct PendingRef<'a> {
     class: Option<ClassId>,
     /// A call of a class of this module (`Metadata(…)`): it runs the class's `__init__`.
     instantiates: bool,
+    /// An instance of the class of this module the expression names, called later: its
+    /// method of this name runs (`callback=CallBack(…)` runs `CallBack.__call__`).
+    invokes: Option<&'static str>,
 }
 
 #[derive(Debug)]

@@ -262,6 +262,7 @@ impl<'a> Builder<'a> {
                     scope,
                     class,
                     instantiates: false,
+                    invokes: None,
                 };
                 if let Some(function) = self.resolve(&reference) {
                     return Some(WorkerRef::Local(function));

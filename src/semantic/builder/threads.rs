@@ -111,6 +111,7 @@ impl<'a> Builder<'a> {
                 let Expr::Attribute(ast::ExprAttribute { value, attr, .. }) = &*call.func else {
                     return;
                 };
+                self.record_pool_callbacks(call, attr.as_str());
                 let pool = self.pool_kind(value);
                 if pool == Some(PoolKind::Process) {
                     if matches!(
@@ -181,8 +182,37 @@ impl<'a> Builder<'a> {
         });
     }
 
+    /// `pool.apply_async(work, args, callback=on_done, error_callback=on_error)` (also
+    /// `map_async`, `starmap_async`): a `multiprocessing` pool calls these on its
+    /// result-handler thread, while the caller goes on; a process pool's too, in this process.
+    fn record_pool_callbacks(&mut self, call: &'a ast::ExprCall, method: &str) {
+        if !matches!(method, "apply_async" | "map_async" | "starmap_async") {
+            return;
+        }
+        let targets: Vec<PendingRef<'a>> = call
+            .arguments
+            .keywords
+            .iter()
+            .filter(|keyword| {
+                keyword
+                    .arg
+                    .as_ref()
+                    .is_some_and(|arg| matches!(arg.as_str(), "callback" | "error_callback"))
+            })
+            .flat_map(|keyword| self.callable_targets(&keyword.value))
+            .collect();
+        if !targets.is_empty() {
+            self.pending_entries.push(PendingEntry {
+                kind: ThreadEntryKind::PoolCallback,
+                range: call.range(),
+                targets,
+            });
+        }
+    }
+
     /// The function references a callable expression stands for: a name, a bound method,
-    /// `functools.partial(f, …)`, or the calls a lambda makes.
+    /// `functools.partial(f, …)`, an instance of a class of this module with `__call__`
+    /// (`callback=CallBack(…)`), or the calls a lambda makes.
     fn callable_targets(&self, expr: &'a Expr) -> Vec<PendingRef<'a>> {
         match expr {
             Expr::Name(_) | Expr::Attribute(_) => vec![self.pending_ref(expr)],
@@ -193,6 +223,17 @@ impl<'a> Builder<'a> {
                     self.qualified_name(func).as_deref(),
                     Some("functools.partial")
                 );
+                if let Expr::Name(class_name) = &**func
+                    && !is_partial
+                    && self.module_class(class_name.id.as_str()).is_some()
+                {
+                    // Resolved once every method is known: a class without `__call__` adds
+                    // no target.
+                    return vec![PendingRef {
+                        invokes: Some("__call__"),
+                        ..self.pending_ref(func)
+                    }];
+                }
                 match (is_partial, arguments.args.first()) {
                     (true, Some(first)) => self.callable_targets(first),
                     _ => Vec::new(),
