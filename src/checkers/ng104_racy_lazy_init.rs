@@ -14,6 +14,9 @@ use super::{Context, race_harm};
 pub fn check(context: &mut Context<'_, '_>, diagnostics: &mut Vec<Diagnostic>) {
     let model = context.model;
     let mut reported = HashSet::new();
+    // One finding per piece of state: a module that repeats the same lazy initialization in
+    // twenty functions (`if _collector is None: _collector = make()`) has one decision to make.
+    let mut found: Vec<(StateKey<'_>, Diagnostic)> = Vec::new();
     for (index, access) in context.candidate_accesses() {
         let Some(guard) = &access.guard else { continue };
         if guard.kind != GuardKind::NoneCheck
@@ -94,7 +97,8 @@ pub fn check(context: &mut Context<'_, '_>, diagnostics: &mut Vec<Diagnostic>) {
                     edits,
                 ))
             });
-        diagnostics.push(
+        found.push((
+            access.key,
             Diagnostic::new(
                 Rule::RacyLazyInit,
                 format!(
@@ -113,6 +117,61 @@ pub fn check(context: &mut Context<'_, '_>, diagnostics: &mut Vec<Diagnostic>) {
             })
             .with_fix(fix)
             .with_functions(vec![access.function]),
-        );
+        ));
     }
+    diagnostics.extend(one_per_state(context, found));
+}
+
+/// Keeps one finding per piece of state, the most severe (the first of those), and names the
+/// other places that repeat the same check and store.
+fn one_per_state<'a>(
+    context: &Context<'_, 'a>,
+    found: Vec<(StateKey<'a>, Diagnostic)>,
+) -> Vec<Diagnostic> {
+    let mut groups: Vec<(StateKey<'a>, Vec<Diagnostic>)> = Vec::new();
+    for (key, diagnostic) in found {
+        match groups.iter_mut().find(|(group_key, _)| *group_key == key) {
+            Some((_, group)) => group.push(diagnostic),
+            None => groups.push((key, vec![diagnostic])),
+        }
+    }
+    groups
+        .into_iter()
+        .filter_map(|(_, mut group)| {
+            let chosen = group
+                .iter()
+                .enumerate()
+                .max_by_key(|(index, diagnostic)| (diagnostic.severity, std::cmp::Reverse(*index)))
+                .map(|(index, _)| index)?;
+            let mut kept = group.remove(chosen);
+            if group.is_empty() {
+                return Some(kept);
+            }
+            let model = context.model;
+            let places: Vec<String> = group
+                .iter()
+                .take(3)
+                .map(|other| {
+                    let function = other
+                        .functions
+                        .first()
+                        .map(|&function| model.function(function).qualname.as_str())
+                        .unwrap_or("module");
+                    format!("`{function}` line {}", context.line(other.range))
+                })
+                .collect();
+            let more = match group.len().saturating_sub(3) {
+                0 => String::new(),
+                rest => format!(" and {rest} more"),
+            };
+            kept.message.push_str(&format!(
+                "; the same check and store repeat in {}{more}",
+                places.join(", ")
+            ));
+            for other in &group {
+                kept.functions.extend(other.functions.iter().copied());
+            }
+            Some(kept)
+        })
+        .collect()
 }
