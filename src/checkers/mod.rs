@@ -323,6 +323,61 @@ pub fn shared_locks(
         .collect()
 }
 
+/// Keeps one finding per piece of state (per key), the most severe (the first of those), and
+/// names the other places that repeat it: a module that repeats one pattern in twenty
+/// functions has one decision to make. A fix applies to the kept place; the fix engine's next
+/// pass finds the next one.
+pub fn one_finding_per_state<K: PartialEq>(
+    context: &Context<'_, '_>,
+    found: Vec<(K, Diagnostic)>,
+    repeat: &str,
+) -> Vec<Diagnostic> {
+    let mut groups: Vec<(K, Vec<Diagnostic>)> = Vec::new();
+    for (key, diagnostic) in found {
+        match groups.iter_mut().find(|(group_key, _)| *group_key == key) {
+            Some((_, group)) => group.push(diagnostic),
+            None => groups.push((key, vec![diagnostic])),
+        }
+    }
+    groups
+        .into_iter()
+        .filter_map(|(_, mut group)| {
+            let chosen = group
+                .iter()
+                .enumerate()
+                .max_by_key(|(index, diagnostic)| (diagnostic.severity, std::cmp::Reverse(*index)))
+                .map(|(index, _)| index)?;
+            let mut kept = group.remove(chosen);
+            if group.is_empty() {
+                return Some(kept);
+            }
+            let model = context.model;
+            let places: Vec<String> = group
+                .iter()
+                .take(3)
+                .map(|other| {
+                    let function = other
+                        .functions
+                        .first()
+                        .map(|&function| model.function(function).qualname.as_str())
+                        .unwrap_or("module");
+                    format!("`{function}` line {}", context.line(other.range))
+                })
+                .collect();
+            let more = match group.len().saturating_sub(3) {
+                0 => String::new(),
+                rest => format!(" and {rest} more"),
+            };
+            kept.message
+                .push_str(&format!("; {repeat} {}{more}", places.join(", ")));
+            for other in &group {
+                kept.functions.extend(other.functions.iter().copied());
+            }
+            Some(kept)
+        })
+        .collect()
+}
+
 /// The first line of a piece of code, shortened to a readable length.
 pub fn snippet(text: &str) -> String {
     let first = text.lines().next().unwrap_or("").trim();

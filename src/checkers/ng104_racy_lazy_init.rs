@@ -119,59 +119,9 @@ pub fn check(context: &mut Context<'_, '_>, diagnostics: &mut Vec<Diagnostic>) {
             .with_functions(vec![access.function]),
         ));
     }
-    diagnostics.extend(one_per_state(context, found));
-}
-
-/// Keeps one finding per piece of state, the most severe (the first of those), and names the
-/// other places that repeat the same check and store.
-fn one_per_state<'a>(
-    context: &Context<'_, 'a>,
-    found: Vec<(StateKey<'a>, Diagnostic)>,
-) -> Vec<Diagnostic> {
-    let mut groups: Vec<(StateKey<'a>, Vec<Diagnostic>)> = Vec::new();
-    for (key, diagnostic) in found {
-        match groups.iter_mut().find(|(group_key, _)| *group_key == key) {
-            Some((_, group)) => group.push(diagnostic),
-            None => groups.push((key, vec![diagnostic])),
-        }
-    }
-    groups
-        .into_iter()
-        .filter_map(|(_, mut group)| {
-            let chosen = group
-                .iter()
-                .enumerate()
-                .max_by_key(|(index, diagnostic)| (diagnostic.severity, std::cmp::Reverse(*index)))
-                .map(|(index, _)| index)?;
-            let mut kept = group.remove(chosen);
-            if group.is_empty() {
-                return Some(kept);
-            }
-            let model = context.model;
-            let places: Vec<String> = group
-                .iter()
-                .take(3)
-                .map(|other| {
-                    let function = other
-                        .functions
-                        .first()
-                        .map(|&function| model.function(function).qualname.as_str())
-                        .unwrap_or("module");
-                    format!("`{function}` line {}", context.line(other.range))
-                })
-                .collect();
-            let more = match group.len().saturating_sub(3) {
-                0 => String::new(),
-                rest => format!(" and {rest} more"),
-            };
-            kept.message.push_str(&format!(
-                "; the same check and store repeat in {}{more}",
-                places.join(", ")
-            ));
-            for other in &group {
-                kept.functions.extend(other.functions.iter().copied());
-            }
-            Some(kept)
-        })
-        .collect()
+    diagnostics.extend(super::one_finding_per_state(
+        context,
+        found,
+        "the same check and store repeat in",
+    ));
 }

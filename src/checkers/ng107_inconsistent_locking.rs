@@ -231,6 +231,7 @@ pub fn describe_state(model: &SemanticModel<'_>, access: &StateAccess<'_>) -> St
 
 pub fn check(context: &mut Context<'_, '_>, diagnostics: &mut Vec<Diagnostic>) {
     let model = context.model;
+    let mut found = Vec::new();
     for write in unprotected_writes(model) {
         if !context.claimed.insert(write.access) {
             continue;
@@ -262,7 +263,8 @@ pub fn check(context: &mut Context<'_, '_>, diagnostics: &mut Vec<Diagnostic>) {
                     vec![edit],
                 ))
             });
-        diagnostics.push(
+        found.push((
+            (access.key, attribute_of(access)),
             Diagnostic::new(
                 Rule::InconsistentLocking,
                 format!(
@@ -277,8 +279,14 @@ pub fn check(context: &mut Context<'_, '_>, diagnostics: &mut Vec<Diagnostic>) {
             .with_help(format!("wrap this write in `with {lock_text}:`"))
             .with_fix(fix)
             .with_functions(vec![access.function]),
-        );
+        ));
     }
+    // Ten unlocked `self._stats[k] += 1` against one locked write are one decision.
+    diagnostics.extend(super::one_finding_per_state(
+        context,
+        found,
+        "the same state is written without the lock in",
+    ));
 }
 
 /// The attribute of a shared object a write targets (`n` of `self.stats.n = …`), if any.
