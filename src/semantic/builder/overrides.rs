@@ -440,8 +440,7 @@ impl<'a> Builder<'a> {
                 slice,
                 ..
             }) => {
-                let full_slice = matches!(&**slice, Expr::Slice(slice)
-                    if slice.lower.is_none() && slice.upper.is_none() && slice.step.is_none());
+                let full_slice = is_full_slice(slice);
                 let qualified = self.qualified_name(container);
                 match qualified.as_deref() {
                     Some("os.environ") if !full_slice => {
@@ -568,8 +567,7 @@ impl<'a> Builder<'a> {
                 slice,
                 ..
             }) => {
-                let full_slice = matches!(&**slice, Expr::Slice(slice)
-                    if slice.lower.is_none() && slice.upper.is_none() && slice.step.is_none());
+                let full_slice = is_full_slice(slice);
                 match self.qualified_name(container).as_deref() {
                     Some("os.environ") => Some(process("os.environ", self.text(slice.range()))),
                     // `sys.path[:] = saved`; `del sys.path[0]` removes what was inserted.
@@ -678,4 +676,10 @@ impl<'a> Builder<'a> {
             None => (imported && self.imports.contains_key(name)).then_some(StateKey::Global(name)),
         }
     }
+}
+
+/// `[:]`: the whole of a sequence (`sys.path[:] = saved`).
+fn is_full_slice(slice: &Expr) -> bool {
+    matches!(slice, Expr::Slice(slice)
+        if slice.lower.is_none() && slice.upper.is_none() && slice.step.is_none())
 }
