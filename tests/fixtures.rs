@@ -63,17 +63,16 @@ fn actual_with_severity(path: &Path, _source: &str) -> BTreeSet<(usize, String, 
     };
     let (reports, errors) = pipeline::run(&[path.to_path_buf()], None, &settings, FixMode::Report);
     assert!(errors.is_empty());
-    reports[0]
-        .messages
-        .iter()
-        .map(|message| {
-            (
-                message.start.row,
-                message.diagnostic.rule.code().to_string(),
-                message.diagnostic.severity.as_str().to_string(),
-            )
-        })
-        .collect()
+    reports[0].messages.iter().map(row_code_severity).collect()
+}
+
+/// A finding as the fixture tests compare it: its line, code and severity.
+fn row_code_severity(message: &nogil_lint::report::Message) -> (usize, String, String) {
+    (
+        message.start.row,
+        message.diagnostic.rule.code().to_string(),
+        message.diagnostic.severity.as_str().to_string(),
+    )
 }
 
 #[test]
@@ -444,13 +443,7 @@ fn findings_in(name: &str, source: &str, settings: &Settings) -> Vec<(usize, Str
     reports
         .iter()
         .flat_map(|report| &report.messages)
-        .map(|message| {
-            (
-                message.start.row,
-                message.diagnostic.rule.code().to_string(),
-                message.diagnostic.severity.as_str().to_string(),
-            )
-        })
+        .map(row_code_severity)
         .collect()
 }
 

@@ -378,6 +378,12 @@ pub fn one_finding_per_state<K: PartialEq>(
         .collect()
 }
 
+/// A lock as the code writes it (`self._lock`, the first line of a longer expression), for
+/// messages; its key when no region shows how it is written.
+pub fn lock_as_written(model: &SemanticModel<'_>, lock: &str) -> String {
+    snippet(model.lock_text(lock).unwrap_or(lock))
+}
+
 /// The first line of a piece of code, shortened to a readable length.
 pub fn snippet(text: &str) -> String {
     let first = text.lines().next().unwrap_or("").trim();

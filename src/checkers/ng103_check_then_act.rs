@@ -35,7 +35,7 @@ pub fn check(context: &mut Context<'_, '_>, diagnostics: &mut Vec<Diagnostic>) {
             CheckActLocking::Atomic => continue,
             CheckActLocking::SeparateSections(lock) => format!(
                 "while holding `{}` in a separate section from the check (which holds it too)",
-                super::snippet(model.lock_text(&lock).unwrap_or(&lock))
+                super::lock_as_written(model, &lock)
             ),
             CheckActLocking::Unlocked => "without a lock".to_string(),
         };

@@ -34,7 +34,7 @@ pub fn check(context: &mut Context<'_, '_>, diagnostics: &mut Vec<Diagnostic>) {
             CheckActLocking::Atomic => continue,
             CheckActLocking::SeparateSections(lock) => format!(
                 "each hold `{}`, but in separate sections",
-                super::snippet(model.lock_text(&lock).unwrap_or(&lock))
+                super::lock_as_written(model, &lock)
             ),
             CheckActLocking::Unlocked => "run without a lock".to_string(),
         };

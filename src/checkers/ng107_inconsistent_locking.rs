@@ -249,7 +249,7 @@ pub fn check(context: &mut Context<'_, '_>, diagnostics: &mut Vec<Diagnostic>) {
         let statement = context.snippet(access.stmt);
         let state = describe_state(model, access);
         // A lock expression can span lines (`DirectoryLock(root, name,\n    …)`): one line of it.
-        let lock_text = super::snippet(model.lock_text(&write.lock).unwrap_or(&write.lock));
+        let lock_text = super::lock_as_written(model, &write.lock);
         let locked_line = context.line(write.locked_write);
         // Only a lock this code can name: a module or class lock, or the same object's lock.
         let fix = context

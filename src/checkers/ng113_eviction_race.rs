@@ -28,7 +28,7 @@ pub fn check(context: &mut Context<'_, '_>, diagnostics: &mut Vec<Diagnostic>) {
             CheckActLocking::Atomic => continue,
             CheckActLocking::SeparateSections(lock) => format!(
                 "each hold `{}`, but in separate sections",
-                super::snippet(model.lock_text(&lock).unwrap_or(&lock))
+                super::lock_as_written(model, &lock)
             ),
             CheckActLocking::Unlocked => "run without a lock held across both".to_string(),
         };
@@ -137,7 +137,7 @@ fn shared_container(
         "the {what} `{receiver}.{attr}` (line {} changes it holding `{}`, so its objects are \
          shared between threads)",
         model.line_of(locked.range.start()),
-        super::snippet(model.lock_text(&lock).unwrap_or(&lock))
+        super::lock_as_written(model, &lock)
     ))
 }
 

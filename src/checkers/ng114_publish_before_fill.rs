@@ -70,11 +70,7 @@ pub fn check(context: &mut Context<'_, '_>, diagnostics: &mut Vec<Diagnostic>) {
         } else {
             format!(
                 " under `{}`, which not every reader holds",
-                super::snippet(
-                    model
-                        .lock_text(&publish_locks[0])
-                        .unwrap_or(&publish_locks[0])
-                )
+                super::lock_as_written(model, &publish_locks[0])
             )
         };
         let (harm, consequence) = match (other_reader, readers.first()) {

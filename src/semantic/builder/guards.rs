@@ -11,6 +11,16 @@ use crate::semantic::values::ValueKind;
 use crate::semantic::{Guard, GuardKind, StateKey};
 
 impl<'a> Builder<'a> {
+    /// The shared mapping `k in D` / `k not in D` tests, when `D` may be one (a mapping, or a
+    /// value of unknown kind).
+    fn membership_state(&self, container: &'a Expr) -> Option<StateKey<'a>> {
+        let key = self.state_key_of(container)?;
+        let kind = self.state_value_kind(key);
+        let may_be_mapping = matches!(kind, Some(ValueKind::Container(c)) if c.is_mapping())
+            || matches!(kind, Some(ValueKind::Other));
+        may_be_mapping.then_some(key)
+    }
+
     pub(super) fn guard_for_test(
         &self,
         test: &'a Expr,
@@ -47,13 +57,7 @@ impl<'a> Builder<'a> {
                         if let Some(name) = global_name_check(left, right) {
                             return Some(make(GuardKind::NoneCheck, StateKey::Global(name), None));
                         }
-                        let key = self.state_key_of(right)?;
-                        let kind = self.state_value_kind(key);
-                        if !matches!(kind, Some(ValueKind::Container(c)) if c.is_mapping())
-                            && !matches!(kind, Some(ValueKind::Other))
-                        {
-                            return None;
-                        }
+                        let key = self.membership_state(right)?;
                         Some(make(
                             GuardKind::NotIn,
                             key,
@@ -184,13 +188,7 @@ impl<'a> Builder<'a> {
                 let right = &comparators[0];
                 match ops[0] {
                     CmpOp::In => {
-                        let key = self.state_key_of(right)?;
-                        let kind = self.state_value_kind(key);
-                        if !matches!(kind, Some(ValueKind::Container(c)) if c.is_mapping())
-                            && !matches!(kind, Some(ValueKind::Other))
-                        {
-                            return None;
-                        }
+                        let key = self.membership_state(right)?;
                         Some(make(
                             GuardKind::NotIn,
                             key,

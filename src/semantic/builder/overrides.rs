@@ -447,17 +447,7 @@ impl<'a> Builder<'a> {
                         Some(process("os.environ", self.text(slice.range())))
                     }
                     Some("sys.path") if full_slice => Some(process("sys.path", "")),
-                    _ => {
-                        let key = self.module_object(container)?;
-                        Some(OverriddenState::Shared {
-                            key,
-                            target: if full_slice {
-                                AccessTarget::Whole
-                            } else {
-                                AccessTarget::Item(self.text(slice.range()).to_string())
-                            },
-                        })
-                    }
+                    _ => self.module_object_part(container, slice),
                 }
             }
             Expr::Call(call) => self.override_read_call(call),
@@ -567,26 +557,32 @@ impl<'a> Builder<'a> {
                 slice,
                 ..
             }) => {
-                let full_slice = is_full_slice(slice);
                 match self.qualified_name(container).as_deref() {
                     Some("os.environ") => Some(process("os.environ", self.text(slice.range()))),
                     // `sys.path[:] = saved`; `del sys.path[0]` removes what was inserted.
                     Some("sys.path") => Some(process("sys.path", "")),
-                    _ => {
-                        let key = self.module_object(container)?;
-                        Some(OverriddenState::Shared {
-                            key,
-                            target: if full_slice {
-                                AccessTarget::Whole
-                            } else {
-                                AccessTarget::Item(self.text(slice.range()).to_string())
-                            },
-                        })
-                    }
+                    _ => self.module_object_part(container, slice),
                 }
             }
             _ => None,
         }
+    }
+
+    /// `D[k]` (or the whole `D[:]`) of a module-level or imported container.
+    fn module_object_part(
+        &self,
+        container: &'a Expr,
+        slice: &'a Expr,
+    ) -> Option<OverriddenState<'a>> {
+        let key = self.module_object(container)?;
+        Some(OverriddenState::Shared {
+            key,
+            target: if is_full_slice(slice) {
+                AccessTarget::Whole
+            } else {
+                AccessTarget::Item(self.text(slice.range()).to_string())
+            },
+        })
     }
 
     /// A class attribute (`cls.x`, `ClassName.x`, `type(self).x`, `self.__class__.x`) or an
