@@ -54,8 +54,7 @@ fix produces; both run serially and on threads, and the outcomes are compared. T
 workloads time CPU-bound work serially, on a thread pool and on a process pool.
 
 A racy program that kills its interpreter (a signal such as SIGSEGV, or a \"Fatal Python
-error\") shows the race: it is reported as a result, not as an error. A workload whose rule has
-no checker in this build is reported as skipped.
+error\") shows the race: it is reported as a result, not as an error.
 
 Exit status: 0 every fixed program has parity, 1 one does not (or crashes), 2 an error (no
 interpreter, a scaling workload that fails, a workload past its timeout).";

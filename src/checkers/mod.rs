@@ -395,18 +395,6 @@ pub fn snippet(text: &str) -> String {
     out
 }
 
-/// Whether this build checks `rule`. The catalogue reserves codes before their checkers exist
-/// (NG109–NG114 were reserved together, and implemented one by one); `nogil-lint parity`
-/// reports a workload whose rule has no checker as skipped instead of failing its self-check,
-/// and `tests/fixtures.rs` checks that exactly the rules with a checker have a fixture.
-pub fn has_checker(rule: Rule) -> bool {
-    // Every catalogued rule has its checker. A rule catalogued ahead of its implementation is
-    // listed here (`!matches!(rule, Rule::…)`) until the checker lands, so that parity skips
-    // its workload and the fixture tests expect no fixture yet.
-    let _ = rule;
-    true
-}
-
 /// Runs every enabled rule over a parsed module.
 ///
 /// One statement is reported once, by the most specific rule: a check-then-act or lazy

@@ -201,8 +201,6 @@ pub struct RaceResult {
     pub racy_crash: Option<Crash>,
     /// The fixed program killed its interpreter (it then lacks parity).
     pub fixed_crash: Option<Crash>,
-    /// Why the workload did not run: its rule has no checker in this build.
-    pub skipped: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -448,28 +446,6 @@ fn prepare(workload: &Workload, directory: &Path) -> Result<(PathBuf, PathBuf), 
     Ok((racy_dir, fixed_dir))
 }
 
-/// A workload whose rule has no checker in this build: reported, not run (its self-check could
-/// only fail).
-fn skipped(workload: &Workload) -> RaceResult {
-    let reason = format!("{} has no checker in this build", workload.rule.code());
-    RaceResult {
-        workload: workload.name.to_string(),
-        rule: workload.rule.code().to_string(),
-        expected: serde_json::Value::Null,
-        racy: serde_json::Value::Null,
-        fixed: serde_json::Value::Null,
-        racy_outcome: "skipped".to_string(),
-        fixed_outcome: "skipped".to_string(),
-        serial_seconds: 0.0,
-        racy_seconds: 0.0,
-        fixed_seconds: 0.0,
-        parity: true,
-        racy_crash: None,
-        fixed_crash: None,
-        skipped: Some(reason),
-    }
-}
-
 /// Compares the racy and the fixed program's runs with the serial run. A racy program that
 /// crashed shows the race; a fixed program that crashed lacks parity.
 fn compare(workload: &Workload, racy: Ran, fixed: Ran) -> RaceResult {
@@ -519,7 +495,6 @@ fn compare(workload: &Workload, racy: Ran, fixed: Ran) -> RaceResult {
         parity,
         racy_crash: crash(racy),
         fixed_crash: crash(fixed),
-        skipped: None,
     }
 }
 
@@ -576,10 +551,6 @@ pub fn run_parity(options: &ParityOptions) -> Result<ParityReport, String> {
     let iterations = options.iterations.to_string();
     let mut races = Vec::new();
     for workload in workloads {
-        if !crate::checkers::has_checker(workload.rule) {
-            races.push(skipped(workload));
-            continue;
-        }
         let (racy_dir, fixed_dir) = prepare(workload, directory.path())?;
         let mut runs = Vec::new();
         for dir in [&racy_dir, &fixed_dir] {
@@ -672,12 +643,7 @@ pub fn render_text(report: &ParityReport) -> String {
                 .racy_crash
                 .as_ref()
                 .map(|crash| format!("race shown ({}), fix restores parity", crash.short()));
-            let skipped = race
-                .skipped
-                .as_ref()
-                .map(|reason| format!("skipped: {reason}"));
             let verdict = match (race.parity, race.racy_outcome == "exact") {
-                _ if skipped.is_some() => skipped.as_deref().unwrap_or_default(),
                 (true, _) if crashed.is_some() => crashed.as_deref().unwrap_or_default(),
                 (true, false) => "race shown, fix restores parity",
                 (true, true) if race.rule == "NG108" => "parity; see the times for contention",
