@@ -327,21 +327,25 @@ pub fn shared_locks(
 /// names the other places that repeat it: a module that repeats one pattern in twenty
 /// functions has one decision to make. A fix applies to the kept place; the fix engine's next
 /// pass finds the next one.
-pub fn one_finding_per_state<K: PartialEq>(
+pub fn one_finding_per_state<K: Eq + std::hash::Hash>(
     context: &Context<'_, '_>,
     found: Vec<(K, Diagnostic)>,
     repeat: &str,
 ) -> Vec<Diagnostic> {
-    let mut groups: Vec<(K, Vec<Diagnostic>)> = Vec::new();
+    // Groups in the order their first finding came, found by key in constant time: a generated
+    // module can have thousands of findings.
+    let mut group_of: rustc_hash::FxHashMap<K, usize> = rustc_hash::FxHashMap::default();
+    let mut groups: Vec<Vec<Diagnostic>> = Vec::new();
     for (key, diagnostic) in found {
-        match groups.iter_mut().find(|(group_key, _)| *group_key == key) {
-            Some((_, group)) => group.push(diagnostic),
-            None => groups.push((key, vec![diagnostic])),
-        }
+        let index = *group_of.entry(key).or_insert_with(|| {
+            groups.push(Vec::new());
+            groups.len() - 1
+        });
+        groups[index].push(diagnostic);
     }
     groups
         .into_iter()
-        .filter_map(|(_, mut group)| {
+        .filter_map(|mut group| {
             let chosen = group
                 .iter()
                 .enumerate()
