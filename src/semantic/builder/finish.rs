@@ -13,7 +13,7 @@ use super::call_graph::{
     propagate_reachability,
 };
 use super::execution::{ExecutionFacts, event_loop_only, executions, library_api};
-use super::{Builder, PendingSubmission};
+use super::{Builder, PendingRef, PendingSubmission};
 use crate::semantic::{
     CallSite, FunctionId, ProcessPool, SemanticModel, StateAccess, StateKey, ThreadEntry,
     ThreadEntryKind, ValueIdentity, WorkerRef,
@@ -402,19 +402,37 @@ fn entry_targets(thread_entries: &[ThreadEntry]) -> HashSet<FunctionId> {
 impl Builder<'_> {
     /// Values that come from a call of one of this module's functions take that function's
     /// identity: unique when it changes shared state (running it twice does the work twice)
-    /// or returns a new object, equal when it returns equal values.
+    /// or returns a new object, equal when it returns equal values. An instance of one of this
+    /// module's classes is unique when its `__init__` changes state beyond the new instance's
+    /// own attributes (a registry it joins, a count of instances), else not known.
     fn judge_values_from_calls(&mut self) {
         let writers: HashSet<FunctionId> =
             self.accesses.iter().map(|access| access.function).collect();
+        let shared_writers: HashSet<FunctionId> = self
+            .accesses
+            .iter()
+            .filter(|access| !matches!(access.key, StateKey::InstanceAttr(..)))
+            .map(|access| access.function)
+            .collect();
         let judged: Vec<(usize, ValueIdentity)> = self
             .pending_value_calls
             .iter()
             .filter_map(|(index, reference)| {
-                let callee = self.resolve(reference)?;
-                let identity = if writers.contains(&callee) {
-                    ValueIdentity::Unique("a value from a call that changes shared state")
-                } else {
-                    self.return_identity(callee)?
+                let identity = match self.resolve(reference) {
+                    Some(callee) if writers.contains(&callee) => {
+                        ValueIdentity::Unique("a value from a call that changes shared state")
+                    }
+                    Some(callee) => self.return_identity(callee)?,
+                    None => {
+                        let constructor = self.resolve(&PendingRef {
+                            instantiates: true,
+                            ..reference.clone()
+                        })?;
+                        if !shared_writers.contains(&constructor) {
+                            return None;
+                        }
+                        ValueIdentity::Unique("a new object whose constructor changes shared state")
+                    }
                 };
                 Some((*index, identity))
             })

@@ -193,9 +193,27 @@ impl<'a> Builder<'a> {
             other => other,
         };
         match value {
-            Expr::Call(ast::ExprCall { func, .. }) if self.may_denote_function(func) => Some(func),
+            Expr::Call(ast::ExprCall { func, .. })
+                if self.may_denote_function(func) || self.names_module_class(func) =>
+            {
+                Some(func)
+            }
             _ => None,
         }
+    }
+
+    /// `Route` in `Route(key)`: a class of this module (from the first scan, so classes defined
+    /// further down count too), unless a local of the same name hides it.
+    fn names_module_class(&self, func: &Expr) -> bool {
+        let Expr::Name(ast::ExprName { id, .. }) = func else {
+            return false;
+        };
+        matches!(
+            self.bindings.get(id.as_str()).map(|binding| binding.kind),
+            Some(ValueKind::Class)
+        ) && self
+            .current_function()
+            .is_none_or(|function| !self.functions[function].is_local(id.as_str()))
     }
 
     /// Whether the value written is the same every time it is computed.

@@ -132,7 +132,7 @@ enum Receiver {
 }
 
 /// A reference to a function that is resolved once every function is known.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct PendingRef<'a> {
     expr: &'a Expr,
     /// The innermost function the reference appears in.
