@@ -64,12 +64,25 @@ pub struct ParityArgs {
     /// The interpreter (default: python3.14t, python3.13t, then python3 on PATH).
     #[arg(long, value_name = "PATH")]
     pub python: Option<PathBuf>,
-    /// Threads (and pool workers) to use.
+    /// Threads of each race workload.
     #[arg(long, default_value_t = 4, value_name = "N")]
     pub threads: usize,
-    /// Iterations per thread (scale it up for a longer, more telling run).
+    /// Iterations per thread in one try of a race workload.
     #[arg(long, default_value_t = 20_000, value_name = "N")]
     pub iterations: usize,
+    /// Seconds a racy program may keep trying before "no race seen" [default: 3, --quick 0.3].
+    #[arg(long, value_name = "SECONDS")]
+    pub budget: Option<f64>,
+    /// Most pool workers in the scaling table: 1, 2, 4, … up to N [default: the CPUs, at least 2].
+    #[arg(long, value_name = "N")]
+    pub workers: Option<usize>,
+    /// CPU seconds each scaling workload's serial run is sized to [default: 1, --quick 0.05].
+    #[arg(long, value_name = "SECONDS")]
+    pub scale_seconds: Option<f64>,
+    /// A quick run (for tests and a first look): short budgets and small scaling workloads,
+    /// whose speedups mostly measure start-up costs.
+    #[arg(long)]
+    pub quick: bool,
     /// Run one workload: a rule code (NG101) or `scaling`.
     #[arg(long, value_name = "NAME")]
     pub only: Option<String>,
@@ -453,13 +466,35 @@ fn run_check(args: CheckArgs) -> Result<u8> {
 }
 
 fn run_parity_command(args: ParityArgs) -> Result<u8> {
-    if args.threads == 0 || args.iterations == 0 {
-        return Err(miette!("--threads and --iterations must be at least 1"));
+    if args.threads == 0 || args.iterations == 0 || args.workers == Some(0) {
+        return Err(miette!(
+            "--threads, --iterations and --workers must be at least 1"
+        ));
     }
+    let seconds = |value: Option<f64>, flag: &str, default: f64, quick: f64| {
+        let value = value.unwrap_or(if args.quick { quick } else { default });
+        if value.is_finite() && (0.0..=3600.0).contains(&value) {
+            Ok(value)
+        } else {
+            Err(miette!(
+                "{flag} must be a number of seconds from 0 to 3600, not {value}"
+            ))
+        }
+    };
+    let budget = seconds(args.budget, "--budget", 3.0, 0.3)?;
+    let scale_seconds = seconds(args.scale_seconds, "--scale-seconds", 1.0, 0.05)?;
+    let workers = args.workers.unwrap_or_else(|| {
+        std::thread::available_parallelism()
+            .map_or(2, std::num::NonZeroUsize::get)
+            .max(2)
+    });
     let options = crate::parity::ParityOptions {
         python: args.python.clone(),
         threads: args.threads,
         iterations: args.iterations,
+        budget: std::time::Duration::from_secs_f64(budget),
+        workers,
+        scale_seconds,
         only: args.only.clone(),
         scaling: true,
     };

@@ -19,6 +19,7 @@ fn parity_on_python3_has_parity_and_results() {
             "2",
             "--iterations",
             "2000",
+            "--quick",
             "--output-format",
             "json",
         ])
@@ -63,6 +64,16 @@ fn parity_on_python3_has_parity_and_results() {
     for row in rows {
         assert_eq!(row["result"], row["serial_result"], "{row}");
         assert!(row["seconds"].as_f64().unwrap() > 0.0);
+        assert!(row["size"].as_u64().unwrap() > 0, "calibrated: {row}");
+    }
+    for race in races {
+        assert!(race["racy_tries"].as_u64().unwrap() >= 1, "{race}");
+        // The fixed program runs as many tries as the racy one needed, and at least three.
+        assert_eq!(
+            race["fixed_tries"].as_u64().unwrap(),
+            race["racy_tries"].as_u64().unwrap().max(3),
+            "{race}"
+        );
     }
 }
 
@@ -77,6 +88,7 @@ fn text_report_says_plainly_that_the_gil_is_on() {
             "NG101",
             "--iterations",
             "500",
+            "--quick",
         ])
         .timeout(std::time::Duration::from_secs(300))
         .assert()
@@ -113,6 +125,18 @@ fn errors_are_clean() {
         .assert()
         .code(2)
         .stderr(predicate::str::contains("no workload named"));
+    for (flag, value) in [
+        ("--budget", "-1"),
+        ("--scale-seconds", "NaN"),
+        ("--workers", "0"),
+    ] {
+        let value = format!("{flag}={value}");
+        parity()
+            .args(["parity", "--python", "python3", &value])
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains(flag));
+    }
 }
 
 /// A racy program that kills its interpreter shows the race (a result, exit 0); a fixed program
@@ -147,6 +171,7 @@ fn a_crashing_program_is_a_result_not_an_error() {
                 "NG112",
                 "--iterations",
                 "200",
+                "--quick",
                 "--python",
             ])
             .arg(&python)

@@ -13,13 +13,22 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use crate::diagnostic::FixApplicability;
 use crate::registry::{Rule, RuleSet};
 use crate::settings::{FixMode, Settings};
 
+mod report;
+
+use report::describe;
+pub use report::{Crash, InterpreterInfo, ParityReport, RaceResult, ScalingRow, render_text};
+
 const HARNESS: &str = include_str!("harness.py");
+
+/// The fewest tries of a fixed program: a race often shows on the racy program's first try,
+/// and one exact try of the fixed program is thin evidence.
+const MIN_FIXED_TRIES: u64 = 3;
 
 /// A racy program, the rule that must flag it, and how to read its outcome.
 struct Workload {
@@ -34,6 +43,9 @@ struct Workload {
     /// How a shortfall reads when it is not a loss of `unit` ("scans raised RuntimeError":
     /// "12 of 2,500 scans raised RuntimeError").
     shortfall: Option<&'static str>,
+    /// Whether the racy program can lose data: then it runs until its race shows or the time
+    /// budget is spent. NG108 (contention) and NG301 (a process pool) run once.
+    races: bool,
 }
 
 const WORKLOADS: &[Workload] = &[
@@ -44,6 +56,7 @@ const WORKLOADS: &[Workload] = &[
         fixed: None,
         unit: "updates",
         shortfall: None,
+        races: true,
     },
     Workload {
         name: "ng102",
@@ -52,6 +65,7 @@ const WORKLOADS: &[Workload] = &[
         fixed: None,
         unit: "updates",
         shortfall: None,
+        races: true,
     },
     Workload {
         name: "ng103",
@@ -60,6 +74,7 @@ const WORKLOADS: &[Workload] = &[
         fixed: None,
         unit: "objects built",
         shortfall: None,
+        races: true,
     },
     Workload {
         name: "ng104",
@@ -68,6 +83,7 @@ const WORKLOADS: &[Workload] = &[
         fixed: None,
         unit: "initialisations",
         shortfall: None,
+        races: true,
     },
     Workload {
         name: "ng107",
@@ -76,6 +92,7 @@ const WORKLOADS: &[Workload] = &[
         fixed: None,
         unit: "updates",
         shortfall: None,
+        races: true,
     },
     Workload {
         name: "ng108",
@@ -84,6 +101,7 @@ const WORKLOADS: &[Workload] = &[
         fixed: None,
         unit: "deposits",
         shortfall: None,
+        races: false,
     },
     Workload {
         name: "ng109",
@@ -92,6 +110,7 @@ const WORKLOADS: &[Workload] = &[
         fixed: None,
         unit: "scans",
         shortfall: Some("scans raised RuntimeError"),
+        races: true,
     },
     Workload {
         name: "ng110",
@@ -100,6 +119,7 @@ const WORKLOADS: &[Workload] = &[
         fixed: Some(include_str!("../../fixtures/parity/ng110_fixed.py")),
         unit: "correct reads",
         shortfall: None,
+        races: true,
     },
     Workload {
         name: "ng112",
@@ -108,6 +128,7 @@ const WORKLOADS: &[Workload] = &[
         fixed: None,
         unit: "ids",
         shortfall: Some("next() calls raised ValueError"),
+        races: true,
     },
     Workload {
         name: "ng301",
@@ -116,18 +137,9 @@ const WORKLOADS: &[Workload] = &[
         fixed: None,
         unit: "primes",
         shortfall: None,
+        races: false,
     },
 ];
-
-/// What the interpreter says about itself.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct InterpreterInfo {
-    pub path: String,
-    pub version: String,
-    /// `sys._is_gil_enabled()`; `None` before 3.13, where it does not exist.
-    pub gil_enabled: Option<bool>,
-    pub cpus: Option<usize>,
-}
 
 #[derive(Debug, Clone, Deserialize)]
 struct RaceRun {
@@ -135,92 +147,9 @@ struct RaceRun {
     threaded: serde_json::Value,
     serial_seconds: f64,
     threaded_seconds: f64,
-}
-
-/// A program that killed its interpreter: the signal (on Unix), and whether CPython printed a
-/// "Fatal Python error" first.
-#[derive(Debug, Clone, Serialize)]
-pub struct Crash {
-    pub signal: Option<i32>,
-    pub fatal_error: bool,
-    /// The "Fatal Python error: …" line, when there is one.
-    pub message: Option<String>,
-}
-
-impl Crash {
-    /// "crashed: signal 11 (SIGSEGV)", "crashed: Fatal Python error".
-    pub fn describe(&self) -> String {
-        match self.signal {
-            Some(signal) => match signal_name(signal) {
-                Some(name) => format!("crashed: signal {signal} ({name})"),
-                None => format!("crashed: signal {signal}"),
-            },
-            None => "crashed: Fatal Python error".to_string(),
-        }
-    }
-
-    /// "crashed: signal 11", for the verdict.
-    pub fn short(&self) -> String {
-        match self.signal {
-            Some(signal) => format!("crashed: signal {signal}"),
-            None => "crashed: Fatal Python error".to_string(),
-        }
-    }
-}
-
-fn signal_name(signal: i32) -> Option<&'static str> {
-    Some(match signal {
-        4 => "SIGILL",
-        6 => "SIGABRT",
-        7 => "SIGBUS",
-        8 => "SIGFPE",
-        9 => "SIGKILL",
-        11 => "SIGSEGV",
-        15 => "SIGTERM",
-        _ => return None,
-    })
-}
-
-/// One workload's result.
-#[derive(Debug, Clone, Serialize)]
-pub struct RaceResult {
-    pub workload: String,
-    pub rule: String,
-    pub expected: serde_json::Value,
-    pub racy: serde_json::Value,
-    pub fixed: serde_json::Value,
-    pub racy_outcome: String,
-    pub fixed_outcome: String,
-    /// The serial run of the racy program.
-    pub serial_seconds: f64,
-    pub racy_seconds: f64,
-    pub fixed_seconds: f64,
-    /// The fixed program matches the serial run.
-    pub parity: bool,
-    /// The racy program killed its interpreter: the race shown at its worst.
-    pub racy_crash: Option<Crash>,
-    /// The fixed program killed its interpreter (it then lacks parity).
-    pub fixed_crash: Option<Crash>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct ScalingRow {
-    pub workload: String,
-    pub executor: String,
-    pub workers: usize,
-    pub result: serde_json::Value,
-    pub serial_result: serde_json::Value,
-    pub serial_seconds: f64,
-    pub seconds: f64,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct ParityReport {
-    pub interpreter: InterpreterInfo,
-    pub threads: usize,
-    pub iterations: usize,
-    pub races: Vec<RaceResult>,
-    pub scaling: Vec<ScalingRow>,
+    /// Threaded tries run, and their wall time.
+    tries: u64,
+    seconds: f64,
 }
 
 /// The interpreter: `--python`, else the first of `python3.14t`, `python3.13t`, `python3` on
@@ -315,59 +244,19 @@ fn exit_signal(_status: &std::process::ExitStatus) -> Option<i32> {
     None
 }
 
-/// "lost 2,104,331 of 4,000,000 updates" / "12 extra objects built" / "exact"; with a
-/// `shortfall` phrase, "12 of 2,500 scans raised RuntimeError".
-fn describe(
-    expected: &serde_json::Value,
-    actual: &serde_json::Value,
-    unit: &str,
-    shortfall: Option<&str>,
-) -> String {
-    if expected == actual {
-        return "exact".to_string();
-    }
-    match (expected.as_i64(), actual.as_i64()) {
-        (Some(expected), Some(actual)) if actual < expected => match shortfall {
-            Some(phrase) => format!(
-                "{} of {} {phrase}",
-                group(expected - actual),
-                group(expected)
-            ),
-            None => format!(
-                "lost {} of {} {unit}",
-                group(expected - actual),
-                group(expected)
-            ),
-        },
-        (Some(expected), Some(actual)) => {
-            format!(
-                "{} extra {unit} ({} instead of {})",
-                group(actual - expected),
-                group(actual),
-                group(expected)
-            )
-        }
-        _ => format!("{actual} instead of {expected}"),
-    }
-}
-
-fn group(value: i64) -> String {
-    let digits = value.abs().to_string();
-    let mut out = String::new();
-    for (index, c) in digits.chars().enumerate() {
-        if index > 0 && (digits.len() - index).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    if value < 0 { format!("-{out}") } else { out }
-}
-
 /// Options of a parity run.
 pub struct ParityOptions {
     pub python: Option<PathBuf>,
+    /// Threads of each race workload.
     pub threads: usize,
+    /// Iterations per thread of one try of a race workload.
     pub iterations: usize,
+    /// How long a racy program may run tries before "no race seen".
+    pub budget: Duration,
+    /// The most pool workers of the scaling table (1, 2, 4, … up to it).
+    pub workers: usize,
+    /// The CPU time, in seconds, each scaling workload's serial run is sized to.
+    pub scale_seconds: f64,
     pub only: Option<String>,
     pub scaling: bool,
 }
@@ -492,6 +381,9 @@ fn compare(workload: &Workload, racy: Ran, fixed: Ran) -> RaceResult {
         serial_seconds: seconds(&racy_run, |run| run.serial_seconds),
         racy_seconds: seconds(&racy_run, |run| run.threaded_seconds),
         fixed_seconds: seconds(&fixed_run, |run| run.threaded_seconds),
+        racy_tries: racy_run.as_ref().map_or(0, |run| run.tries),
+        racy_total_seconds: seconds(&racy_run, |run| run.seconds),
+        fixed_tries: fixed_run.as_ref().map_or(0, |run| run.tries),
         parity,
         racy_crash: crash(racy),
         fixed_crash: crash(fixed),
@@ -549,12 +441,14 @@ pub fn run_parity(options: &ParityOptions) -> Result<ParityReport, String> {
     }
     let threads = options.threads.to_string();
     let iterations = options.iterations.to_string();
+    let budget = format!("{:.3}", options.budget.as_secs_f64());
+    // Past the budget a program still finishes its try; a try that takes minutes is stuck.
+    let timeout = timeout + options.budget;
     let mut races = Vec::new();
     for workload in workloads {
         let (racy_dir, fixed_dir) = prepare(workload, directory.path())?;
-        let mut runs = Vec::new();
-        for dir in [&racy_dir, &fixed_dir] {
-            runs.push(run_workload(
+        let run_side = |dir: &Path, max_tries: u64| {
+            run_workload(
                 &python,
                 &[
                     &harness_arg,
@@ -563,13 +457,23 @@ pub fn run_parity(options: &ParityOptions) -> Result<ParityReport, String> {
                     workload.name,
                     &threads,
                     &iterations,
+                    &budget,
+                    &max_tries.to_string(),
                 ],
                 timeout,
                 workload.name,
-            )?);
-        }
-        let fixed = runs.pop().expect("two runs");
-        let racy = runs.pop().expect("two runs");
+            )
+        };
+        // The racy program runs until its race shows or the budget is spent (0: no limit of
+        // tries); the fixed one as many tries as the racy one needed (at least a few), so that
+        // "exact" is measured as hard as the race was. A racy program that crashed gives no count: the
+        // fixed one then runs the whole budget.
+        let racy = run_side(&racy_dir, if workload.races { 0 } else { 1 })?;
+        let fixed_tries = match &racy {
+            Ran::Finished(run) => run.tries.max(MIN_FIXED_TRIES),
+            Ran::Crashed(_) => 0,
+        };
+        let fixed = run_side(&fixed_dir, fixed_tries)?;
         races.push(compare(workload, racy, fixed));
     }
     let mut scaling = Vec::new();
@@ -580,7 +484,12 @@ pub fn run_parity(options: &ParityOptions) -> Result<ParityReport, String> {
         }
         let output = run(
             &python,
-            &[&harness_arg, "scale", &threads, &iterations],
+            &[
+                &harness_arg,
+                "scale",
+                &options.workers.to_string(),
+                &format!("{:.3}", options.scale_seconds),
+            ],
             timeout,
         )?;
         let parsed: Scale = serde_json::from_str(output.trim()).map_err(|error| {
@@ -592,6 +501,8 @@ pub fn run_parity(options: &ParityOptions) -> Result<ParityReport, String> {
         interpreter,
         threads: options.threads,
         iterations: options.iterations,
+        budget_seconds: options.budget.as_secs_f64(),
+        scale_seconds: options.scale_seconds,
         races,
         scaling,
     })
@@ -604,102 +515,4 @@ pub fn all_parity(report: &ParityReport) -> bool {
             .scaling
             .iter()
             .all(|row| row.result == row.serial_result)
-}
-
-/// The human report.
-pub fn render_text(report: &ParityReport) -> String {
-    use std::fmt::Write;
-    let mut out = String::new();
-    let interpreter = &report.interpreter;
-    let gil = match interpreter.gil_enabled {
-        Some(true) => "GIL enabled",
-        Some(false) => "GIL disabled (free-threaded)",
-        None => "GIL (sys._is_gil_enabled absent: Python < 3.13)",
-    };
-    let _ = writeln!(
-        out,
-        "interpreter: {} (Python {}, {gil}), {} CPUs; {} threads x {} iterations",
-        interpreter.path,
-        interpreter.version,
-        interpreter.cpus.map_or("?".to_string(), |c| c.to_string()),
-        report.threads,
-        group(report.iterations as i64)
-    );
-    if interpreter.gil_enabled != Some(false) {
-        let _ = writeln!(
-            out,
-            "note: this interpreter has a GIL: races may not show, and threads will not speed up CPU-bound work. Run with python3.14t to see the real behaviour."
-        );
-    }
-    if !report.races.is_empty() {
-        let _ = writeln!(out);
-        let _ = writeln!(
-            out,
-            "{:<6} {:<52} {:<26} verdict",
-            "rule", "racy program (threads)", "fixed program (threads)"
-        );
-        for race in &report.races {
-            let crashed = race
-                .racy_crash
-                .as_ref()
-                .map(|crash| format!("race shown ({}), fix restores parity", crash.short()));
-            let verdict = match (race.parity, race.racy_outcome == "exact") {
-                (true, _) if crashed.is_some() => crashed.as_deref().unwrap_or_default(),
-                (true, false) => "race shown, fix restores parity",
-                (true, true) if race.rule == "NG108" => "parity; see the times for contention",
-                (true, true) if race.rule == "NG301" => "same results on threads",
-                (true, true) => "no race seen this run; fix has parity",
-                (false, _) => "FIXED PROGRAM LACKS PARITY",
-            };
-            let _ = writeln!(
-                out,
-                "{:<6} {:<52} {:<26} {verdict}",
-                race.rule, race.racy_outcome, race.fixed_outcome
-            );
-            for crash in [&race.racy_crash, &race.fixed_crash].into_iter().flatten() {
-                if let Some(message) = &crash.message {
-                    let _ = writeln!(out, "       {message}");
-                }
-            }
-            if race.rule == "NG108" || race.rule == "NG301" {
-                let _ = writeln!(
-                    out,
-                    "       time: racy {:.3} s, fixed {:.3} s",
-                    race.racy_seconds, race.fixed_seconds
-                );
-            }
-        }
-    }
-    if !report.scaling.is_empty() {
-        let _ = writeln!(out);
-        let _ = writeln!(
-            out,
-            "{:<11} {:<10} {:>7} {:>9} {:>8} {:>10}  parity",
-            "workload", "executor", "workers", "seconds", "speedup", "efficiency"
-        );
-        for row in &report.scaling {
-            let speedup = if row.seconds > 0.0 {
-                row.serial_seconds / row.seconds
-            } else {
-                0.0
-            };
-            let efficiency = speedup / row.workers as f64;
-            let _ = writeln!(
-                out,
-                "{:<11} {:<10} {:>7} {:>9.3} {:>7.2}x {:>9.0}%  {}",
-                row.workload,
-                row.executor,
-                row.workers,
-                row.seconds,
-                speedup,
-                efficiency * 100.0,
-                if row.result == row.serial_result {
-                    "exact"
-                } else {
-                    "MISMATCH"
-                }
-            );
-        }
-    }
-    out
 }
