@@ -69,8 +69,11 @@ pub fn check(context: &mut Context<'_, '_>, diagnostics: &mut Vec<Diagnostic>) {
         if !may_race || model.override_is_locked(item) {
             continue;
         }
-        // A program's own command line: no library user calls it from several threads.
-        if model.execution(function) == Execution::LibraryApi && model.is_command_line(function) {
+        // A program's own command line, or main-thread set-up (a function that installs
+        // signal handlers): no library user calls it from several threads.
+        if model.execution(function) == Execution::LibraryApi
+            && (model.is_command_line(function) || model.is_main_thread_setup(function))
+        {
             continue;
         }
         let Some(&first) = item.sets.first() else {

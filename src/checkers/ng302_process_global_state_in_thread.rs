@@ -37,9 +37,12 @@ pub fn check(context: &Context<'_, '_>, diagnostics: &mut Vec<Diagnostic>) {
             // A library's public function: its users may call it from their threads. A
             // program's own command line (`main`, `__main__.py`, `cli.py`) has no such users,
             // and an API Python allows only in the main thread (`signal.signal`) already
-            // fails on any other thread, GIL or not: free threading changes nothing there.
+            // fails on any other thread, GIL or not: free threading changes nothing there,
+            // nor for what else a function that installs signal handlers changes (a worker's
+            // start-up that sets the environment and its handlers).
             Execution::LibraryApi
                 if !model.is_command_line(function)
+                    && !model.is_main_thread_setup(function)
                     && !crate::data::is_main_thread_only(&use_.name) =>
             {
                 Some(library_diagnostic(

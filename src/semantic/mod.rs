@@ -519,6 +519,9 @@ pub struct SemanticModel<'a> {
     /// The module is a program's command line (`__main__.py`, `cli.py`), set by the linter
     /// from the file name: its functions are entry points, not a library's API.
     pub command_line_module: bool,
+    /// For each function, whether it is main-thread set-up: it calls an API Python allows
+    /// only in the main thread (`signal.signal`), or only such functions call it.
+    main_thread_setup: Vec<bool>,
 }
 
 impl<'a> SemanticModel<'a> {
@@ -596,6 +599,14 @@ impl<'a> SemanticModel<'a> {
     /// what only such functions call.
     pub fn is_command_line(&self, function: FunctionId) -> bool {
         self.command_line_module || self.command_line[function]
+    }
+
+    /// Whether `function` is written for the main thread: it installs signal handlers (or
+    /// calls another API Python allows only there), or only such functions call it. Other
+    /// process-wide changes it makes are the program's set-up, not something a library's
+    /// users run on their threads.
+    pub fn is_main_thread_setup(&self, function: FunctionId) -> bool {
+        self.main_thread_setup[function]
     }
 
     /// Whether `function` runs only while the module is imported: every call site in the module

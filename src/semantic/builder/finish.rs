@@ -76,6 +76,7 @@ impl<'a> Builder<'a> {
         );
 
         let command_line = self.command_line_functions(&call_sites, &entry_targets);
+        let main_thread_setup = self.main_thread_setup_functions(&call_sites, &entry_targets);
         let scoped_overrides = self.resolve_overrides();
         self.mark_rechecked_under_lock();
         self.judge_values_from_calls();
@@ -125,6 +126,7 @@ impl<'a> Builder<'a> {
             role: self.role,
             command_line,
             command_line_module: false,
+            main_thread_setup,
         };
         // Which lists are stacks and which iterators are shared depends on class attributes
         // reached through base classes: the model answers that.
@@ -350,6 +352,28 @@ impl<'a> Builder<'a> {
                     && function.class.is_none()
             })
             .collect();
+        if !seeds.contains(&true) {
+            return seeds;
+        }
+        closed_under_callers(&self.functions, call_sites, entry_targets, seeds)
+    }
+
+    /// Main-thread set-up: functions that call an API Python allows only in the main thread
+    /// (`signal.signal`), and the functions only they call. Such a function is written for
+    /// the main thread: on any other it raises at that call, GIL or not.
+    fn main_thread_setup_functions(
+        &self,
+        call_sites: &[CallSite],
+        entry_targets: &HashSet<FunctionId>,
+    ) -> Vec<bool> {
+        let mut seeds = vec![false; self.functions.len()];
+        for use_ in &self.process_global_uses {
+            if let Some(function) = use_.function
+                && crate::data::is_main_thread_only(&use_.name)
+            {
+                seeds[function] = true;
+            }
+        }
         if !seeds.contains(&true) {
             return seeds;
         }
