@@ -10,7 +10,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command as Process;
-use std::sync::Mutex;
+use std::sync::{Mutex, MutexGuard};
 
 use assert_cmd::Command;
 
@@ -48,6 +48,15 @@ fn free_threaded_python() -> Option<PathBuf> {
     Some(python)
 }
 
+/// The interpreter, and the machine to this test alone while the guard lives.
+fn free_threaded_python_alone() -> Option<(PathBuf, MutexGuard<'static, ()>)> {
+    let python = free_threaded_python()?;
+    let guard = ONE_AT_A_TIME
+        .lock()
+        .unwrap_or_else(|poison| poison.into_inner());
+    Some((python, guard))
+}
+
 fn nogil_lint() -> Command {
     Command::cargo_bin("nogil-lint").unwrap()
 }
@@ -59,12 +68,9 @@ const RACES: &[&str] = &[
 
 #[test]
 fn every_race_shows_and_every_fix_is_exact_on_free_threaded_python() {
-    let Some(python) = free_threaded_python() else {
+    let Some((python, _machine)) = free_threaded_python_alone() else {
         return;
     };
-    let _machine = ONE_AT_A_TIME
-        .lock()
-        .unwrap_or_else(|poison| poison.into_inner());
     // A generous budget: a race shows in its first tries on an idle machine, and the budget
     // only matters when the machine is busy.
     let output = nogil_lint()
@@ -119,12 +125,9 @@ fn every_race_shows_and_every_fix_is_exact_on_free_threaded_python() {
 /// outcome, try after try.
 #[test]
 fn fixed_parity_programs_run_exact_on_free_threaded_threads() {
-    let Some(python) = free_threaded_python() else {
+    let Some((python, _machine)) = free_threaded_python_alone() else {
         return;
     };
-    let _machine = ONE_AT_A_TIME
-        .lock()
-        .unwrap_or_else(|poison| poison.into_inner());
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let dir = tempfile::tempdir().unwrap();
     let mut modules = Vec::new();
