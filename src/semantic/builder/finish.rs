@@ -359,23 +359,32 @@ impl<'a> Builder<'a> {
     }
 
     /// Main-thread set-up: functions that call an API Python allows only in the main thread
-    /// (`signal.signal`), and the functions only they call. Such a function is written for
-    /// the main thread: on any other it raises at that call, GIL or not.
+    /// (`signal.signal`), the other methods of their class, and the functions only they
+    /// call. Such a function is written for the main thread: on any other it raises at that
+    /// call, GIL or not. A class that installs signal handlers is the process's own driver
+    /// (an arbiter, a worker process's main object), whose methods its main thread runs.
     fn main_thread_setup_functions(
         &self,
         call_sites: &[CallSite],
         entry_targets: &HashSet<FunctionId>,
     ) -> Vec<bool> {
         let mut seeds = vec![false; self.functions.len()];
+        let mut classes = HashSet::default();
         for use_ in &self.process_global_uses {
             if let Some(function) = use_.function
                 && crate::data::is_main_thread_only(&use_.name)
             {
                 seeds[function] = true;
+                classes.extend(self.functions[function].class);
             }
         }
         if !seeds.contains(&true) {
             return seeds;
+        }
+        for (id, function) in self.functions.iter().enumerate() {
+            if function.class.is_some_and(|class| classes.contains(&class)) {
+                seeds[id] = true;
+            }
         }
         closed_under_callers(&self.functions, call_sites, entry_targets, seeds)
     }
