@@ -147,6 +147,12 @@ pub struct Class<'a> {
     /// The attribute holding the lock that `__enter__` acquires (`self._lock.acquire()`), so
     /// `with self:` holds it.
     pub context_lock: Option<&'a str>,
+    /// Methods that return a lock of the receiver (`def get_lock(cls): … return cls._lock`),
+    /// with that attribute: `with cls.get_lock():` holds the lock `with cls._lock:` does.
+    pub lock_getters: Vec<(&'a str, &'a str)>,
+    /// Locks a classmethod stores on the class (`cls._lock = TqdmDefaultWriteLock()`): one lock
+    /// for the class and every instance, whatever the receiver that names it.
+    pub class_assigned_locks: Vec<&'a str>,
     /// A module-level lock that `__enter__` acquires (`_LOCK.acquire()`) and `__exit__`
     /// releases: every object of the class holds the same lock while its block runs.
     pub context_module_lock: Option<&'a str>,

@@ -8,7 +8,7 @@ use ruff_text_size::Ranged;
 
 use super::syntax::{for_each_statement, is_class_var, method_receiver, self_attribute};
 use super::{Builder, Receiver};
-use crate::semantic::values::ValueKind;
+use crate::semantic::values::{ValueKind, is_lock_like_name};
 use crate::semantic::{Class, ClassAttribute, ClassId};
 
 impl<'a> Builder<'a> {
@@ -77,6 +77,8 @@ impl<'a> Builder<'a> {
             is_thread_subclass,
             is_thread_local,
             context_lock: None,
+            lock_getters: Vec::new(),
+            class_assigned_locks: Vec::new(),
             context_module_lock: None,
             singleton: None,
             attributes: Vec::new(),
@@ -143,6 +145,17 @@ impl<'a> Builder<'a> {
                 }
                 Stmt::FunctionDef(def) => {
                     let receiver = method_receiver(def, |expr| self.qualified_name(expr));
+                    if let Some((self_name, _)) = receiver
+                        && let Some(attr) = returned_receiver_attribute(self_name, &def.body)
+                        && (is_lock_like_name(attr) || is_lock_like_name(def.name.as_str()))
+                    {
+                        self.classes[class]
+                            .lock_getters
+                            .push((def.name.as_str(), attr));
+                    }
+                    if let Some((cls_name, Receiver::Class)) = receiver {
+                        self.scan_class_assigned_locks(class, cls_name, &def.body);
+                    }
                     if let Some((self_name, Receiver::Instance)) = receiver {
                         self.scan_instance_assignments(class, self_name, &def.body);
                         if def.name.as_str() == "__enter__" {
@@ -226,6 +239,23 @@ impl<'a> Builder<'a> {
             })
     }
 
+    /// `cls._lock = …` in a classmethod: a lock (by its value or its name) kept on the class.
+    fn scan_class_assigned_locks(&mut self, class: ClassId, cls_name: &str, suite: &'a [Stmt]) {
+        let mut found = Vec::new();
+        for_each_statement(suite, &mut |stmt| {
+            if let Stmt::Assign(ast::StmtAssign { targets, value, .. }) = stmt {
+                for target in targets {
+                    if let Some(attr) = self_attribute(target, cls_name)
+                        && (self.classify(value) == ValueKind::Lock || is_lock_like_name(attr))
+                    {
+                        found.push(attr);
+                    }
+                }
+            }
+        });
+        self.classes[class].class_assigned_locks.extend(found);
+    }
+
     fn scan_instance_assignments(&mut self, class: ClassId, self_name: &str, suite: &'a [Stmt]) {
         for_each_statement(suite, &mut |stmt| {
             let (targets, value): (Vec<&'a Expr>, Option<&'a Expr>) = match stmt {
@@ -306,6 +336,58 @@ fn acquired_module_lock(body: &[Stmt]) -> Option<&str> {
             _ => None,
         }
     })
+}
+
+/// The one attribute of the receiver that every `return` of a method returns
+/// (`return cls._lock`, after creating it on first use), or `None`.
+fn returned_receiver_attribute<'a>(receiver: &str, body: &'a [Stmt]) -> Option<&'a str> {
+    fn collect<'a>(suite: &'a [Stmt], returns: &mut Vec<Option<&'a Expr>>) {
+        for stmt in suite {
+            match stmt {
+                Stmt::Return(ast::StmtReturn { value, .. }) => returns.push(value.as_deref()),
+                Stmt::If(ast::StmtIf {
+                    body,
+                    elif_else_clauses,
+                    ..
+                }) => {
+                    collect(body, returns);
+                    for clause in elif_else_clauses {
+                        collect(&clause.body, returns);
+                    }
+                }
+                Stmt::With(ast::StmtWith { body, .. }) => collect(body, returns),
+                Stmt::Try(ast::StmtTry {
+                    body,
+                    handlers,
+                    orelse,
+                    finalbody,
+                    ..
+                }) => {
+                    collect(body, returns);
+                    for handler in handlers {
+                        let ast::ExceptHandler::ExceptHandler(handler) = handler;
+                        collect(&handler.body, returns);
+                    }
+                    collect(orelse, returns);
+                    collect(finalbody, returns);
+                }
+                _ => {}
+            }
+        }
+    }
+    let mut returns = Vec::new();
+    collect(body, &mut returns);
+    let mut attributes = returns.into_iter().map(|value| match value? {
+        Expr::Attribute(ast::ExprAttribute { value, attr, .. }) => match &**value {
+            Expr::Name(name) if name.id.as_str() == receiver => Some(attr.as_str()),
+            _ => None,
+        },
+        _ => None,
+    });
+    let first = attributes.next()??;
+    attributes
+        .all(|attr| attr == Some(first))
+        .then_some(first)
 }
 
 fn acquired_lock<'a>(self_name: &str, body: &'a [Stmt]) -> Option<&'a str> {

@@ -8,7 +8,7 @@ use ruff_text_size::{Ranged, TextRange};
 
 use super::Builder;
 use crate::semantic::values::{ValueKind, is_lock_like_name};
-use crate::semantic::{LockKey, LockRegion, StateKey};
+use crate::semantic::{ClassId, LockKey, LockRegion, StateKey};
 
 impl<'a> Builder<'a> {
     /// The lock an expression in `with …:` or `….acquire()` denotes, as a canonical key.
@@ -43,30 +43,8 @@ impl<'a> Builder<'a> {
                 let attr_name = attr.as_str();
                 if let Expr::Name(base) = &**value {
                     let base = base.id.as_str();
-                    let class = match self.current_receiver() {
-                        Some((receiver_name, _, class)) if receiver_name == base => Some(class),
-                        _ if !self.is_enclosing_local(base) => self.module_class(base),
-                        _ => None,
-                    };
-                    if let Some(class) = class {
-                        let class_level = self.classes[class]
-                            .attribute(attr_name)
-                            .filter(|attribute| attribute.kind == ValueKind::Lock)
-                            .is_some()
-                            && !self.classes[class]
-                                .instance_attributes
-                                .contains_key(attr_name);
-                        if class_level {
-                            return Some(format!("{}.{attr_name}", self.classes[class].name));
-                        }
-                        let kind = self.state_value_kind(StateKey::InstanceAttr(class, attr_name));
-                        return match kind {
-                            Some(ValueKind::Lock) => Some(format!("{base}.{attr_name}")),
-                            Some(ValueKind::AsyncLock) => None,
-                            _ => {
-                                is_lock_like_name(attr_name).then(|| format!("{base}.{attr_name}"))
-                            }
-                        };
+                    if let Some(class) = self.receiver_class(base) {
+                        return self.receiver_lock_key(base, class, attr_name);
                     }
                 }
                 is_lock_like_name(attr_name).then(|| self.text(expr.range()).to_string())
@@ -77,6 +55,17 @@ impl<'a> Builder<'a> {
                 if self.classify(expr) == ValueKind::Lock {
                     return None;
                 }
+                // `cls.get_lock()` that returns `cls._lock`: the same lock as `cls._lock`.
+                if let Expr::Attribute(ast::ExprAttribute { value, attr, .. }) = &**func
+                    && let Expr::Name(base) = &**value
+                    && let Some(class) = self.receiver_class(base.id.as_str())
+                    && let Some(&(_, lock)) = self.classes[class]
+                        .lock_getters
+                        .iter()
+                        .find(|(method, _)| *method == attr.as_str())
+                {
+                    return self.receiver_lock_key(base.id.as_str(), class, lock);
+                }
                 let name = match &**func {
                     Expr::Name(name) => name.id.as_str(),
                     Expr::Attribute(attribute) => attribute.attr.as_str(),
@@ -85,6 +74,37 @@ impl<'a> Builder<'a> {
                 is_lock_like_name(name).then(|| self.text(expr.range()).to_string())
             }
             _ => None,
+        }
+    }
+
+    /// The class `base` denotes in `base.attr`: the current method's receiver (`self`,
+    /// `cls`), or a class of this module named directly.
+    fn receiver_class(&self, base: &str) -> Option<ClassId> {
+        match self.current_receiver() {
+            Some((receiver_name, _, class)) if receiver_name == base => Some(class),
+            _ if !self.is_enclosing_local(base) => self.module_class(base),
+            _ => None,
+        }
+    }
+
+    /// The key of the lock `base.attr` holds, `base` denoting `class` or its instance: the
+    /// class's own lock when the attribute is a class-level lock no instance replaces, else
+    /// the receiver's.
+    fn receiver_lock_key(&self, base: &str, class: ClassId, attr_name: &str) -> Option<LockKey> {
+        let class_level = (self.classes[class]
+            .attribute(attr_name)
+            .is_some_and(|attribute| attribute.kind == ValueKind::Lock)
+            || self.classes[class].class_assigned_locks.contains(&attr_name))
+            && !self.classes[class]
+                .instance_attributes
+                .contains_key(attr_name);
+        if class_level {
+            return Some(format!("{}.{attr_name}", self.classes[class].name));
+        }
+        match self.state_value_kind(StateKey::InstanceAttr(class, attr_name)) {
+            Some(ValueKind::Lock) => Some(format!("{base}.{attr_name}")),
+            Some(ValueKind::AsyncLock) => None,
+            _ => is_lock_like_name(attr_name).then(|| format!("{base}.{attr_name}")),
         }
     }
 
