@@ -459,6 +459,29 @@ fn catch_warnings_is_a_scoped_override_only_below_3_14() {
     assert!(findings_in("quiet.py", source, &settings).is_empty());
 }
 
+/// Weak containers iterate over a copy of their data from Python 3.14: a loop over one that
+/// another thread changes is NG109 on 3.13t only.
+#[test]
+fn weak_container_iteration_races_only_below_3_14() {
+    let source = "import threading\nimport weakref\n\n_live = weakref.WeakSet()\n\n\ndef add(item):\n    _live.add(item)\n\n\ndef close_all():\n    for item in _live:\n        item.close()\n\n\nthreading.Thread(target=add, args=(object(),)).start()\n";
+    let mut settings = Settings {
+        collect_facts: true,
+        min_severity: Severity::Info,
+        rules: nogil_lint::registry::RuleSet::from_selectors(
+            Some(&["NG109".parse::<nogil_lint::registry::RuleSelector>().unwrap()]),
+            &[],
+            &[],
+        ),
+        ..Settings::default()
+    };
+    settings.model.target_version = nogil_lint::data::TargetVersion::Py313t;
+    let found = findings_in("live.py", source, &settings);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!((found[0].0, found[0].1.as_str()), (12, "NG109"));
+    settings.model.target_version = nogil_lint::data::TargetVersion::Py314t;
+    assert!(findings_in("live.py", source, &settings).is_empty());
+}
+
 /// A program's command line is not library API: process-wide changes in `__main__.py`,
 /// `cli.py`, a module of a `bin/`, `cli/` or `scripts/` directory, or `main` of a module with
 /// a `__main__` block are not NG302 findings there.

@@ -31,6 +31,9 @@ pub fn check(context: &mut Context<'_, '_>, diagnostics: &mut Vec<Diagnostic>) {
             }
         }
         for iteration in &model.iterations {
+            if !walks_live_data(iteration.container, context.target) {
+                continue;
+            }
             let Some(shared) = model.shared_key(iteration.key) else {
                 continue;
             };
@@ -63,6 +66,13 @@ pub fn check(context: &mut Context<'_, '_>, diagnostics: &mut Vec<Diagnostic>) {
         }
         diagnostics.push(mapping_finding(context, iteration));
     }
+}
+
+/// Whether a loop over the container walks its live data, which another thread's change can
+/// break. Python 3.14's weak containers iterate over a copy of their data (an atomic
+/// `dict.copy()`/`set.copy()` on a free-threaded build); 3.13's walk it live.
+pub(super) fn walks_live_data(container: ContainerKind, target: crate::data::TargetVersion) -> bool {
+    container != ContainerKind::WeakContainer || target < crate::data::TargetVersion::Py314t
 }
 
 /// Whether a write changes what a loop over the container sees: an item set or deleted, a

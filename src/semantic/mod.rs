@@ -73,6 +73,9 @@ pub struct Function<'a> {
     /// Registered with `os.register_at_fork(after_in_child=…)`: it runs in a freshly forked
     /// child, where only the forking thread exists.
     pub runs_in_fork_child: bool,
+    /// Registered with `atexit.register` (called or as a decorator): it runs once, while the
+    /// interpreter shuts down, after the threads it waits for have finished.
+    pub runs_at_exit: bool,
     /// Defined under `if __name__ == "__main__":`.
     pub in_main_guard: bool,
     /// An `async def`: a coroutine function.

@@ -392,10 +392,12 @@ impl<'a> Builder<'a> {
     /// Marks the functions referenced as values (passed, stored, returned) as escaping.
     fn mark_escaped_functions(&mut self) {
         // Handing a function to `os.register_at_fork(after_in_child=…)` is not an escape: it
-        // runs only in a freshly forked child, where no other thread exists.
+        // runs only in a freshly forked child, where no other thread exists. Nor is handing it
+        // to `atexit.register`: it runs once, at shutdown.
         let fork_handlers: HashSet<TextRange> = self
             .pending_fork_child_handlers
             .iter()
+            .chain(&self.pending_exit_handlers)
             .map(|reference| reference.expr.range())
             .collect();
         let escaped: Vec<FunctionId> = self
@@ -419,6 +421,14 @@ impl<'a> Builder<'a> {
             .collect();
         for function in fork_child_handlers {
             self.functions[function].runs_in_fork_child = true;
+        }
+        let exit_handlers: Vec<FunctionId> = self
+            .pending_exit_handlers
+            .iter()
+            .filter_map(|reference| self.resolve(reference))
+            .collect();
+        for function in exit_handlers {
+            self.functions[function].runs_at_exit = true;
         }
     }
 }

@@ -269,6 +269,8 @@ struct Builder<'a> {
     pending_escapes: Vec<PendingRef<'a>>,
     /// Functions registered to run in a forked child (`os.register_at_fork(after_in_child=f)`).
     pending_fork_child_handlers: Vec<PendingRef<'a>>,
+    /// Functions registered to run at interpreter exit (`atexit.register(f)`).
+    pending_exit_handlers: Vec<PendingRef<'a>>,
     /// Calls of imported names, resolved against other modules by the project phase.
     external_call_refs: Vec<(Option<FunctionId>, &'a Expr)>,
     pending_pools: Vec<PendingPool<'a>>,
@@ -379,6 +381,7 @@ impl<'a> Builder<'a> {
             pending_entries: Vec::new(),
             pending_escapes: Vec::new(),
             pending_fork_child_handlers: Vec::new(),
+            pending_exit_handlers: Vec::new(),
             external_call_refs: Vec::new(),
             pending_pools: Vec::new(),
             pending_submissions: Vec::new(),

@@ -14,6 +14,14 @@ impl<'a> Builder<'a> {
     /// `os.register_at_fork(after_in_child=f)`: `f` runs in the child right after a fork, when
     /// the forking thread is the only one, so its writes race with nothing.
     pub(super) fn record_fork_child_handler(&mut self, call: &'a ast::ExprCall) {
+        // `atexit.register(f, …)`: `f` runs once, at interpreter exit.
+        if let Some(handler) = call.arguments.args.first()
+            && self.qualified_name(&call.func).as_deref() == Some("atexit.register")
+        {
+            let handler = self.pending_ref(handler);
+            self.pending_exit_handlers.push(handler);
+            return;
+        }
         if call.arguments.keywords.is_empty()
             || self.qualified_name(&call.func).as_deref() != Some("os.register_at_fork")
         {

@@ -67,8 +67,11 @@ impl<'a> Builder<'a> {
         let decorated = def.decorator_list.iter().any(|decorator| {
             !matches!(
                 self.qualified_name(&decorator.expression).as_deref(),
-                Some("builtins.staticmethod" | "builtins.classmethod")
+                Some("builtins.staticmethod" | "builtins.classmethod" | "atexit.register")
             )
+        });
+        let runs_at_exit = def.decorator_list.iter().any(|decorator| {
+            self.qualified_name(&decorator.expression).as_deref() == Some("atexit.register")
         });
         self.functions.push(Function {
             name: def.name.as_str(),
@@ -85,6 +88,7 @@ impl<'a> Builder<'a> {
             body: def.body.iter().map(Ranged::range).collect(),
             escapes: false,
             runs_in_fork_child: false,
+            runs_at_exit,
             in_main_guard: self.in_main_guard,
             is_async: def.is_async,
             parameters: def
