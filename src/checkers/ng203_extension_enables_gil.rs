@@ -31,6 +31,36 @@ pub struct BuildContext {
     pub cython_directive_in_build: bool,
     /// The PyO3 version the crate depends on (`(major, minor)`), when a Cargo.toml says.
     pub pyo3_version: Option<(u32, u32)>,
+    /// Cython sources that another `.pyx` pastes in with `include "name.pyx"`: text of the
+    /// including module, not modules of their own, so the including module's directive counts.
+    pub included_cython: rustc_hash::FxHashSet<std::path::PathBuf>,
+}
+
+/// The `.pyx` files among `files` that another one names in an `include` statement, resolved
+/// beside the including file.
+pub fn included_cython_sources(
+    files: &[std::path::PathBuf],
+) -> rustc_hash::FxHashSet<std::path::PathBuf> {
+    let mut included = rustc_hash::FxHashSet::default();
+    for file in files {
+        if file.extension().is_none_or(|ext| ext != "pyx") {
+            continue;
+        }
+        let Ok(text) = std::fs::read_to_string(file) else {
+            continue;
+        };
+        let directory = file.parent().unwrap_or(Path::new("."));
+        for line in text.lines() {
+            let Some(rest) = line.trim_start().strip_prefix("include ") else {
+                continue;
+            };
+            let name = rest.trim().trim_matches(|c| c == '"' || c == '\'');
+            if name.ends_with(".pyx") || name.ends_with(".pxi") {
+                included.insert(directory.join(name));
+            }
+        }
+    }
+    included
 }
 
 fn offset(index: usize) -> TextSize {
@@ -105,6 +135,7 @@ pub fn check_source(path: &Path, text: &str, build: &BuildContext) -> Vec<Diagno
         .unwrap_or("");
     match (extension, name) {
         (_, "CMakeLists.txt") => check_cmake(&without_comments(text, true)),
+        ("pyx", _) if build.included_cython.contains(path) => Vec::new(),
         ("pyx", _) => check_cython(text, build, path),
         ("rs", _) => check_pyo3(&without_comments(text, false), build),
         _ => check_c(&without_comments(text, false)),

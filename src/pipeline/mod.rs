@@ -67,6 +67,8 @@ pub fn run(
     };
     if settings.rules.contains(Rule::ExtensionEnablesGil) {
         settings.build = crate::checkers::ng203_extension_enables_gil::build_context(&roots);
+        settings.build.included_cython =
+            crate::checkers::ng203_extension_enables_gil::included_cython_sources(&files);
     }
     let settings = &settings;
     let mut reports = Vec::with_capacity(files.len() + 1);
