@@ -468,7 +468,9 @@ fn weak_container_iteration_races_only_below_3_14() {
         collect_facts: true,
         min_severity: Severity::Info,
         rules: nogil_lint::registry::RuleSet::from_selectors(
-            Some(&["NG109".parse::<nogil_lint::registry::RuleSelector>().unwrap()]),
+            Some(&["NG109"
+                .parse::<nogil_lint::registry::RuleSelector>()
+                .unwrap()]),
             &[],
             &[],
         ),

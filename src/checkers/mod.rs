@@ -79,7 +79,7 @@ impl<'m, 'a> Context<'m, 'a> {
     /// on an event loop only when code that may run on a thread writes the same state, as
     /// coroutines on one loop do not run in parallel with each other.
     pub fn may_race(&self, access: &StateAccess<'a>) -> bool {
-        self.may_race_in(access.function, access.key)
+        !self.model.in_fork_child(access.range) && self.may_race_in(access.function, access.key)
     }
 
     /// As [`Context::may_race`], for code of `function` touching `key`.

@@ -31,7 +31,9 @@ pub fn check(context: &mut Context<'_, '_>, diagnostics: &mut Vec<Diagnostic>) {
             }
         }
         for iteration in &model.iterations {
-            if !walks_live_data(iteration.container, context.target) {
+            if !walks_live_data(iteration.container, context.target)
+                || model.in_fork_child(iteration.range)
+            {
                 continue;
             }
             let Some(shared) = model.shared_key(iteration.key) else {
@@ -61,7 +63,9 @@ pub fn check(context: &mut Context<'_, '_>, diagnostics: &mut Vec<Diagnostic>) {
         }
     }
     for iteration in &model.mapping_iterations {
-        if !model.execution(iteration.function).runs_concurrently() {
+        if !model.execution(iteration.function).runs_concurrently()
+            || model.in_fork_child(iteration.range)
+        {
             continue;
         }
         diagnostics.push(mapping_finding(context, iteration));
@@ -71,7 +75,10 @@ pub fn check(context: &mut Context<'_, '_>, diagnostics: &mut Vec<Diagnostic>) {
 /// Whether a loop over the container walks its live data, which another thread's change can
 /// break. Python 3.14's weak containers iterate over a copy of their data (an atomic
 /// `dict.copy()`/`set.copy()` on a free-threaded build); 3.13's walk it live.
-pub(super) fn walks_live_data(container: ContainerKind, target: crate::data::TargetVersion) -> bool {
+pub(super) fn walks_live_data(
+    container: ContainerKind,
+    target: crate::data::TargetVersion,
+) -> bool {
     container != ContainerKind::WeakContainer || target < crate::data::TargetVersion::Py314t
 }
 

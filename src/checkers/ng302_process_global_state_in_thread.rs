@@ -20,7 +20,10 @@ pub fn check(context: &Context<'_, '_>, diagnostics: &mut Vec<Diagnostic>) {
         let Some(function) = use_.function else {
             continue;
         };
-        if (use_.scoped && scoped_by_ng110) || !model.is_runtime_function(function) {
+        if (use_.scoped && scoped_by_ng110)
+            || !model.is_runtime_function(function)
+            || model.in_fork_child(use_.range)
+        {
             continue;
         }
         let code = context.snippet(use_.range);

@@ -107,6 +107,7 @@ pub fn judge_use(
     // A loop over it while another function mutates it, unless NG109 reported that loop.
     for iteration in iterations {
         if context.reported_iterations.contains(&iteration.range)
+            || model.in_fork_child(iteration.range)
             || !super::ng109_iteration_during_mutation::walks_live_data(
                 iteration.container,
                 context.target,

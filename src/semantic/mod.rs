@@ -528,6 +528,9 @@ pub struct SemanticModel<'a> {
     /// The module is a program's command line (`__main__.py`, `cli.py`), set by the linter
     /// from the file name: its functions are entry points, not a library's API.
     pub command_line_module: bool,
+    /// Code that runs in the child of `os.fork()` (`if pid == 0:`), where only the forking
+    /// thread exists.
+    fork_child_ranges: Vec<TextRange>,
     /// For each function, whether it is main-thread set-up: it calls an API Python allows
     /// only in the main thread (`signal.signal`), or only such functions call it.
     main_thread_setup: Vec<bool>,
@@ -608,6 +611,14 @@ impl<'a> SemanticModel<'a> {
     /// what only such functions call.
     pub fn is_command_line(&self, function: FunctionId) -> bool {
         self.command_line_module || self.command_line[function]
+    }
+
+    /// Whether code at `range` runs in the child of an `os.fork()` of its function (the body
+    /// of `if pid == 0:`), where only the forking thread exists: it races with nothing.
+    pub fn in_fork_child(&self, range: TextRange) -> bool {
+        self.fork_child_ranges
+            .iter()
+            .any(|child| child.contains_range(range))
     }
 
     /// Whether `function` is written for the main thread: it installs signal handlers (or

@@ -385,9 +385,7 @@ fn returned_receiver_attribute<'a>(receiver: &str, body: &'a [Stmt]) -> Option<&
         _ => None,
     });
     let first = attributes.next()??;
-    attributes
-        .all(|attr| attr == Some(first))
-        .then_some(first)
+    attributes.all(|attr| attr == Some(first)).then_some(first)
 }
 
 fn acquired_lock<'a>(self_name: &str, body: &'a [Stmt]) -> Option<&'a str> {

@@ -127,6 +127,7 @@ impl<'a> Builder<'a> {
             command_line,
             command_line_module: false,
             main_thread_setup,
+            fork_child_ranges: self.fork_child_ranges,
         };
         // Which lists are stacks and which iterators are shared depends on class attributes
         // reached through base classes: the model answers that.

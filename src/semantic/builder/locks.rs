@@ -94,7 +94,9 @@ impl<'a> Builder<'a> {
         let class_level = (self.classes[class]
             .attribute(attr_name)
             .is_some_and(|attribute| attribute.kind == ValueKind::Lock)
-            || self.classes[class].class_assigned_locks.contains(&attr_name))
+            || self.classes[class]
+                .class_assigned_locks
+                .contains(&attr_name))
             && !self.classes[class]
                 .instance_attributes
                 .contains_key(attr_name);
@@ -142,6 +144,7 @@ impl<'a> Builder<'a> {
             {
                 self.checks.push((function, test.range()));
             }
+            self.record_fork_child(suite, position);
             self.visit_stmt(stmt);
             let acquire = self
                 .lock_call(stmt, "acquire")

@@ -46,6 +46,7 @@ mod classes;
 mod evictions;
 mod execution;
 mod finish;
+mod fork_child;
 mod guards;
 mod identity;
 mod imports;
@@ -269,6 +270,10 @@ struct Builder<'a> {
     pending_escapes: Vec<PendingRef<'a>>,
     /// Functions registered to run in a forked child (`os.register_at_fork(after_in_child=f)`).
     pending_fork_child_handlers: Vec<PendingRef<'a>>,
+    /// Locals holding the result of `os.fork()`, by function.
+    fork_results: HashSet<(FunctionId, &'a str)>,
+    /// Code that runs in a forked child (see `fork_child.rs`).
+    fork_child_ranges: Vec<TextRange>,
     /// Functions registered to run at interpreter exit (`atexit.register(f)`).
     pending_exit_handlers: Vec<PendingRef<'a>>,
     /// Calls of imported names, resolved against other modules by the project phase.
@@ -381,6 +386,8 @@ impl<'a> Builder<'a> {
             pending_entries: Vec::new(),
             pending_escapes: Vec::new(),
             pending_fork_child_handlers: Vec::new(),
+            fork_results: HashSet::default(),
+            fork_child_ranges: Vec::new(),
             pending_exit_handlers: Vec::new(),
             external_call_refs: Vec::new(),
             pending_pools: Vec::new(),

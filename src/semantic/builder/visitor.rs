@@ -414,6 +414,7 @@ impl<'a> Builder<'a> {
                 self.visit_expr(value);
                 self.record_iterator_binding(targets, value);
                 if let [target] = targets.as_slice() {
+                    self.record_fork_result(target, value);
                     self.bind_process_pool(value, target);
                     if let (Expr::Name(name), Expr::Call(call), Some(function)) =
                         (target, &**value, self.current_function())

@@ -1,0 +1,122 @@
+//! Code that runs in the child of `pid = os.fork()`: the body of `if pid == 0:`, or the rest
+//! of the suite after `if pid != 0: … return`. Only the forking thread exists in the child, so
+//! what it does to the state it inherited races with nothing.
+
+use ruff_python_ast::{self as ast, Expr, Stmt, UnaryOp};
+use ruff_text_size::{Ranged, TextRange};
+
+use super::Builder;
+
+/// Which branch of an `if` on a fork's result runs in the child.
+enum ForkTest {
+    /// `pid == 0`, `not pid`: the body.
+    ChildInBody,
+    /// `pid != 0`, `pid > 0`, `pid`: the `else`, and after a body that leaves, the rest.
+    ParentInBody,
+}
+
+impl<'a> Builder<'a> {
+    /// `pid = os.fork()` in a function: remembers `pid` as the fork's result there.
+    pub(super) fn record_fork_result(&mut self, target: &'a Expr, value: &'a Expr) {
+        if let (Expr::Name(name), Expr::Call(call), Some(function)) =
+            (target, value, self.current_function())
+            && self.qualified_name(&call.func).as_deref() == Some("os.fork")
+        {
+            self.fork_results.insert((function, name.id.as_str()));
+        }
+    }
+
+    /// Records the child's code when `stmt` (at `position` in `suite`) branches on the result
+    /// of a fork.
+    pub(super) fn record_fork_child(&mut self, suite: &'a [Stmt], position: usize) {
+        let Some(Stmt::If(ast::StmtIf {
+            test,
+            body,
+            elif_else_clauses,
+            ..
+        })) = suite.get(position)
+        else {
+            return;
+        };
+        let Some(test) = self.fork_test(test) else {
+            return;
+        };
+        let else_body = elif_else_clauses
+            .iter()
+            .find(|clause| clause.test.is_none())
+            .map(|clause| clause.body.as_slice());
+        match test {
+            ForkTest::ChildInBody => self.fork_child_ranges.push(suite_range(body)),
+            ForkTest::ParentInBody => {
+                if let Some(else_body) = else_body {
+                    self.fork_child_ranges.push(suite_range(else_body));
+                }
+                if body.last().is_some_and(leaves) && position + 1 < suite.len() {
+                    self.fork_child_ranges
+                        .push(suite_range(&suite[position + 1..]));
+                }
+            }
+        }
+    }
+
+    fn fork_test(&self, test: &Expr) -> Option<ForkTest> {
+        let function = self.current_function()?;
+        let is_result = |expr: &Expr| {
+            matches!(expr, Expr::Name(name)
+                if self.fork_results.contains(&(function, name.id.as_str())))
+        };
+        let is_zero = |expr: &Expr| {
+            matches!(expr, Expr::NumberLiteral(ast::ExprNumberLiteral {
+                value: ast::Number::Int(value), ..
+            }) if value.as_u8() == Some(0))
+        };
+        match test {
+            Expr::Name(_) if is_result(test) => Some(ForkTest::ParentInBody),
+            Expr::UnaryOp(ast::ExprUnaryOp {
+                op: UnaryOp::Not,
+                operand,
+                ..
+            }) if is_result(operand) => Some(ForkTest::ChildInBody),
+            Expr::Compare(ast::ExprCompare {
+                left,
+                ops,
+                comparators,
+                ..
+            }) if ops.len() == 1 && comparators.len() == 1 => {
+                let (left, right) = (&**left, &comparators[0]);
+                let result_against_zero =
+                    (is_result(left) && is_zero(right)) || (is_zero(left) && is_result(right));
+                if !result_against_zero {
+                    return None;
+                }
+                match ops[0] {
+                    ast::CmpOp::Eq => Some(ForkTest::ChildInBody),
+                    ast::CmpOp::NotEq => Some(ForkTest::ParentInBody),
+                    ast::CmpOp::Gt if is_result(left) => Some(ForkTest::ParentInBody),
+                    _ => None,
+                }
+            }
+            _ => None,
+        }
+    }
+}
+
+fn suite_range(suite: &[Stmt]) -> TextRange {
+    match (suite.first(), suite.last()) {
+        (Some(first), Some(last)) => TextRange::new(first.start(), last.end()),
+        _ => TextRange::default(),
+    }
+}
+
+/// A statement after which the suite does not go on: `return`, `raise`, `os._exit(…)`,
+/// `sys.exit(…)`.
+fn leaves(stmt: &Stmt) -> bool {
+    match stmt {
+        Stmt::Return(_) | Stmt::Raise(_) => true,
+        Stmt::Expr(ast::StmtExpr { value, .. }) => matches!(&**value,
+            Expr::Call(ast::ExprCall { func, .. })
+                if matches!(&**func, Expr::Attribute(ast::ExprAttribute { attr, .. })
+                    if matches!(attr.as_str(), "_exit" | "exit"))),
+        _ => false,
+    }
+}
