@@ -1,0 +1,227 @@
+//! The project behind the editor: its configuration, its Python files, each module's report as
+//! checked alone (with the facts the project phase links), and the linked findings. A change
+//! re-checks one module and links again; nothing else is parsed.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use rayon::prelude::*;
+use rustc_hash::FxHashMap;
+
+use crate::linter::{self, Origin};
+use crate::pipeline;
+use crate::project::ModuleNames;
+use crate::report::{FileReport, Message};
+use crate::settings::{ConfigSource, FixMode, Overrides, Settings};
+
+pub struct Workspace {
+    /// The workspace folder (canonical when it exists).
+    pub root: PathBuf,
+    /// The settings modules are checked with (the configuration's, prepared for the project).
+    pub settings: Settings,
+    roots: Vec<PathBuf>,
+    module_names: ModuleNames,
+    /// Each module as checked alone, before linking: the cache a keystroke updates one entry of.
+    modules: BTreeMap<PathBuf, FileReport>,
+    /// The findings to show, per file, after linking.
+    linked: FxHashMap<PathBuf, Vec<Message>>,
+}
+
+/// What loading or re-checking went through that the user should hear about.
+#[derive(Default)]
+pub struct Problems {
+    /// The configuration could not be read: the defaults are used.
+    pub config_error: Option<String>,
+    /// Internal errors (caught panics), one line each.
+    pub internal_errors: Vec<String>,
+}
+
+impl Workspace {
+    /// Reads the configuration above `root`, finds the project's Python files and checks them
+    /// all (in parallel, on the caller's rayon pool).
+    pub fn load(root: &Path) -> (Workspace, Problems) {
+        let root = std::fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf());
+        let mut problems = Problems::default();
+        let configured = Settings::resolve(&ConfigSource::Discover(root.clone()), &defaults())
+            .or_else(|report| {
+                problems.config_error = Some(format!("{report}{}", help_of(&report)));
+                Settings::resolve(&ConfigSource::Isolated, &defaults())
+            });
+        // Resolving without a file reads nothing and cannot fail; stay on the built-in
+        // defaults should that ever change.
+        let configured = configured.unwrap_or_default();
+        let paths = vec![root.clone()];
+        let (files, _errors) = pipeline::discover_files(&paths, &configured);
+        let files: Vec<PathBuf> = files
+            .into_iter()
+            .filter(|file| crate::discovery::is_python_file(file))
+            .collect();
+        let roots = crate::project::source_roots(&paths);
+        let (mut settings, module_names) = pipeline::project_settings(&files, &roots, &configured);
+        settings.collect_facts = true;
+        let mut workspace = Workspace {
+            root,
+            settings,
+            roots,
+            module_names,
+            modules: BTreeMap::new(),
+            linked: FxHashMap::default(),
+        };
+        let reports: Vec<FileReport> = files
+            .par_iter()
+            .filter_map(|path| {
+                let bytes = read_regular(path)?;
+                Some(workspace.check_bytes(path, bytes))
+            })
+            .collect();
+        for report in reports {
+            if let Some(path) = report.path.clone() {
+                problems.internal_errors.extend(internal_error_of(&report));
+                workspace.modules.insert(path, report);
+            }
+        }
+        (workspace, problems)
+    }
+
+    /// The name a file is reported under: relative to the workspace folder.
+    fn display_name(&self, path: &Path) -> Arc<str> {
+        let relative = path.strip_prefix(&self.root).unwrap_or(path);
+        Arc::from(relative.to_string_lossy().as_ref())
+    }
+
+    /// Checks one module's text alone; a panic in a check becomes the report's internal error.
+    fn check_bytes(&self, path: &Path, bytes: Vec<u8>) -> FileReport {
+        let filename = self.display_name(path);
+        crate::isolation::isolated(|| {
+            linter::check_and_fix(
+                filename.clone(),
+                path,
+                Origin::File(path),
+                bytes,
+                &self.settings,
+                FixMode::Report,
+            )
+        })
+        .unwrap_or_else(|description| {
+            FileReport::internal_error(filename.clone(), Some(path.to_path_buf()), description)
+        })
+    }
+
+    /// Re-checks one module from the editor's text. A file the project did not know (new, or
+    /// outside the workspace folder) joins it, and module names are computed again.
+    pub fn update(&mut self, path: &Path, text: &str) -> Option<String> {
+        if !self.modules.contains_key(path) {
+            self.add_file(path);
+        }
+        let report = self.check_bytes(path, text.as_bytes().to_vec());
+        let error = internal_error_of(&report);
+        self.modules.insert(path.to_path_buf(), report);
+        error
+    }
+
+    /// Re-checks one module from disk (a file closed in the editor, or changed outside it);
+    /// a file that is gone leaves the project.
+    pub fn reload_from_disk(&mut self, path: &Path) -> Option<String> {
+        match read_regular(path) {
+            Some(bytes) if crate::discovery::is_python_file(path) => {
+                if !self.modules.contains_key(path) {
+                    self.add_file(path);
+                }
+                let report = self.check_bytes(path, bytes);
+                let error = internal_error_of(&report);
+                self.modules.insert(path.to_path_buf(), report);
+                error
+            }
+            _ => {
+                if self.modules.remove(path).is_some() {
+                    self.rename_modules();
+                }
+                None
+            }
+        }
+    }
+
+    fn add_file(&mut self, path: &Path) {
+        // A placeholder until the check replaces it, so that the file gets a module name.
+        self.modules.insert(
+            path.to_path_buf(),
+            FileReport::io_error(self.display_name(path), String::new()),
+        );
+        self.rename_modules();
+    }
+
+    fn rename_modules(&mut self) {
+        let files: Vec<PathBuf> = self.modules.keys().cloned().collect();
+        self.module_names = ModuleNames::new(&files, &self.roots);
+    }
+
+    /// Links the modules (thread reachability across modules, NG301, NG302) and keeps what is
+    /// shown. A panic in the project phase keeps each module's own findings.
+    pub fn link(&mut self) -> Option<String> {
+        let mut reports: Vec<FileReport> = self.modules.values().cloned().collect();
+        let linked = crate::isolation::isolated(|| {
+            crate::project::link(&mut reports, &self.module_names, &self.settings.rules);
+        });
+        let error = match linked {
+            Ok(()) => None,
+            Err(description) => {
+                reports = self.modules.values().cloned().collect();
+                Some(format!("the project phase: {description}"))
+            }
+        };
+        pipeline::filter_shown(&mut reports, &self.settings);
+        self.linked = reports
+            .into_iter()
+            .filter_map(|report| Some((report.path?, report.messages)))
+            .collect();
+        error
+    }
+
+    /// The findings shown for a file, as of the last link.
+    pub fn messages(&self, path: &Path) -> &[Message] {
+        self.linked.get(path).map_or(&[], Vec::as_slice)
+    }
+
+    pub fn module_count(&self) -> usize {
+        self.modules.len()
+    }
+
+    /// Checks a buffer that is no file of the project (an unsaved one) on its own.
+    pub fn check_alone(&self, name: &Path, text: &str) -> Vec<Message> {
+        let mut report = self.check_bytes(name, text.as_bytes().to_vec());
+        report.path = None;
+        let mut reports = [report];
+        pipeline::filter_shown(&mut reports, &self.settings);
+        let [report] = reports;
+        report.messages
+    }
+}
+
+fn defaults() -> Overrides {
+    Overrides::default()
+}
+
+/// The help line of a configuration error (`did you mean …?`), when it has one.
+fn help_of(report: &miette::Report) -> String {
+    report
+        .help()
+        .map(|help| format!(" ({help})"))
+        .unwrap_or_default()
+}
+
+fn internal_error_of(report: &FileReport) -> Option<String> {
+    report
+        .internal_error
+        .as_ref()
+        .map(|description| format!("{}: {description}", report.filename))
+}
+
+/// A regular file's bytes: a FIFO or a device in the tree cannot block the server.
+fn read_regular(path: &Path) -> Option<Vec<u8>> {
+    let metadata = std::fs::metadata(path).ok()?;
+    if !metadata.is_file() {
+        return None;
+    }
+    std::fs::read(path).ok()
+}
