@@ -17,8 +17,9 @@ pub struct Document {
     pub version: i32,
     /// Changed since it was last checked (a debounced edit waits here).
     pub dirty: bool,
-    /// The diagnostics last sent, to send again only what changed.
-    pub published: Option<Vec<lsp_types::Diagnostic>>,
+    /// The diagnostics last sent and the version they were for, to send again only what
+    /// changed (or what is for a newer version: the editor then knows they are current).
+    pub published: Option<(Vec<lsp_types::Diagnostic>, i32)>,
 }
 
 impl Document {

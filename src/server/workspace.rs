@@ -2,7 +2,6 @@
 //! checked alone (with the facts the project phase links), and the linked findings. A change
 //! re-checks one module and links again; nothing else is parsed.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -23,7 +22,7 @@ pub struct Workspace {
     roots: Vec<PathBuf>,
     module_names: ModuleNames,
     /// Each module as checked alone, before linking: the cache a keystroke updates one entry of.
-    modules: BTreeMap<PathBuf, FileReport>,
+    modules: Modules,
     /// The findings to show, per file, after linking.
     linked: FxHashMap<PathBuf, Vec<Message>>,
 }
@@ -65,7 +64,7 @@ impl Workspace {
             settings,
             roots,
             module_names,
-            modules: BTreeMap::new(),
+            modules: Modules::default(),
             linked: FxHashMap::default(),
         };
         let reports: Vec<FileReport> = files
@@ -75,12 +74,16 @@ impl Workspace {
                 Some(workspace.check_bytes(path, bytes))
             })
             .collect();
-        for report in reports {
-            if let Some(path) = report.path.clone() {
-                problems.internal_errors.extend(internal_error_of(&report));
-                workspace.modules.insert(path, report);
-            }
-        }
+        let mut reports: Vec<FileReport> = reports
+            .into_iter()
+            .filter(|report| report.path.is_some())
+            .collect();
+        reports.sort_by(|a, b| a.path.cmp(&b.path));
+        problems
+            .internal_errors
+            .extend(reports.iter().filter_map(internal_error_of));
+        workspace.modules.reports = reports;
+        workspace.modules.reindex();
         (workspace, problems)
     }
 
@@ -111,12 +114,12 @@ impl Workspace {
     /// Re-checks one module from the editor's text. A file the project did not know (new, or
     /// outside the workspace folder) joins it, and module names are computed again.
     pub fn update(&mut self, path: &Path, text: &str) -> Option<String> {
-        if !self.modules.contains_key(path) {
+        if !self.modules.contains(path) {
             self.add_file(path);
         }
         let report = self.check_bytes(path, text.as_bytes().to_vec());
         let error = internal_error_of(&report);
-        self.modules.insert(path.to_path_buf(), report);
+        self.modules.insert(path, report);
         error
     }
 
@@ -125,16 +128,16 @@ impl Workspace {
     pub fn reload_from_disk(&mut self, path: &Path) -> Option<String> {
         match read_regular(path) {
             Some(bytes) if crate::discovery::is_python_file(path) => {
-                if !self.modules.contains_key(path) {
+                if !self.modules.contains(path) {
                     self.add_file(path);
                 }
                 let report = self.check_bytes(path, bytes);
                 let error = internal_error_of(&report);
-                self.modules.insert(path.to_path_buf(), report);
+                self.modules.insert(path, report);
                 error
             }
             _ => {
-                if self.modules.remove(path).is_some() {
+                if self.modules.remove(path) {
                     self.rename_modules();
                 }
                 None
@@ -144,34 +147,52 @@ impl Workspace {
 
     fn add_file(&mut self, path: &Path) {
         // A placeholder until the check replaces it, so that the file gets a module name.
-        self.modules.insert(
-            path.to_path_buf(),
-            FileReport::io_error(self.display_name(path), String::new()),
-        );
+        let placeholder = FileReport::io_error(self.display_name(path), String::new());
+        self.modules.insert(path, placeholder);
         self.rename_modules();
     }
 
     fn rename_modules(&mut self) {
-        let files: Vec<PathBuf> = self.modules.keys().cloned().collect();
+        let files: Vec<PathBuf> = self.modules.paths().cloned().collect();
         self.module_names = ModuleNames::new(&files, &self.roots);
     }
 
     /// Links the modules (thread reachability across modules, NG301, NG302) and keeps what is
     /// shown. A panic in the project phase keeps each module's own findings.
     pub fn link(&mut self) -> Option<String> {
-        let mut reports: Vec<FileReport> = self.modules.values().cloned().collect();
+        // The project phase changes only the reports' messages: it runs on the cached reports
+        // themselves (their facts are not copied, which on sympy took longer than the link),
+        // and each report gets its own findings back afterwards.
+        let reports = &mut self.modules.reports;
+        let own: Vec<Vec<Message>> = reports
+            .iter()
+            .map(|report| report.messages.clone())
+            .collect();
         let linked = crate::isolation::isolated(|| {
-            crate::project::link(&mut reports, &self.module_names, &self.settings.rules);
+            crate::project::link(reports, &self.module_names, &self.settings.rules);
         });
-        let error = match linked {
-            Ok(()) => None,
-            Err(description) => {
-                reports = self.modules.values().cloned().collect();
-                Some(format!("the project phase: {description}"))
+        let error = linked
+            .err()
+            .map(|description| format!("the project phase: {description}"));
+        let mut shown: Vec<FileReport> = Vec::new();
+        for (report, own) in reports.iter_mut().zip(own) {
+            let linked = std::mem::replace(&mut report.messages, own);
+            let messages = if error.is_some() {
+                report.messages.clone()
+            } else {
+                linked
+            };
+            if messages.is_empty() {
+                continue;
             }
-        };
-        pipeline::filter_shown(&mut reports, &self.settings);
-        self.linked = reports
+            shown.push(FileReport {
+                messages,
+                path: report.path.clone(),
+                ..FileReport::io_error(report.filename.clone(), String::new())
+            });
+        }
+        pipeline::filter_shown(&mut shown, &self.settings);
+        self.linked = shown
             .into_iter()
             .filter_map(|report| Some((report.path?, report.messages)))
             .collect();
@@ -195,6 +216,62 @@ impl Workspace {
         pipeline::filter_shown(&mut reports, &self.settings);
         let [report] = reports;
         report.messages
+    }
+}
+
+/// The cached reports, in path order (the order the project phase sees modules in, as for
+/// `check`), with an index by path.
+#[derive(Default)]
+struct Modules {
+    reports: Vec<FileReport>,
+    index: FxHashMap<PathBuf, usize>,
+}
+
+impl Modules {
+    fn contains(&self, path: &Path) -> bool {
+        self.index.contains_key(path)
+    }
+
+    fn len(&self) -> usize {
+        self.reports.len()
+    }
+
+    fn paths(&self) -> impl Iterator<Item = &PathBuf> {
+        self.reports
+            .iter()
+            .filter_map(|report| report.path.as_ref())
+    }
+
+    /// Replaces a module's report, or adds a new module in its place in path order.
+    fn insert(&mut self, path: &Path, mut report: FileReport) {
+        report.path = Some(path.to_path_buf());
+        if let Some(&at) = self.index.get(path) {
+            self.reports[at] = report;
+            return;
+        }
+        let at = self
+            .reports
+            .partition_point(|other| other.path.as_deref() < Some(path));
+        self.reports.insert(at, report);
+        self.reindex();
+    }
+
+    fn remove(&mut self, path: &Path) -> bool {
+        let Some(at) = self.index.get(path).copied() else {
+            return false;
+        };
+        self.reports.remove(at);
+        self.reindex();
+        true
+    }
+
+    fn reindex(&mut self) {
+        self.index = self
+            .reports
+            .iter()
+            .enumerate()
+            .filter_map(|(at, report)| Some((report.path.clone()?, at)))
+            .collect();
     }
 }
 
