@@ -606,3 +606,34 @@ fn a_panic_in_a_check_is_reported_and_the_server_goes_on() {
     client.diagnostics_where(&uri, |d| codes(d) == ["NG105", "NG109"]);
     assert_eq!(client.shutdown(), 0);
 }
+
+#[test]
+fn saving_closing_and_unsaved_buffers() {
+    let (_directory, root) = project(&[("registry.py", REGISTRY)]);
+    let (mut client, _) = Client::initialize(&root, json!({}), &[]);
+    let uri = client.open(&root.join("registry.py"));
+    client.diagnostics_where(&uri, |d| codes(d) == ["NG105", "NG109"]);
+    // Saved with its text: checked at once, without waiting for the debounce.
+    let fixed = REGISTRY.replace("in HANDLERS]", "in list(HANDLERS)]");
+    client.notify(
+        "textDocument/didSave",
+        json!({"textDocument": {"uri": uri}, "text": fixed}),
+    );
+    client.diagnostics_where(&uri, |d| codes(d) == ["NG105"]);
+    // Closed: its diagnostics are cleared.
+    client.notify("textDocument/didClose", json!({"textDocument": {"uri": uri}}));
+    client.diagnostics_where(&uri, <[Value]>::is_empty);
+    // A buffer that is no file yet is checked on its own.
+    let untitled = "untitled:Untitled-1";
+    client.notify(
+        "textDocument/didOpen",
+        json!({"textDocument": {"uri": untitled, "languageId": "python", "version": 1, "text": REGISTRY}}),
+    );
+    client.diagnostics_where(untitled, |d| codes(d) == ["NG105", "NG109"]);
+    let hover = client.request(
+        "textDocument/hover",
+        json!({"textDocument": {"uri": untitled}, "position": {"line": 10, "character": 32}}),
+    );
+    assert!(hover["contents"]["value"].as_str().unwrap().contains("NG109"));
+    assert_eq!(client.shutdown(), 0);
+}

@@ -414,6 +414,13 @@ impl Server<'_> {
                 let document = params.text_document;
                 let path = uri_to_path(&document.uri)
                     .map(|path| std::fs::canonicalize(&path).unwrap_or(path));
+                // A client may send every document it opens (a `pyproject.toml`, a README):
+                // only Python is checked.
+                let is_python = document.language_id == "python"
+                    || path.as_deref().is_some_and(crate::discovery::is_python_file);
+                if !is_python {
+                    return;
+                }
                 self.documents.open.insert(
                     document.uri,
                     Document::new(path, document.text, document.version),
