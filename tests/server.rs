@@ -621,7 +621,10 @@ fn saving_closing_and_unsaved_buffers() {
     );
     client.diagnostics_where(&uri, |d| codes(d) == ["NG105"]);
     // Closed: its diagnostics are cleared.
-    client.notify("textDocument/didClose", json!({"textDocument": {"uri": uri}}));
+    client.notify(
+        "textDocument/didClose",
+        json!({"textDocument": {"uri": uri}}),
+    );
     client.diagnostics_where(&uri, <[Value]>::is_empty);
     // A buffer that is no file yet is checked on its own.
     let untitled = "untitled:Untitled-1";
@@ -634,6 +637,11 @@ fn saving_closing_and_unsaved_buffers() {
         "textDocument/hover",
         json!({"textDocument": {"uri": untitled}, "position": {"line": 10, "character": 32}}),
     );
-    assert!(hover["contents"]["value"].as_str().unwrap().contains("NG109"));
+    assert!(
+        hover["contents"]["value"]
+            .as_str()
+            .unwrap()
+            .contains("NG109")
+    );
     assert_eq!(client.shutdown(), 0);
 }

@@ -109,12 +109,12 @@ fn serve(connection: &Connection) -> Result<u8> {
         shutdown: false,
     };
     server.log(format!(
-        "nogil-lint {}: checked {} modules of {} in {} ms ({:?} positions)",
+        "nogil-lint {}: checked {} of {} in {} ms ({} positions)",
         env!("CARGO_PKG_VERSION"),
-        server.workspace.module_count(),
+        crate::output::plural(server.workspace.module_count(), "module"),
         server.workspace.root.display(),
         started.elapsed().as_millis(),
-        encoding,
+        encoding.kind().as_str(),
     ));
     server.report(problems);
     server.workspace_link();
@@ -417,7 +417,9 @@ impl Server<'_> {
                 // A client may send every document it opens (a `pyproject.toml`, a README):
                 // only Python is checked.
                 let is_python = document.language_id == "python"
-                    || path.as_deref().is_some_and(crate::discovery::is_python_file);
+                    || path
+                        .as_deref()
+                        .is_some_and(crate::discovery::is_python_file);
                 if !is_python {
                     return;
                 }
@@ -523,8 +525,8 @@ impl Server<'_> {
         let (workspace, problems) = Workspace::load(&self.root);
         self.workspace = workspace;
         self.log(format!(
-            "nogil-lint: configuration reloaded, {} modules checked in {} ms",
-            self.workspace.module_count(),
+            "nogil-lint: configuration reloaded, {} checked in {} ms",
+            crate::output::plural(self.workspace.module_count(), "module"),
             started.elapsed().as_millis()
         ));
         self.report(problems);
