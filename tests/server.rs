@@ -604,6 +604,22 @@ fn a_panic_in_a_check_is_reported_and_the_server_goes_on() {
     );
     let uri = client.open(&root.join("registry.py"));
     client.diagnostics_where(&uri, |d| codes(d) == ["NG105", "NG109"]);
+    // Edited in the editor, the file fails again: reported again, and the server answers on.
+    let boom = client.open(&root.join("boom.py"));
+    client.change(&boom, 2, "x = 2\n");
+    let shown = client.notification("window/showMessage");
+    let message = shown["params"]["message"].as_str().unwrap();
+    assert!(message.contains("boom.py"), "{message}");
+    let hover = client.request(
+        "textDocument/hover",
+        json!({"textDocument": {"uri": uri}, "position": {"line": 10, "character": 32}}),
+    );
+    assert!(
+        hover["contents"]["value"]
+            .as_str()
+            .unwrap()
+            .contains("NG109")
+    );
     assert_eq!(client.shutdown(), 0);
 }
 

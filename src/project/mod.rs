@@ -126,6 +126,10 @@ pub fn link(reports: &mut [FileReport], names: &ModuleNames, rules: &RuleSet) {
         total += module.facts.functions.len();
     }
     let mut callees: Vec<Vec<usize>> = vec![Vec::new(); total];
+    // An absolute name resolves the same from every module, and a project calls the same
+    // names from many modules: each is resolved once (the language server links after every
+    // edit).
+    let mut resolved: FxHashMap<&str, Option<(usize, FunctionId)>> = FxHashMap::default();
     for (module_index, module) in linker.modules.iter().enumerate() {
         for (function, facts) in module.facts.functions.iter().enumerate() {
             let node = offsets[module_index] + function;
@@ -133,7 +137,14 @@ pub fn link(reports: &mut [FileReport], names: &ModuleNames, rules: &RuleSet) {
                 callees[node].push(offsets[module_index] + callee);
             }
             for qualified in &facts.external_callees {
-                if let Some((target_module, target)) = linker.resolve(module_index, qualified, 0) {
+                let target = if qualified.starts_with('.') {
+                    linker.resolve(module_index, qualified, 0)
+                } else {
+                    *resolved
+                        .entry(qualified.as_str())
+                        .or_insert_with(|| linker.resolve(module_index, qualified, 0))
+                };
+                if let Some((target_module, target)) = target {
                     callees[node].push(offsets[target_module] + target);
                 }
             }

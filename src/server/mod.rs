@@ -202,7 +202,12 @@ impl Server<'_> {
                 Some(deadline) => match receiver.recv_deadline(deadline) {
                     Ok(message) => message,
                     Err(RecvTimeoutError::Timeout) => {
-                        self.flush();
+                        if let Err(description) = crate::isolation::isolated(|| self.flush()) {
+                            self.show_error(format!(
+                                "nogil-lint: internal error while checking the edits: \
+                                 {description}"
+                            ));
+                        }
                         continue;
                     }
                     Err(RecvTimeoutError::Disconnected) => return Ok(1),
