@@ -107,6 +107,7 @@ fn serve(connection: &Connection) -> Result<u8> {
         alone: FxHashMap::default(),
         deadline: None,
         shutdown: false,
+        shown_errors: Default::default(),
     };
     server.log(format!(
         "nogil-lint {}: checked {} of {} in {} ms ({} positions)",
@@ -192,6 +193,8 @@ struct Server<'c> {
     /// When the debounced edits are checked.
     deadline: Option<Instant>,
     shutdown: bool,
+    /// Internal errors already shown to the user.
+    shown_errors: rustc_hash::FxHashSet<String>,
 }
 
 impl Server<'_> {
@@ -276,7 +279,7 @@ impl Server<'_> {
         });
     }
 
-    fn report(&self, problems: Problems) {
+    fn report(&mut self, problems: Problems) {
         if let Some(error) = problems.config_error {
             self.show_error(format!(
                 "nogil-lint: the configuration cannot be used, checking with the defaults: {error}"
@@ -285,12 +288,22 @@ impl Server<'_> {
         self.report_internal_errors(problems.internal_errors);
     }
 
-    fn report_internal_errors(&self, errors: Vec<String>) {
+    /// A bug is shown once; the same failure again (every keystroke in the file that triggers
+    /// it) goes to the log only.
+    fn report_internal_errors(&mut self, errors: Vec<String>) {
         for error in errors {
-            self.show_error(format!(
+            let message = format!(
                 "nogil-lint: internal error while checking {error}. This is a bug in \
                  nogil-lint; please report it with the file that triggers it."
-            ));
+            );
+            if self.shown_errors.insert(error) {
+                self.show_error(message);
+            } else {
+                self.notify::<notifications::LogMessage>(lsp_types::LogMessageParams {
+                    typ: MessageType::ERROR,
+                    message,
+                });
+            }
         }
     }
 
