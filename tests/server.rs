@@ -677,3 +677,21 @@ fn saving_closing_and_unsaved_buffers() {
     );
     assert_eq!(client.shutdown(), 0);
 }
+
+#[test]
+fn without_a_workspace_folder_the_open_documents_are_the_project() {
+    let (_directory, root) = project(&[("registry.py", REGISTRY), ("other.py", "x = 1\n")]);
+    let mut client = Client::start(&root, &[]);
+    client.request(
+        "initialize",
+        json!({"processId": null, "rootUri": null, "capabilities": {}}),
+    );
+    client.notify("initialized", json!({}));
+    // Nothing is walked: the server may have been started in a home directory.
+    let logged = client.notification("window/logMessage");
+    let message = logged["params"]["message"].as_str().unwrap();
+    assert!(message.contains("checked 0 modules"), "{message}");
+    let uri = client.open(&root.join("registry.py"));
+    client.diagnostics_where(&uri, |d| codes(d) == ["NG105", "NG109"]);
+    assert_eq!(client.shutdown(), 0);
+}

@@ -97,7 +97,7 @@ fn serve(connection: &Connection) -> Result<u8> {
 
     let root = workspace_root(&params);
     let started = Instant::now();
-    let (workspace, problems) = Workspace::load(&root);
+    let (workspace, problems) = Workspace::load(root.as_deref());
     let mut server = Server {
         connection,
         encoding,
@@ -150,9 +150,10 @@ fn capabilities(encoding: Encoding) -> ServerCapabilities {
     }
 }
 
-/// The project folder: the first workspace folder, else the root URI, else the directory the
-/// server was started in.
-fn workspace_root(params: &InitializeParams) -> PathBuf {
+/// The project folder: the first workspace folder, else the root URI; `None` when the client
+/// names none (the server then checks the documents it opens, not the directory it was started
+/// in, which may be a home directory).
+fn workspace_root(params: &InitializeParams) -> Option<PathBuf> {
     #[allow(deprecated)] // Older clients send only `rootUri`.
     let root_uri = params.root_uri.as_ref();
     params
@@ -161,8 +162,6 @@ fn workspace_root(params: &InitializeParams) -> PathBuf {
         .and_then(|folders| folders.first())
         .and_then(|folder| uri_to_path(&folder.uri))
         .or_else(|| root_uri.and_then(uri_to_path))
-        .or_else(|| std::env::current_dir().ok())
-        .unwrap_or_else(|| PathBuf::from("."))
 }
 
 /// Whether the client lets the server register file watchers (for configuration files and
@@ -185,7 +184,8 @@ fn send(connection: &Connection, message: impl Into<Message>) {
 struct Server<'c> {
     connection: &'c Connection,
     encoding: Encoding,
-    root: PathBuf,
+    /// The workspace folder, if the client named one.
+    root: Option<PathBuf>,
     workspace: Workspace,
     documents: Documents,
     /// Findings of open buffers that are no file (unsaved), checked on their own.
@@ -540,7 +540,7 @@ impl Server<'_> {
     /// Reads the configuration again and checks the whole project with it.
     fn reload(&mut self) {
         let started = Instant::now();
-        let (workspace, problems) = Workspace::load(&self.root);
+        let (workspace, problems) = Workspace::load(self.root.as_deref());
         self.workspace = workspace;
         self.log(format!(
             "nogil-lint: configuration reloaded, {} checked in {} ms",

@@ -38,9 +38,14 @@ pub struct Problems {
 
 impl Workspace {
     /// Reads the configuration above `root`, finds the project's Python files and checks them
-    /// all (in parallel, on the caller's rayon pool).
-    pub fn load(root: &Path) -> (Workspace, Problems) {
-        let root = std::fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf());
+    /// all (in parallel, on the caller's rayon pool). Without a folder, the configuration is
+    /// the one above the working directory and the project is the documents opened.
+    pub fn load(folder: Option<&Path>) -> (Workspace, Problems) {
+        let root = match folder {
+            Some(folder) => folder.to_path_buf(),
+            None => std::env::current_dir().unwrap_or_else(|_| PathBuf::from(".")),
+        };
+        let root = std::fs::canonicalize(&root).unwrap_or(root);
         let mut problems = Problems::default();
         let configured = Settings::resolve(&ConfigSource::Discover(root.clone()), &defaults())
             .or_else(|report| {
@@ -51,7 +56,10 @@ impl Workspace {
         // defaults should that ever change.
         let configured = configured.unwrap_or_default();
         let paths = vec![root.clone()];
-        let (files, _errors) = pipeline::discover_files(&paths, &configured);
+        let (files, _errors) = match folder {
+            Some(_) => pipeline::discover_files(&paths, &configured),
+            None => (Vec::new(), Vec::new()),
+        };
         let files: Vec<PathBuf> = files
             .into_iter()
             .filter(|file| crate::discovery::is_python_file(file))
