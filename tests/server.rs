@@ -516,13 +516,20 @@ def main():
     let related = &diagnostics[0]["relatedInformation"][0]["location"];
     assert_eq!(related["uri"], main_uri);
     assert_eq!(related["range"]["start"]["line"], 6);
+    // While the module that starts the thread does not parse (a keystroke in the middle of a
+    // statement), the thread still reaches the cache module.
+    client.change(&main_uri, 2, &format!("{main}\ndef broken(:\n"));
+    let diagnostics = client.diagnostics_where(&main_uri, |d| !d.is_empty());
+    assert!(codes(&diagnostics).iter().all(|code| code == "NG001"));
+    client.change(&cache_uri, 2, &format!("{cache}# a comment\n"));
+    client.diagnostics_where(&cache_uri, reached);
     // The thread no longer starts: the cache module's findings lose it, without a change of
     // their own.
     let unthreaded = main.replace(
         "threading.Thread(target=count, args=(\"a\", 1)).start()",
         "count(\"a\", 1)",
     );
-    client.change(&main_uri, 2, &unthreaded);
+    client.change(&main_uri, 3, &unthreaded);
     let diagnostics = client.diagnostics_where(&cache_uri, |d| !reached(d));
     assert_eq!(codes(&diagnostics), ["NG105", "NG102"]);
     assert_eq!(client.shutdown(), 0);

@@ -125,10 +125,29 @@ impl Workspace {
         if !self.modules.contains(path) {
             self.add_file(path);
         }
-        let report = self.check_bytes(path, text.as_bytes().to_vec());
+        let mut report = self.check_bytes(path, text.as_bytes().to_vec());
+        self.keep_last_facts(path, &mut report);
         let error = internal_error_of(&report);
         self.modules.insert(path, report);
         error
+    }
+
+    /// A module that does not parse (mid-keystroke, most often) links with the facts of its
+    /// last text that did, so that the threads it starts keep reaching the other modules and
+    /// their diagnostics do not flicker while it is typed. Only what concerns the other modules
+    /// is kept: its own project-phase findings would point into the old text.
+    fn keep_last_facts(&self, path: &Path, report: &mut FileReport) {
+        if report.facts.is_some() || report.internal_error.is_some() {
+            return;
+        }
+        let Some(previous) = self.modules.get(path).and_then(|old| old.facts.as_ref()) else {
+            return;
+        };
+        let mut facts = previous.clone();
+        facts.pools.clear();
+        facts.process_global.clear();
+        facts.imports_at.clear();
+        report.facts = Some(facts);
     }
 
     /// Re-checks one module from disk (a file closed in the editor, or changed outside it);
@@ -238,6 +257,10 @@ struct Modules {
 impl Modules {
     fn contains(&self, path: &Path) -> bool {
         self.index.contains_key(path)
+    }
+
+    fn get(&self, path: &Path) -> Option<&FileReport> {
+        self.index.get(path).map(|&at| &self.reports[at])
     }
 
     fn len(&self) -> usize {
