@@ -702,3 +702,28 @@ fn without_a_workspace_folder_the_open_documents_are_the_project() {
     client.diagnostics_where(&uri, |d| codes(d) == ["NG105", "NG109"]);
     assert_eq!(client.shutdown(), 0);
 }
+
+#[test]
+fn a_buffer_of_a_latin_1_file_is_checked_as_the_editor_shows_it() {
+    // The file on disk is Latin-1, as its coding line says; the editor sends the decoded text.
+    let text = format!("# -*- coding: latin-1 -*-\nNAME = \"caf\u{e9} cr\u{e8}me\"\n{REGISTRY}");
+    let (_directory, root) = project(&[]);
+    let path = root.join("legacy.py");
+    let bytes: Vec<u8> = text
+        .chars()
+        .map(|c| u8::try_from(u32::from(c)).unwrap())
+        .collect();
+    std::fs::write(&path, bytes).unwrap();
+    let (mut client, _) = Client::initialize(&root, json!({}), &[]);
+    let uri = uri(&path);
+    client.notify(
+        "textDocument/didOpen",
+        json!({"textDocument": {"uri": uri, "languageId": "python", "version": 1, "text": text}}),
+    );
+    let diagnostics = client.diagnostics_where(&uri, |d| codes(d) == ["NG105", "NG109"]);
+    assert_eq!(
+        diagnostics[1]["range"],
+        json!({"start": {"line": 12, "character": 29}, "end": {"line": 12, "character": 37}})
+    );
+    assert_eq!(client.shutdown(), 0);
+}

@@ -125,7 +125,7 @@ impl Workspace {
         if !self.modules.contains(path) {
             self.add_file(path);
         }
-        let mut report = self.check_bytes(path, text.as_bytes().to_vec());
+        let mut report = self.check_bytes(path, editor_bytes(text));
         self.keep_last_facts(path, &mut report);
         let error = internal_error_of(&report);
         self.modules.insert(path, report);
@@ -237,7 +237,7 @@ impl Workspace {
 
     /// Checks a buffer that is no file of the project (an unsaved one) on its own.
     pub fn check_alone(&self, name: &Path, text: &str) -> Vec<Message> {
-        let mut report = self.check_bytes(name, text.as_bytes().to_vec());
+        let mut report = self.check_bytes(name, editor_bytes(text));
         report.path = None;
         let mut reports = [report];
         pipeline::filter_shown(&mut reports, &self.settings);
@@ -316,6 +316,22 @@ fn help_of(report: &miette::Report) -> String {
         .help()
         .map(|help| format!(" ({help})"))
         .unwrap_or_default()
+}
+
+/// The bytes that decode to the editor's text. The checks decode a file as its coding line
+/// says; a buffer of a file declaring `latin-1` holds that text already decoded, so it is
+/// encoded back, and the positions of the findings are those of the editor's text.
+fn editor_bytes(text: &str) -> Vec<u8> {
+    if text.is_ascii() {
+        return text.as_bytes().to_vec();
+    }
+    match linter::decode(text.as_bytes().to_vec()) {
+        linter::Decoded::Text(decoded, _) if decoded == text => text.as_bytes().to_vec(),
+        linter::Decoded::Text(_, encoding) => encoding
+            .encode(text)
+            .unwrap_or_else(|| text.as_bytes().to_vec()),
+        linter::Decoded::Undecodable(..) => text.as_bytes().to_vec(),
+    }
 }
 
 fn internal_error_of(report: &FileReport) -> Option<String> {
