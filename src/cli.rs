@@ -46,6 +46,9 @@ pub enum Command {
     /// Run each flagged pattern and its fix on threads of your interpreter, and compare.
     #[command(after_help = PARITY_HELP)]
     Parity(ParityArgs),
+    /// Serve diagnostics, hover and code actions to an editor (Language Server Protocol over
+    /// standard input and output).
+    Server,
 }
 
 const PARITY_HELP: &str = "\
@@ -214,6 +217,7 @@ pub fn main() -> ExitCode {
         Command::Rule(args) => run_rule(args),
         Command::Extensions(args) => run_extensions(args),
         Command::Parity(args) => run_parity_command(args),
+        Command::Server => crate::server::run(),
     };
     match result {
         Ok(code) => ExitCode::from(code),

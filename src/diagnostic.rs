@@ -96,6 +96,27 @@ pub struct Diagnostic {
     /// For a race, what it does when it happens: only a hazard becomes an error when another
     /// module's thread turns out to reach it.
     pub harm: Option<Harm>,
+    /// Other places the finding refers to (the thread entry that reaches the code, the locked
+    /// write NG107 compares with): the language server shows them as related information.
+    pub related: Vec<Related>,
+}
+
+/// A place a finding refers to, with what it is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Related {
+    pub message: String,
+    pub location: RelatedLocation,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RelatedLocation {
+    /// A range of the finding's own file.
+    Here(TextRange),
+    /// A 1-based line of another file of the project (the project phase knows no more of it).
+    Line {
+        path: std::path::PathBuf,
+        line: usize,
+    },
 }
 
 impl Diagnostic {
@@ -110,6 +131,7 @@ impl Diagnostic {
             fix: None,
             functions: Vec::new(),
             harm: None,
+            related: Vec::new(),
         }
     }
 
@@ -135,6 +157,14 @@ impl Diagnostic {
 
     pub fn with_harm(mut self, harm: Harm) -> Self {
         self.harm = Some(harm);
+        self
+    }
+
+    pub fn with_related(mut self, message: impl Into<String>, location: RelatedLocation) -> Self {
+        self.related.push(Related {
+            message: message.into(),
+            location,
+        });
         self
     }
 

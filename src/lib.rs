@@ -3,7 +3,7 @@
 
 //!
 //! The modules, top to bottom (each uses only those below it; `tests/architecture.rs` checks):
-//! `cli` → `parity` → `pipeline` → `linter`, `project`, `requirements`, `output` → `settings`
+//! `cli` → `parity`, `server` → `pipeline` → `linter`, `project`, `requirements`, `output` → `settings`
 //! → `config`, `report` → `facts` → `checkers`, `noqa` → `fix` → `diagnostic` → `semantic`,
 //! `registry` → `data`, `lines`, `discovery`, `environment`, `isolation`.
 
@@ -28,4 +28,5 @@ pub mod registry;
 pub mod report;
 pub mod requirements;
 pub mod semantic;
+pub mod server;
 pub mod settings;

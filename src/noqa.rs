@@ -288,10 +288,19 @@ pub fn add_noqa(
     path: &std::path::Path,
     findings: &[(usize, Rule)],
 ) -> (String, usize) {
+    let edits = noqa_edits(source, path, findings);
+    let count = edits.len();
+    let fix = crate::fix::fix(FixApplicability::Safe, "add noqa", edits);
+    (crate::fix::apply_fixes(source, &[&fix]), count)
+}
+
+/// The edits [`add_noqa`] makes, one per annotated line: the language server offers them as
+/// a code action instead of writing the file.
+pub fn noqa_edits(source: &str, path: &std::path::Path, findings: &[(usize, Rule)]) -> Vec<Edit> {
     let source_type = ruff_python_ast::PySourceType::from(path);
     let parsed = ruff_python_parser::parse_unchecked_source(source, source_type);
     if !parsed.errors().is_empty() {
-        return (source.to_string(), 0);
+        return Vec::new();
     }
     let suppressions = Suppressions::from_tokens(source, parsed.tokens());
     let mut by_row: std::collections::BTreeMap<usize, Vec<&'static str>> = Default::default();
@@ -345,9 +354,7 @@ pub fn add_noqa(
             }),
         }
     }
-    let count = edits.len();
-    let fix = crate::fix::fix(FixApplicability::Safe, "add noqa", edits);
-    (crate::fix::apply_fixes(source, &[&fix]), count)
+    edits
 }
 
 #[cfg(test)]

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 const LAYERS: &[&[&str]] = &[
     &["main"],
     &["cli"],
-    &["parity"],
+    &["parity", "server"],
     &["pipeline"],
     &["linter", "project", "requirements", "output"],
     &["settings"],

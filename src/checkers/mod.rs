@@ -475,5 +475,29 @@ pub fn check_module(
     if rules.contains(Rule::GilAssumption) {
         ng303_gil_assumption::check(&context, &mut diagnostics);
     }
+    add_thread_entries(model, &mut diagnostics);
     diagnostics
+}
+
+/// Points each finding whose message names the thread entry that reaches it ("reached from the
+/// thread started at line 19") at that entry, so that an editor can jump to it.
+fn add_thread_entries(model: &SemanticModel<'_>, diagnostics: &mut [Diagnostic]) {
+    for diagnostic in diagnostics {
+        let mut functions = diagnostic.functions.clone();
+        functions.sort_unstable();
+        let entry = functions.iter().find_map(|&function| {
+            let entry = model.reached_from(function)?;
+            let description = entry.describe(model);
+            diagnostic
+                .message
+                .contains(&format!("reached from {description}"))
+                .then_some((description, entry.range))
+        });
+        if let Some((description, range)) = entry {
+            diagnostic.related.push(crate::diagnostic::Related {
+                message: format!("reached from {description}"),
+                location: crate::diagnostic::RelatedLocation::Here(range),
+            });
+        }
+    }
 }

@@ -278,7 +278,11 @@ pub fn check(context: &mut Context<'_, '_>, diagnostics: &mut Vec<Diagnostic>) {
             .with_label(format!("not holding `{lock_text}`"))
             .with_help(format!("wrap this write in `with {lock_text}:`"))
             .with_fix(fix)
-            .with_functions(vec![access.function]),
+            .with_functions(vec![access.function])
+            .with_related(
+                format!("written here while holding `{lock_text}`"),
+                crate::diagnostic::RelatedLocation::Here(write.locked_write),
+            ),
         ));
     }
     // Ten unlocked `self._stats[k] += 1` against one locked write are one decision.

@@ -31,20 +31,9 @@ pub fn run(
     mode: FixMode,
 ) -> (Vec<FileReport>, Vec<Discovered>) {
     let (files, errors) = discover_files(paths, settings);
-    let mut settings = settings.clone();
     let mut errors = errors;
-    // Source roots and module names are computed once and shared by every phase.
     let roots = crate::project::source_roots(paths);
-    let module_names = crate::project::ModuleNames::new(&files, &roots);
-    settings.project_modules = std::sync::Arc::new(module_names.top_level());
-    settings.model.project_modules = settings.project_modules.clone();
-    settings.test_modules = std::sync::Arc::new(
-        files
-            .iter()
-            .filter(|file| module_names.is_test(file))
-            .cloned()
-            .collect(),
-    );
+    let (mut settings, module_names) = project_settings(&files, &roots, settings);
     let environment = if settings.rules.contains(Rule::InstalledExtensionEnablesGil) {
         match crate::environment::find_python(settings.python.as_deref(), &roots) {
             Some(python) => match crate::environment::probe(&python) {
@@ -65,11 +54,6 @@ pub fn run(
     } else {
         None
     };
-    if settings.rules.contains(Rule::ExtensionEnablesGil) {
-        settings.build = crate::checkers::ng203_extension_enables_gil::build_context(&roots);
-        settings.build.included_cython =
-            crate::checkers::ng203_extension_enables_gil::included_cython_sources(&files);
-    }
     let settings = &settings;
     let mut reports = Vec::with_capacity(files.len() + 1);
     if let Some((name, bytes)) = stdin {
@@ -135,29 +119,7 @@ pub fn run(
         report.facts = None;
     }
     project_fixes::apply_project_fixes(&mut reports, mode, settings.min_severity);
-    if !settings.per_file_ignores.is_empty() {
-        for report in &mut reports {
-            // Standard input is matched by its --stdin-filename.
-            let path = report
-                .path
-                .clone()
-                .unwrap_or_else(|| PathBuf::from(report.filename.as_ref()));
-            report
-                .messages
-                .retain(|message| !settings.ignores_for_file(&path, message.diagnostic.rule));
-        }
-    }
-    // `--min-severity`, once every finding has its final severity (the project phase raises
-    // findings reached from another module's thread to errors): what is below it is neither
-    // shown nor counted. `noqa` was applied per file before, so a directive that silences a
-    // hidden finding is still used.
-    if settings.min_severity > Severity::Info {
-        for report in &mut reports {
-            report
-                .messages
-                .retain(|message| message.diagnostic.severity >= settings.min_severity);
-        }
-    }
+    filter_shown(&mut reports, settings);
     for report in &mut reports {
         if let Some((original, fixed)) = report.diff_base.take()
             && original != fixed
@@ -170,6 +132,61 @@ pub fn run(
         }
     }
     (reports, errors)
+}
+
+/// The settings every module of a project is checked with: the project's own top-level module
+/// names, its test modules and (with NG203) its build configuration. The command line and the
+/// language server both prepare a project this way.
+pub fn project_settings(
+    files: &[PathBuf],
+    roots: &[PathBuf],
+    settings: &Settings,
+) -> (Settings, crate::project::ModuleNames) {
+    let mut settings = settings.clone();
+    // Source roots and module names are computed once and shared by every phase.
+    let module_names = crate::project::ModuleNames::new(files, roots);
+    settings.project_modules = Arc::new(module_names.top_level());
+    settings.model.project_modules = settings.project_modules.clone();
+    settings.test_modules = Arc::new(
+        files
+            .iter()
+            .filter(|file| module_names.is_test(file))
+            .cloned()
+            .collect(),
+    );
+    if settings.rules.contains(Rule::ExtensionEnablesGil) {
+        settings.build = crate::checkers::ng203_extension_enables_gil::build_context(roots);
+        settings.build.included_cython =
+            crate::checkers::ng203_extension_enables_gil::included_cython_sources(files);
+    }
+    (settings, module_names)
+}
+
+/// Drops what the run does not show: findings `per-file-ignores` ignores for their file, and
+/// (`--min-severity`) those below the least severity shown. Call it once every finding has
+/// its final severity: the project phase raises findings reached from another module's thread
+/// to errors. `noqa` was applied per file before, so a directive that silences a hidden finding
+/// is still used.
+pub fn filter_shown(reports: &mut [FileReport], settings: &Settings) {
+    if !settings.per_file_ignores.is_empty() {
+        for report in reports.iter_mut() {
+            // Standard input is matched by its --stdin-filename.
+            let path = report
+                .path
+                .clone()
+                .unwrap_or_else(|| PathBuf::from(report.filename.as_ref()));
+            report
+                .messages
+                .retain(|message| !settings.ignores_for_file(&path, message.diagnostic.rule));
+        }
+    }
+    if settings.min_severity > Severity::Info {
+        for report in reports.iter_mut() {
+            report
+                .messages
+                .retain(|message| message.diagnostic.severity >= settings.min_severity);
+        }
+    }
 }
 
 /// The files a run checks: Python files (and, with NG203, extension sources) under `paths`,

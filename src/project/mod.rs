@@ -28,6 +28,7 @@ struct Module<'r> {
     is_test: bool,
     facts: &'r ModuleFacts,
     filename: &'r str,
+    path: &'r std::path::Path,
 }
 
 struct Linker<'r> {
@@ -102,6 +103,7 @@ pub fn link(reports: &mut [FileReport], names: &ModuleNames, rules: &RuleSet) {
             is_test,
             facts,
             filename: &report.filename,
+            path,
         });
         index_of_report.push(report_index);
     }
@@ -124,6 +126,10 @@ pub fn link(reports: &mut [FileReport], names: &ModuleNames, rules: &RuleSet) {
         total += module.facts.functions.len();
     }
     let mut callees: Vec<Vec<usize>> = vec![Vec::new(); total];
+    // An absolute name resolves the same from every module, and a project calls the same
+    // names from many modules: each is resolved once (the language server links after every
+    // edit).
+    let mut resolved: FxHashMap<&str, Option<(usize, FunctionId)>> = FxHashMap::default();
     for (module_index, module) in linker.modules.iter().enumerate() {
         for (function, facts) in module.facts.functions.iter().enumerate() {
             let node = offsets[module_index] + function;
@@ -131,7 +137,14 @@ pub fn link(reports: &mut [FileReport], names: &ModuleNames, rules: &RuleSet) {
                 callees[node].push(offsets[module_index] + callee);
             }
             for qualified in &facts.external_callees {
-                if let Some((target_module, target)) = linker.resolve(module_index, qualified, 0) {
+                let target = if qualified.starts_with('.') {
+                    linker.resolve(module_index, qualified, 0)
+                } else {
+                    *resolved
+                        .entry(qualified.as_str())
+                        .or_insert_with(|| linker.resolve(module_index, qualified, 0))
+                };
+                if let Some((target_module, target)) = target {
                     callees[node].push(offsets[target_module] + target);
                 }
             }
@@ -214,6 +227,8 @@ pub fn link(reports: &mut [FileReport], names: &ModuleNames, rules: &RuleSet) {
         report: usize,
         /// (function, description of the entry) for functions reached from another module.
         reached: FxHashMap<FunctionId, String>,
+        /// Where each of those entries is: its file and line.
+        entry_at: FxHashMap<FunctionId, (std::path::PathBuf, usize)>,
         process_global: Vec<(ProcessGlobalFact, String)>,
     }
     let mut updates: Vec<Update> = Vec::new();
@@ -221,6 +236,7 @@ pub fn link(reports: &mut [FileReport], names: &ModuleNames, rules: &RuleSet) {
         let mut update = Update {
             report: index_of_report[module_index],
             reached: FxHashMap::default(),
+            entry_at: FxHashMap::default(),
             process_global: Vec::new(),
         };
         for function in 0..module.facts.functions.len() {
@@ -235,6 +251,10 @@ pub fn link(reports: &mut [FileReport], names: &ModuleNames, rules: &RuleSet) {
                     entry.line,
                 );
                 update.reached.insert(function, description);
+                update.entry_at.insert(
+                    function,
+                    (linker.modules[entry_module].path.to_path_buf(), entry.line),
+                );
             }
         }
         for fact in &module.facts.process_global {
@@ -289,10 +309,21 @@ pub fn link(reports: &mut [FileReport], names: &ModuleNames, rules: &RuleSet) {
             }
             let mut functions = diagnostic.functions.clone();
             functions.sort_unstable();
-            if let Some(description) = functions
-                .iter()
-                .find_map(|function| update.reached.get(function))
-            {
+            if let Some((function, description)) = functions.iter().find_map(|function| {
+                update
+                    .reached
+                    .get(function)
+                    .map(|description| (function, description))
+            }) {
+                if let Some((path, line)) = update.entry_at.get(function) {
+                    diagnostic.related.push(crate::diagnostic::Related {
+                        message: format!("reached from {description}"),
+                        location: crate::diagnostic::RelatedLocation::Line {
+                            path: path.clone(),
+                            line: *line,
+                        },
+                    });
+                }
                 // A thread makes a hazard an error; a benign or uncertain race stays what it
                 // is, now with the thread named.
                 if diagnostic.harm == Some(Harm::Hazard) {
@@ -317,14 +348,24 @@ pub fn link(reports: &mut [FileReport], names: &ModuleNames, rules: &RuleSet) {
                     message.diagnostic.rule != Rule::ProcessGlobalStateInThread
                         || message.diagnostic.range != fact.range
                 });
-                let diagnostic = crate::checkers::ng302_process_global_state_in_thread::diagnostic(
-                    &fact.code,
-                    &fact.name,
-                    &fact.reason,
-                    &description,
-                    fact.range,
-                )
-                .with_functions(vec![fact.function]);
+                let mut diagnostic =
+                    crate::checkers::ng302_process_global_state_in_thread::diagnostic(
+                        &fact.code,
+                        &fact.name,
+                        &fact.reason,
+                        &description,
+                        fact.range,
+                    )
+                    .with_functions(vec![fact.function]);
+                if let Some((path, line)) = update.entry_at.get(&fact.function) {
+                    diagnostic = diagnostic.with_related(
+                        format!("reached from {description}"),
+                        crate::diagnostic::RelatedLocation::Line {
+                            path: path.clone(),
+                            line: *line,
+                        },
+                    );
+                }
                 report.messages.push(Message {
                     filename: report.filename.clone(),
                     noqa_row: fact.start.row,
