@@ -341,42 +341,12 @@ fn acquired_module_lock(body: &[Stmt]) -> Option<&str> {
 /// The one attribute of the receiver that every `return` of a method returns
 /// (`return cls._lock`, after creating it on first use), or `None`.
 fn returned_receiver_attribute<'a>(receiver: &str, body: &'a [Stmt]) -> Option<&'a str> {
-    fn collect<'a>(suite: &'a [Stmt], returns: &mut Vec<Option<&'a Expr>>) {
-        for stmt in suite {
-            match stmt {
-                Stmt::Return(ast::StmtReturn { value, .. }) => returns.push(value.as_deref()),
-                Stmt::If(ast::StmtIf {
-                    body,
-                    elif_else_clauses,
-                    ..
-                }) => {
-                    collect(body, returns);
-                    for clause in elif_else_clauses {
-                        collect(&clause.body, returns);
-                    }
-                }
-                Stmt::With(ast::StmtWith { body, .. }) => collect(body, returns),
-                Stmt::Try(ast::StmtTry {
-                    body,
-                    handlers,
-                    orelse,
-                    finalbody,
-                    ..
-                }) => {
-                    collect(body, returns);
-                    for handler in handlers {
-                        let ast::ExceptHandler::ExceptHandler(handler) = handler;
-                        collect(&handler.body, returns);
-                    }
-                    collect(orelse, returns);
-                    collect(finalbody, returns);
-                }
-                _ => {}
-            }
+    let mut returns: Vec<Option<&'a Expr>> = Vec::new();
+    for_each_statement(body, &mut |stmt| {
+        if let Stmt::Return(ast::StmtReturn { value, .. }) = stmt {
+            returns.push(value.as_deref());
         }
-    }
-    let mut returns = Vec::new();
-    collect(body, &mut returns);
+    });
     let mut attributes = returns.into_iter().map(|value| match value? {
         Expr::Attribute(ast::ExprAttribute { value, attr, .. }) => match &**value {
             Expr::Name(name) if name.id.as_str() == receiver => Some(attr.as_str()),
