@@ -60,14 +60,7 @@ pub fn code_actions(target: &Target<'_>, params: &CodeActionParams) -> Vec<CodeA
                 } else {
                     format!("{code}: {} (unsafe fix: review the change)", fix.message)
                 };
-                let edits = fix
-                    .edits
-                    .iter()
-                    .map(|edit| TextEdit {
-                        range: target.lines.range(edit.range),
-                        new_text: edit.content.clone(),
-                    })
-                    .collect();
+                let edits = text_edits(&target.lines, &fix.edits);
                 actions.push(action(
                     title,
                     CodeActionKind::QUICKFIX,
@@ -83,13 +76,7 @@ pub fn code_actions(target: &Target<'_>, params: &CodeActionParams) -> Vec<CodeA
                 &[(message.noqa_row, message.diagnostic.rule)],
             );
             if !noqa.is_empty() {
-                let edits = noqa
-                    .iter()
-                    .map(|edit| TextEdit {
-                        range: target.lines.range(edit.range),
-                        new_text: edit.content.clone(),
-                    })
-                    .collect();
+                let edits = text_edits(&target.lines, &noqa);
                 actions.push(action(
                     format!("{code}: silence with `# noqa: {code}`"),
                     CodeActionKind::QUICKFIX,
@@ -221,4 +208,15 @@ mod tests {
         let (range, replacement) = changed_span("same", "same");
         assert!(range.is_empty() && replacement.is_empty());
     }
+}
+
+/// Our edits as the protocol's, in the client's position encoding.
+fn text_edits(lines: &Lines<'_>, edits: &[crate::diagnostic::Edit]) -> Vec<TextEdit> {
+    edits
+        .iter()
+        .map(|edit| TextEdit {
+            range: lines.range(edit.range),
+            new_text: edit.content.clone(),
+        })
+        .collect()
 }
