@@ -193,6 +193,17 @@ fn action(
     })
 }
 
+/// Our edits as the protocol's, in the client's position encoding.
+fn text_edits(lines: &Lines<'_>, edits: &[crate::diagnostic::Edit]) -> Vec<TextEdit> {
+    edits
+        .iter()
+        .map(|edit| TextEdit {
+            range: lines.range(edit.range),
+            new_text: edit.content.clone(),
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -208,15 +219,4 @@ mod tests {
         let (range, replacement) = changed_span("same", "same");
         assert!(range.is_empty() && replacement.is_empty());
     }
-}
-
-/// Our edits as the protocol's, in the client's position encoding.
-fn text_edits(lines: &Lines<'_>, edits: &[crate::diagnostic::Edit]) -> Vec<TextEdit> {
-    edits
-        .iter()
-        .map(|edit| TextEdit {
-            range: lines.range(edit.range),
-            new_text: edit.content.clone(),
-        })
-        .collect()
 }
