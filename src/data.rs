@@ -190,7 +190,7 @@ pub mod extensions;
 
 pub use extensions::{
     ExtensionPackage, ExtensionProblem, ExtensionStatus, ExtensionTable, GilCheck, TargetFacts,
-    extensions, normalize_name,
+    days_since_epoch, extensions, normalize_name,
 };
 
 /// The free-threaded interpreter the code is meant for.

@@ -254,6 +254,16 @@ impl ExtensionTable {
         self.by_import.get(name).map(|&index| &self.packages[index])
     }
 
+    /// The day the newest facts of the table were gathered (`2026-11-27`), if any were.
+    pub fn gathered_on(&self) -> Option<&str> {
+        self.packages
+            .iter()
+            .flat_map(|package| [package.py313t.as_ref(), package.py314t.as_ref()])
+            .flatten()
+            .filter_map(TargetFacts::date)
+            .max()
+    }
+
     /// A package by distribution name (case and `-`/`_`/`.` insensitive).
     pub fn by_name(&self, name: &str) -> Option<&ExtensionPackage> {
         let wanted = normalize_name(name);
@@ -311,6 +321,27 @@ pub fn extensions() -> &'static ExtensionTable {
     })
 }
 
+/// Days since 1970-01-01 of a `YYYY-MM-DD` date (proleptic Gregorian calendar), for the age
+/// of the table's facts; `None` when the text is not such a date.
+pub fn days_since_epoch(date: &str) -> Option<i64> {
+    let mut parts = date.splitn(3, '-').map(str::parse::<i64>);
+    let (year, month, day) = (
+        parts.next()?.ok()?,
+        parts.next()?.ok()?,
+        parts.next()?.ok()?,
+    );
+    if !(1..=12).contains(&month) || !(1..=31).contains(&day) {
+        return None;
+    }
+    // Howard Hinnant's days_from_civil: March-based years make leap days the last of a year.
+    let year = if month <= 2 { year - 1 } else { year };
+    let era = year.div_euclid(400);
+    let year_of_era = year - era * 400;
+    let day_of_year = (153 * ((month + 9) % 12) + 2) / 5 + day - 1;
+    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    Some(era * 146_097 + day_of_era - 719_468)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -335,5 +366,14 @@ mod tests {
             Some("numpy")
         );
         assert_eq!(normalize_name("ruamel.yaml__clib"), "ruamel-yaml-clib");
+    }
+
+    #[test]
+    fn dates_count_days() {
+        assert_eq!(days_since_epoch("1970-01-01"), Some(0));
+        assert_eq!(days_since_epoch("2000-03-01"), Some(11_017));
+        assert_eq!(days_since_epoch("2026-11-27"), Some(20_784));
+        assert_eq!(days_since_epoch("2026-13-01"), None);
+        assert_eq!(days_since_epoch("soon"), None);
     }
 }

@@ -153,3 +153,128 @@ pub(crate) fn finding(
     }
     Some(diagnostic)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::TargetFacts;
+    use ruff_text_size::{TextRange, TextSize};
+
+    fn package(py314t: Option<TargetFacts>) -> ExtensionPackage {
+        ExtensionPackage {
+            name: "cryptography".to_string(),
+            imports: vec!["cryptography".to_string()],
+            has_extension: true,
+            pure_python_fallback: false,
+            status: crate::data::ExtensionStatus::Supported,
+            cp313t: None,
+            cp314t: py314t.as_ref().and_then(|facts| facts.first.clone()),
+            gil_free_since: None,
+            alternative: None,
+            compiled_modules: Vec::new(),
+            source: String::new(),
+            py313t: None,
+            py314t,
+        }
+    }
+
+    fn facts() -> TargetFacts {
+        TargetFacts {
+            first: Some("46.0.0".to_string()),
+            releases: ["46.0.0", "47.0.0", "48.0.0", "50.0.2"]
+                .map(str::to_string)
+                .to_vec(),
+            missing: vec!["47.0.1".to_string()],
+            latest: Some("50.0.2".to_string()),
+            latest_has_wheels: true,
+            files: "index 2026-11-27".to_string(),
+            ..TargetFacts::default()
+        }
+    }
+
+    /// The message and the fix's replacement text for one requirement line.
+    fn check(package: &ExtensionPackage, text: &str) -> Option<(String, Option<String>)> {
+        let parsed = Requirement::<pep508_rs::VerbatimUrl>::from_str(text).ok()?;
+        let declared = Declared {
+            text: text.to_string(),
+            range: TextRange::new(TextSize::new(0), TextSize::of(text)),
+        };
+        let diagnostic = finding(package, &parsed, &declared, TargetVersion::Py314t)?;
+        let replacement = diagnostic
+            .fix
+            .as_ref()
+            .and_then(|fix| fix.edits.first())
+            .map(|edit| edit.content.clone());
+        Some((diagnostic.message, replacement))
+    }
+
+    #[test]
+    fn exact_pins_of_current_releases_are_not_flagged() {
+        let package = package(Some(facts()));
+        assert_eq!(check(&package, "cryptography==50.0.2"), None);
+        assert_eq!(check(&package, "cryptography===50.0.2"), None);
+        assert_eq!(check(&package, "cryptography==51.0.0"), None);
+        assert_eq!(check(&package, "cryptography>=40"), None);
+    }
+
+    #[test]
+    fn an_exact_pin_below_is_raised_to_the_first_release_as_a_pin() {
+        let package = package(Some(facts()));
+        let (message, fix) = check(
+            &package,
+            "cryptography[ssh]==45.0.7; python_version >= '3.13'",
+        )
+        .expect("a finding");
+        assert!(
+            message.contains("pins cryptography 45.0.7, older than 46.0.0"),
+            "{message}"
+        );
+        assert!(message.contains("(index 2026-11-27)"), "{message}");
+        assert_eq!(
+            fix.as_deref(),
+            Some("cryptography[ssh]==46.0.0; python_version >= '3.13'")
+        );
+        let (_, fix) = check(&package, "cryptography===41.0.0").expect("a finding");
+        assert_eq!(fix.as_deref(), Some("cryptography==46.0.0"));
+    }
+
+    #[test]
+    fn an_upper_bound_below_is_raised_to_a_lower_bound() {
+        let package = package(Some(facts()));
+        let (message, fix) = check(&package, "cryptography>=40,<46").expect("a finding");
+        assert!(message.contains("allows only releases of `cryptography` older than 46.0.0"));
+        assert_eq!(fix.as_deref(), Some("cryptography>=46.0.0"));
+        let (_, fix) = check(&package, "cryptography~=45.0").expect("a finding");
+        assert_eq!(fix.as_deref(), Some("cryptography>=46.0.0"));
+    }
+
+    #[test]
+    fn a_pin_of_a_release_without_wheels_moves_up_never_down() {
+        let package = package(Some(facts()));
+        let (message, fix) = check(&package, "cryptography==47.0.1").expect("a finding");
+        assert!(
+            message.contains("without free-threaded wheels"),
+            "{message}"
+        );
+        assert_eq!(fix.as_deref(), Some("cryptography==48.0.0"));
+    }
+
+    #[test]
+    fn a_target_without_facts_is_said_not_guessed() {
+        let package = package(None);
+        let (message, fix) = check(&package, "cryptography<46").expect("an info finding");
+        assert!(message.contains("no 3.14t facts"), "{message}");
+        assert_eq!(fix, None);
+        // A requirement with no upper bound cannot exclude the releases: nothing to say.
+        assert_eq!(check(&package, "cryptography>=40"), None);
+    }
+
+    #[test]
+    fn no_free_threaded_release_at_all_is_left_to_ng201() {
+        let mut facts = facts();
+        facts.first = None;
+        facts.releases.clear();
+        let package = package(Some(facts));
+        assert_eq!(check(&package, "cryptography<46"), None);
+    }
+}
