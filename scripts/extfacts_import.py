@@ -85,10 +85,14 @@ def record_modules(target: Path, dist: str) -> list[str]:
             base, _, rest = stem.rpartition("/")
             name = rest.split(".")[0]
             module = (base.replace("/", ".") + "." if base else "") + name
+            if name == "__init__":  # mypyc compiles a package's __init__: the package itself
+                module = base.replace("/", ".")
             if all(part.isidentifier() for part in module.split(".")):
                 modules.append(module)
-    # A pure-Python install (no compiled module): import its top-level packages instead.
-    return sorted(set(modules)) or sorted(tops - {"tests", "test", "docs"})
+    # The top-level packages first: `import h3` imports its compiled modules, `import lxml`
+    # does not import `lxml.etree`; a user's import is judged by what it loads.
+    tops -= {"tests", "test", "docs"}
+    return sorted(tops) + sorted(set(modules) - tops)
 
 
 def check(venv: Path, dist: str, version: str, scratch: Path, timeout: float = 900) -> ImportResult:

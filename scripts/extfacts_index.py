@@ -175,6 +175,25 @@ class RangeFile(io.RawIOBase):
 SO_SUFFIX = re.compile(r"(\.cpython-[^.]+|\.abi3|\.cp\d+[^.]*)?\.(so|pyd)$")
 
 
+def importable_tops(names: list[str]) -> set[str]:
+    """Top-level names a wheel's files make importable: a package (a directory with
+    `__init__.py`), a module at the root (`.py` or an extension), or a namespace directory
+    holding a package (`google/protobuf/__init__.py`)."""
+    tops = set()
+    for name in names:
+        parts = name.split("/")
+        if parts[0].endswith((".dist-info", ".data")):
+            continue
+        if len(parts) == 1:
+            if name.endswith(".py"):
+                tops.add(name[:-3])
+            elif SO_SUFFIX.search(name) and (".cpython-" in name or ".abi3." in name):
+                tops.add(SO_SUFFIX.sub("", name))
+        elif parts[-1] == "__init__.py" and len(parts) in (2, 3):
+            tops.add(parts[0])
+    return tops
+
+
 @dataclass
 class WheelContents:
     imports: list[str]
@@ -187,28 +206,22 @@ def wheel_contents(entry: dict, user_agent: str, timeout: float) -> WheelContent
     with zipfile.ZipFile(io.BufferedReader(remote, buffer_size=1 << 16)) as archive:
         names = archive.namelist()
         top_level = [n for n in names if n.count("/") == 1 and n.endswith(".dist-info/top_level.txt")]
-        imports: set[str] = set()
+        listed: set[str] = set()
         if top_level:
             text = archive.read(top_level[0]).decode("utf-8", "replace")
-            imports = {line.strip().split("/")[0] for line in text.splitlines() if line.strip()}
-        if not imports:
-            for name in names:
-                first = name.split("/")[0]
-                if first.endswith((".dist-info", ".data")):
-                    continue
-                if "/" in name:
-                    imports.add(first)
-                elif first.endswith(".py"):
-                    imports.add(first[:-3])
-                elif SO_SUFFIX.search(first):
-                    imports.add(SO_SUFFIX.sub("", first))
+            listed = {line.strip().split("/")[0] for line in text.splitlines() if line.strip()}
+        importable = importable_tops(names)
+        # top_level.txt can name directories that are no packages (`include`, a plugin
+        # directory of another project, an extension's build name): keep what is importable.
+        imports = (listed & importable) or importable or listed
         compiled = set()
         for name in names:
             if name.split("/")[0].endswith((".dist-info", ".data")) or not SO_SUFFIX.search(name):
                 continue
             if ".libs/" in name or name.split("/")[0].endswith(".libs"):
                 continue  # vendored shared libraries (auditwheel), not Python modules
-            module = SO_SUFFIX.sub("", name).replace("/", ".")
+            # mypyc compiles `__init__` too: `black/__init__.cpython-….so` is the module `black`.
+            module = SO_SUFFIX.sub("", name).replace("/", ".").removesuffix(".__init__")
             if all(part.isidentifier() for part in module.split(".")):
                 compiled.add(module)
     imports = {i for i in imports if i.isidentifier() and i not in NOT_IMPORT_NAMES and i != "__pycache__"}

@@ -34,13 +34,14 @@ from pathlib import Path
 TABLE = Path(__file__).resolve().parent.parent / "rules" / "extensions.toml"
 
 INSPECT = r"""
+# mypyc compiles a package's __init__ too: `black/__init__.cpython-314t-….so` is `black`.
 import importlib.metadata as md, json, sys
 dist = md.distribution(sys.argv[1])
 files = [str(f) for f in (dist.files or [])]
 wheel = dist.read_text("WHEEL") or ""
 tags = [line.split(":", 1)[1].strip() for line in wheel.splitlines() if line.startswith("Tag:")]
 compiled = sorted({
-    f[: -len(".so")].split(".")[0].replace("/", ".")
+    f[: -len(".so")].split(".")[0].replace("/", ".").removesuffix(".__init__")
     for f in files if f.endswith(".so") and ".libs/" not in f
 })
 tops = sorted({f.split("/")[0].removesuffix(".py") for f in files
@@ -67,7 +68,8 @@ def observe(python: str, name: str) -> dict:
         info = json.loads(subprocess.run([py, "-c", INSPECT, name], capture_output=True, text=True,
                                          check=True).stdout)
         enabled, failed = [], []
-        for module in info["compiled"]:
+        # The top-level packages too: `import h3` loads its compiled modules itself.
+        for module in info["tops"] + [m for m in info["compiled"] if m not in info["tops"]]:
             run = subprocess.run([py, "-c", ONE_IMPORT, module], capture_output=True, text=True,
                                  timeout=300, cwd=root)
             if run.returncode != 0:
@@ -93,11 +95,16 @@ def compare(entry: dict, seen: dict) -> list[str]:
         wrong.append(f"table says cp314t wheels, pip installed {seen['tags']}")
     if not facts.get("first") and not pure and (abi_t or is_pure):
         wrong.append(f"table says no free-threaded or pure wheel, pip installed {seen['tags']}")
-    if not wheels and abi_t and facts.get("first"):
+    if not wheels and abi_t and seen["version"] == facts.get("latest"):
         wrong.append("table says the newest release lacks cp314t wheels, pip installed one")
+    if abi_t and seen["version"] not in facts.get("releases", []):
+        wrong.append(f"pip installed cp314t wheels of {seen['version']}, not in the table's releases")
     gil = facts.get("gil")
-    expected = set(facts.get("gil_enabled_by", []))
-    if gil in ("disabled", "enabled"):
+    tried = set(seen["tops"]) | set(seen["compiled"])
+    expected = set(facts.get("gil_enabled_by", [])) & tried
+    checked_version = (facts.get("import_check") or "").split(", ")[-2:-1]
+    same_release = checked_version == [f"{entry['name']} {seen['version']}"]
+    if gil in ("disabled", "enabled") and same_release:
         if set(seen["enabled"]) != expected:
             wrong.append(f"GIL re-enabled by {sorted(seen['enabled'])}, table says {sorted(expected)}")
     missing = [i for i in entry.get("imports", []) if i not in seen["tops"]]

@@ -272,7 +272,7 @@ def apply(package: dict, got: Gathered, checked: dict | None, today: str) -> lis
             facts["gil"] = checked["gil"]
             if checked["enabled_by"]:
                 facts["gil_enabled_by"] = checked["enabled_by"]
-            facts["import_check"] = f"{checked['interpreter']}, {got.name} {checked['version']}, {today}"
+            facts["import_check"] = f"{checked['interpreter']}, {got.name} {checked['version']}, {checked.get('date', today)}"
         elif abi == "cp314t":
             facts["gil"] = "not-checked"
         package[table] = facts
@@ -291,7 +291,9 @@ def apply(package: dict, got: Gathered, checked: dict | None, today: str) -> lis
         status = "gil-enabled"
     elif checked and checked["gil"] == "disabled" and (got.facts["cp314t"].first or got.facts["cp314t"].pure_python):
         status = "supported"
-    elif not any_ft and not got.facts["cp314t"].pure_python:
+    elif not any_ft and not got.facts["cp314t"].pure_python and not any(
+        got.facts[abi].first_any_platform for abi in TARGETS
+    ):
         status = "unsupported"
     change("status", "status", status)
     parts = [p.strip() for p in package.get("source", "").split(";") if p.strip()]
@@ -301,6 +303,19 @@ def apply(package: dict, got: Gathered, checked: dict | None, today: str) -> lis
         parts.append(f"import check {today}")
     package["source"] = "; ".join(parts)
     return changes
+
+
+def earlier_verdict(package: dict, got: Gathered) -> dict | None:
+    """An earlier verdict for the release that would be checked now, if any."""
+    facts = package.get("py314t") or {}
+    f = got.facts["cp314t"]
+    version = f.last_final_with if f.first else f.latest
+    m = re.match(r"^(?P<interpreter>.+), (?P<name>\S+) (?P<version>\S+), \d{4}-\d\d-\d\d$", facts.get("import_check", ""))
+    if facts.get("gil") not in ("disabled", "enabled") or not m or m.group("version") != version:
+        return None
+    date = facts["import_check"].rsplit(", ", 1)[1]
+    return {"gil": facts["gil"], "enabled_by": facts.get("gil_enabled_by", []), "version": version,
+            "interpreter": m.group("interpreter"), "date": date}
 
 
 def load_ranks(path: Path | None) -> dict[str, float]:
@@ -323,6 +338,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dry-run", action="store_true", help="print the changes, write nothing")
     parser.add_argument("--table", type=Path, default=DEFAULT_TABLE, help="default: rules/extensions.toml")
     parser.add_argument("--import-check", metavar="PYTHON", help="a free-threaded interpreter (python3.14t)")
+    parser.add_argument(
+        "--reuse-import-check",
+        nargs="?",
+        const="",
+        metavar="TABLE",
+        help="keep the import-check verdicts of TABLE (default: the table itself) for the releases they checked",
+    )
     parser.add_argument("--import-limit", type=int, default=10**6, help="import-check at most N packages")
     parser.add_argument("--max-download-mb", type=float, default=400, help="skip import checks of larger wheels")
     parser.add_argument("--ranks", type=Path, default=REPO_ROOT / ".." / "shared" / "data" / "extensions.csv")
@@ -360,6 +382,14 @@ def main(argv: list[str] | None = None) -> int:
         ranks = load_ranks(args.ranks)
         candidates = [n for n in names if not gathered[n].error and (gathered[n].facts["cp314t"].first or gathered[n].facts["cp314t"].pure_python)]
         candidates.sort(key=lambda n: ranks.get(n, 1e9))
+        if args.reuse_import_check is not None:
+            source = Path(args.reuse_import_check) if args.reuse_import_check else args.table
+            earlier = {p["name"]: p for p in tomllib.loads(source.read_text(encoding="utf-8"))["package"]}
+            kept = [n for n in candidates if n in earlier and earlier_verdict(earlier[n], gathered[n])]
+            for name in kept:
+                checked[name] = earlier_verdict(earlier[name], gathered[name])
+            candidates = [n for n in candidates if n not in kept]
+            print(f"{len(kept)} earlier verdicts reused, {len(candidates)} to check")
         scratch = Path(tempfile.mkdtemp(prefix="nogil-lint-import-check-"))
         venv = extfacts_import.make_venv(args.import_check, scratch)
         interpreter = extfacts_import.interpreter_name(venv)
@@ -381,6 +411,7 @@ def main(argv: list[str] | None = None) -> int:
 
     counts: collections.Counter = collections.Counter()
     changed = 0
+    before_imports = {p["name"]: list(p.get("imports", [])) for p in packages}
     for name in names:
         if gathered[name].error:
             continue
@@ -391,13 +422,15 @@ def main(argv: list[str] | None = None) -> int:
             for kind, text in changes:
                 counts[kind] += 1
                 print(f"  {text}")
-    # An import name claimed twice goes to the package that had it before.
+    # An import name claimed twice (opencv-python and its -headless and -contrib variants all
+    # ship cv2) goes to the package that had it before, else the one named like it.
     claims = collections.defaultdict(list)
     for p in packages:
         for i in p.get("imports", []):
             claims[i].append(p["name"])
     for name_, owners in claims.items():
         if len(owners) > 1:
+            owners.sort(key=lambda o: (name_ not in before_imports[o], normalize(name_) != o))
             print(f"import name {name_} claimed by {owners}; kept on {owners[0]} only")
             for owner in owners[1:]:
                 by_name[owner]["imports"] = [i for i in by_name[owner]["imports"] if i != name_]

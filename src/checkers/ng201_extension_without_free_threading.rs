@@ -163,9 +163,9 @@ pub fn check(context: &Context<'_, '_>, diagnostics: &mut Vec<Diagnostic>) {
         // `except ImportError: import yaml`) is the migration done right: it runs only where
         // the alternative is missing.
         let fallback = import.fallback_after.iter().find(|tried| {
-            !table
+            table
                 .by_module(tried)
-                .is_some_and(|p| p.name == package.name)
+                .is_none_or(|alternative| alternative.name != package.name)
         });
         // A test module's imports run only under the test runner: worth knowing when the test
         // suite moves to the free-threaded build, not a problem of the shipped code.

@@ -143,6 +143,11 @@ impl ExtensionPackage {
             return if facts.pure_python && self.compiled_modules.is_empty() {
                 // Nothing compiled for this platform (watchdog on Linux): it simply works.
                 None
+            } else if facts.first_any_platform.is_some() {
+                // Free-threaded wheels for other platforms only (mysqlclient, pywinpty): on
+                // Linux the package is built from source for every interpreter, which is not
+                // a free-threading matter; the table's Linux view cannot judge the others.
+                None
             } else if facts.pure_python {
                 Some(ExtensionProblem::PurePythonOnly)
             } else if self.has_extension {
@@ -231,6 +236,7 @@ const NAMESPACE_PACKAGES: &[(&str, &[(&str, &str)])] = &[
         &[("snowflake-connector-python", "snowflake.connector")],
     ),
     ("cuda", &[("cuda-bindings", "cuda.bindings")]),
+    ("amazon", &[("amazon-ion", "amazon.ion")]),
     ("mpl_toolkits", &[]),
     ("backports", &[]),
     ("azure", &[]),

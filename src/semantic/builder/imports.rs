@@ -24,9 +24,13 @@ impl<'a> Builder<'a> {
         if tried.is_empty() || !catches_import_error(handler.type_.as_deref()) {
             return;
         }
+        // `from compression import zstd` tried the module `compression.zstd`.
         let modules: Vec<String> = self.import_refs[tried]
             .iter()
-            .map(|import| import.module.clone())
+            .map(|import| match import.names.first() {
+                Some(name) => format!("{}.{name}", import.module),
+                None => import.module.clone(),
+            })
             .collect();
         for import in &mut self.import_refs[handler_from..] {
             import.fallback_after.clone_from(&modules);
