@@ -75,6 +75,7 @@ FIELD_ORDER = (
     "cp314t",
     "gil_free_since",
     "alternative",
+    "compiled_modules",
     "source",
 )
 
@@ -92,43 +93,59 @@ LEADING_VERSION_RE = re.compile(r"^\s*(" + VERSION_RE.pattern + r")(?=$|[\s(;,])
 FULL_VERSION_RE = re.compile(r"^" + VERSION_RE.pattern + r"$", re.VERBOSE)
 
 HEADER = """\
-# Free-threading facts about compiled (extension) packages on PyPI, used by NG201
+# Free-threading facts about compiled (extension) packages on the package index, used by NG201
 # (extension-without-free-threading) and NG202 (pinned-below-free-threading).
 #
 # GENERATED FILE.  Written by scripts/build-extensions-table.py from the gathered data
 # (shared/data/extensions.csv and import_map.csv; sources and snapshot dates in that
 # directory's README.md: hugovk/free-threaded-wheels tracker 2026-06-14, Quansight-Labs
 # free-threaded-compatibility tracking table 2026-06-28, per-project repositories and
-# changelogs).  The cp313t/cp314t fields are refreshed from PyPI's release files by
-# scripts/refresh-extensions.py.  Re-running the build script discards refreshed values,
-# so run the refresh script after it.  Do not edit by hand.
+# changelogs), then refreshed by scripts/refresh-extensions.py from the package index's file
+# lists and an import check on a free-threaded interpreter.  Re-running the build script
+# discards the refreshed facts, so run the refresh script after it.  Do not edit by hand.
 #
 # One [[package]] table per distribution, sorted by name.  Fields:
-#   name            distribution name as on PyPI, normalized (PEP 503: lower-case, '-' separators)
-#   imports         top-level import names.  Only names verified against package metadata or
-#                   another checked source, or equal to the obvious guess (name with '-' -> '_');
-#                   may be empty.  Each import name belongs to one package only.
-#   has_extension   false only when the data says the project publishes no compiled code
+#   name            distribution name, normalized (PEP 503: lower-case, '-' separators)
+#   imports         top-level import names: from the newest wheel's top_level.txt (else its
+#                   RECORD's top-level entries) when refreshed; may be empty.  Each import name
+#                   belongs to one package only.
+#   has_extension   false only when no compiled code is published
 #   pure_python_fallback
-#                   optional: true when a pure-Python wheel is published too, so a free-threaded
-#                   interpreter installs that one (without the compiled accelerator)
-#   status          "supported":   free-threaded builds whose modules declare GIL-free operation
-#                   "gil-enabled": free-threaded wheels are published, but importing the released
-#                                  modules re-enables the GIL (no Py_mod_gil declaration)
-#                   "unsupported": no free-threaded wheels for the latest release, work still open,
-#                                  or the maintainer says free-threading is not supported
-#                   "unknown":     no source says either way (many do publish cp31Xt wheels)
+#                   optional: true when the gathered data says a pure-Python wheel is published
+#                   too, so a free-threaded interpreter installs that one
+#   status          "supported":   free-threaded builds whose modules keep the GIL disabled
+#                   "gil-enabled": free-threaded wheels are published, but importing some of
+#                                  their modules re-enables the GIL
+#                   "unsupported": no free-threaded wheels, or the maintainer says free-threading
+#                                  is not supported
+#                   "unknown":     no source says either way
+#                   (the refresh sets it from the 3.14t import check when one ran)
 #   cp313t          optional: first release with free-threaded wheels for CPython 3.13t (ABI tag
 #                   cp313t), or "none" when the source says 3.13t is not supported
 #   cp314t          optional: the same for 3.14t (ABI tag cp314t)
 #   gil_free_since  optional: first release whose modules declare GIL-free operation (can be a
 #                   pre-release, or earlier than the first free-threaded wheels)
 #   alternative     optional: a drop-in alternative distribution (e.g. a -ft fork) named by the data
+#   compiled_modules optional: some compiled modules of the newest wheel (at most six)
 #   source          short provenance: "tracker" = hugovk/free-threaded-wheels results.json (date),
 #                   "tracking table" = Quansight-Labs/free-threaded-compatibility docs/tracking.md,
 #                   "ft guide" = other pages of that guide, owner/repo@commit = repository snapshot
 #                   (declaration markers, changelog), owner/repo#N = GitHub issue or pull request,
-#                   "PyPI files" = release files read by scripts/refresh-extensions.py (date)
+#                   "index files" / "import check" = read by scripts/refresh-extensions.py (date)
+# [package.py313t] / [package.py314t]: the facts per target, as the refresh read them:
+#   first           first release (a final one when any has it) with a wheel of that ABI for
+#                   Linux x86_64; absent when no release has one
+#   first_any_platform  an earlier release with such a wheel for another platform only
+#   releases        every release since `first` with such a wheel
+#   missing         final releases since `first` without one
+#   latest, latest_has_wheels   the newest final release, and whether it has such a wheel
+#   pure_python     the newest release publishes a wheel without compiled code
+#   files           provenance and date of the facts above ("index YYYY-MM-DD")
+#   gil             3.14t: "disabled" / "enabled" after importing each compiled module of the
+#                   newest release with cp314t wheels (or of the pure-Python wheel) on a
+#                   free-threaded CPython, or "not-checked"
+#   gil_enabled_by  the modules whose import turned the GIL on
+#   import_check    interpreter, release and date of that check
 # A missing optional field means no source gave a value; versions are never guessed.
 """
 

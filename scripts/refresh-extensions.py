@@ -1,40 +1,44 @@
 #!/usr/bin/env python3
-"""Refresh the cp313t/cp314t fields of rules/extensions.toml from PyPI's release files.
+"""Refresh rules/extensions.toml from the package index and a free-threaded interpreter.
 
 Usage:
-    scripts/refresh-extensions.py [--dry-run] [--pre] [--drop-unconfirmed] NAME...
-    scripts/refresh-extensions.py [--dry-run] --all
+    scripts/refresh-extensions.py [--dry-run] [--import-check PYTHON] (--all | NAME...)
 
-For each package, the release file lists come from the package index's JSON API
-(<index>/pypi/<name>/json; the Simple API's JSON form, PEP 691, is used when that response has
-no "releases").  The index is the one pip uses: --index-url, else PIP_INDEX_URL, else pip's
-own default.  The first release -- in PEP 440 version order -- with a wheel whose ABI tag
-is cp313t (resp. cp314t) becomes the package's cp313t (cp314t) value.  Yanked files are
-ignored.  Pre-releases count only when no final release has such a wheel (then the first
-pre-release is used), unless --pre is given, in which case they count like any release.
+For each package of the table, the release file lists come from the package index's JSON API
+(<index>/pypi/<name>/json).  The index is the one pip uses: --index-url, else PIP_INDEX_URL,
+else pip's own default.  Yanked files are ignored.  Facts written per target ([package.py313t]
+and [package.py314t], see the table's header):
 
-Rules for writing:
-  * a wheel found          -> the field is set to that release (added, corrected, or replacing
-                              a "none" from the gathered data; each case is reported);
-  * no such wheel on PyPI  -> "none" and absent fields stay as they are; a version from the
-                              gathered data is kept and reported as unconfirmed (with
-                              --drop-unconfirmed it is removed).  "none" is never written: it
-                              means "the project says this ABI is unsupported", which missing
-                              wheels alone do not show.
-  * when a package's fields change, "PyPI files <date>" is added to (or updated in) its
-    `source`, so the provenance stays true.
-The file is edited in place line by line: the header, the order of the fields, the other
-fields and any comments are kept.  The result is parsed back with tomllib and compared with
-the original before it is written.  --dry-run prints the changes and writes nothing.
+  * first     the first release (in PEP 440 order; a final one when any has such a wheel) with
+              a wheel of that ABI (cp313t / cp314t) for Linux x86_64; first_any_platform when
+              another platform had one earlier;
+  * releases  every release since `first` with such a wheel; missing: final releases since
+              `first` without one; latest / latest_has_wheels: the newest final release;
+  * pure_python   the newest release publishes a wheel without compiled code;
+  * gil, gil_enabled_by (3.14t, with --import-check): the newest release with cp314t wheels (or
+              the pure-Python wheel) is installed into a venv of the given free-threaded
+              interpreter and each compiled module its RECORD lists is imported; `gil` says
+              whether the GIL stayed disabled, `gil_enabled_by` names the modules that turned it
+              on (scripts/extfacts_import.py);
+  * files / import_check   provenance and date of each.
+Package-level: `imports` become the names of the wheel's top_level.txt (else its RECORD's top
+directories), `compiled_modules` its compiled modules (at most a few), `cp313t`/`cp314t` the
+per-target `first` (a version the index does not confirm is removed), and `status` follows the
+import check (supported / gil-enabled) or the file lists (unsupported when no release has any
+free-threaded or pure-Python wheel).  Every change is printed, and counted by kind at the end.
 
-Network errors are reported per package and the run continues; the exit status is 1 when
-any package failed, 2 for usage errors, else 0.  This script talks to the network and is
-meant to be run by hand; tests never run it.  Python 3.11+, standard library only.
+Network errors are reported per package and the run continues (the package keeps its old
+values); the exit status is 1 when any package failed, 2 for usage errors, else 0.  This script
+talks to the network and is meant to be run by hand; tests never run it.  Python 3.11+,
+standard library only.
 """
 
 from __future__ import annotations
 
 import argparse
+import collections
+import concurrent.futures
+import csv
 import datetime as dt
 import json
 import os
@@ -44,10 +48,14 @@ import tempfile
 import time
 import tomllib
 import urllib.error
+import urllib.parse
 import urllib.request
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import extfacts_import  # noqa: E402
+import extfacts_index  # noqa: E402
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_TABLE = REPO_ROOT / "rules" / "extensions.toml"
 
@@ -71,23 +79,6 @@ JSON_API = "{root}/pypi/{name}/json"
 SIMPLE_API = "{root}/simple/{name}/"
 INDEX_ROOT = ""
 USER_AGENT = "nogil-lint-refresh-extensions/1 (scripts/refresh-extensions.py; run by hand)"
-ABIS = ("cp313t", "cp314t")
-
-# Field order of a [[package]] table; the same as scripts/build-extensions-table.py writes.
-FIELD_ORDER = (
-    "name",
-    "imports",
-    "has_extension",
-    "pure_python_fallback",
-    "status",
-    "cp313t",
-    "cp314t",
-    "gil_free_since",
-    "alternative",
-    "source",
-)
-
-
 # --- PEP 440-ish versions --------------------------------------------------------------------
 
 _VERSION_RE = re.compile(
@@ -178,306 +169,287 @@ def http_get_json(url: str, timeout: float, accept: str = "application/json", re
     raise FetchError(f"{type(last).__name__}: {reason}")
 
 
-def wheel_abi_tags(filename: str) -> set[str]:
-    """ABI tags of a wheel filename ({dist}-{ver}(-{build})?-{py}-{abi}-{plat}.whl)."""
-    if not filename.endswith(".whl"):
-        return set()
-    parts = filename[:-4].split("-")
-    if len(parts) < 5:
-        return set()
-    return set(parts[-2].split("."))
+
+
+def fetch_files(name: str, timeout: float) -> dict[str, list[dict]]:
+    """Non-yanked files per release version (filename, url, size)."""
+    url = JSON_API.format(root=INDEX_ROOT, name=name)
+    data = http_get_json(url, timeout)
+    releases = data.get("releases") or {}
+    # Some indexes (mirrors) give file URLs relative to the JSON document.
+    return {
+        version: [
+            {"filename": e["filename"], "url": urllib.parse.urljoin(url, e["url"]), "size": e.get("size") or 0}
+            for e in entries or []
+            if not e.get("yanked") and e.get("filename") and e.get("url")
+        ]
+        for version, entries in releases.items()
+    }
 
 
 @dataclass
-class Files:
-    """Non-yanked wheel filenames per release version, as published on PyPI."""
-
-    by_version: dict[str, list[str]] = field(default_factory=dict)
-    yanked_files: int = 0
-    skipped_versions: list[str] = field(default_factory=list)  # not PEP 440
-    via: str = "JSON API"
-
-
-def fetch_files(name: str, timeout: float) -> Files:
-    data = http_get_json(JSON_API.format(root=INDEX_ROOT, name=name), timeout)
-    files = Files()
-    releases = data.get("releases")
-    if releases:
-        for version, entries in releases.items():
-            wheels = []
-            for entry in entries or []:
-                if entry.get("yanked"):
-                    files.yanked_files += 1
-                    continue
-                if entry.get("filename", "").endswith(".whl"):
-                    wheels.append(entry["filename"])
-            files.by_version[version] = wheels
-        return files
-    # The JSON API's "releases" is deprecated; fall back to the Simple API (PEP 691).
-    data = http_get_json(
-        SIMPLE_API.format(root=INDEX_ROOT, name=name),
-        timeout,
-        accept="application/vnd.pypi.simple.v1+json",
-    )
-    files.via = "Simple API"
-    for version in data.get("versions", []):
-        files.by_version.setdefault(version, [])
-    for entry in data.get("files", []):
-        filename = entry.get("filename", "")
-        if not filename.endswith(".whl"):
-            continue
-        if entry.get("yanked"):
-            files.yanked_files += 1
-            continue
-        parts = filename[:-4].split("-")
-        if len(parts) >= 5:
-            files.by_version.setdefault(parts[1], []).append(filename)
-    return files
+class Gathered:
+    name: str
+    facts: dict  # ABI -> extfacts_index.TargetFacts
+    contents: extfacts_index.WheelContents | None
+    wheel: str | None
+    error: str | None = None
 
 
-@dataclass
-class AbiResult:
-    first: str | None  # the value to write
-    first_is_pre: bool = False
-    first_any: str | None = None  # first release including pre-releases
-    latest_final: str | None = None  # the newest final release
-    latest_has: bool = False  # whether that release has such a wheel
-    last_with: str | None = None  # newest release with such a wheel
-
-
-def analyse(files: Files, include_pre: bool) -> dict[str, AbiResult]:
-    versions = []
-    for text in files.by_version:
-        version = parse_version(text)
-        if version is None:
-            files.skipped_versions.append(text)
-        else:
-            versions.append(version)
-    versions.sort(key=lambda v: v.key)
-    finals_with_files = [v for v in versions if not v.is_pre and files.by_version[v.text]]
-    latest_final = finals_with_files[-1] if finals_with_files else None
-    results = {}
-    for abi in ABIS:
-        having = [v for v in versions if any(abi in wheel_abi_tags(f) for f in files.by_version[v.text])]
-        finals = [v for v in having if not v.is_pre]
-        if include_pre or not finals:
-            chosen = having[0] if having else None
-        else:
-            chosen = finals[0]
-        results[abi] = AbiResult(
-            first=chosen.text if chosen else None,
-            first_is_pre=bool(chosen and chosen.is_pre),
-            first_any=having[0].text if having else None,
-            latest_final=latest_final.text if latest_final else None,
-            latest_has=bool(latest_final and latest_final in having),
-            last_with=having[-1].text if having else None,
-        )
-    return results
+def gather(name: str, timeout: float) -> Gathered:
+    try:
+        files = fetch_files(name, timeout)
+    except FetchError as error:
+        return Gathered(name, {}, None, None, str(error))
+    facts = extfacts_index.target_facts(files, parse_version)
+    t = facts["cp314t"]
+    version = t.last_final_with if t.first else t.latest
+    wheel = extfacts_index.listing_wheel(files, version)
+    contents = None
+    if wheel:
+        try:
+            contents = extfacts_index.wheel_contents(wheel, USER_AGENT, timeout)
+        except Exception as error:  # a broken zip or a network error: keep the old names
+            print(f"{name}: cannot read {wheel['filename']}: {error}", file=sys.stderr)
+    return Gathered(name, facts, contents, wheel["filename"] if wheel else None)
 
 
 # --- the table ------------------------------------------------------------------------------
 
-KEY_LINE = re.compile(r"^(?P<key>[A-Za-z0-9_-]+)\s*=")
+FIELD_ORDER = (
+    "name", "imports", "has_extension", "pure_python_fallback", "status", "cp313t", "cp314t",
+    "gil_free_since", "alternative", "compiled_modules", "source",
+)
+TARGET_ORDER = (
+    "first", "first_any_platform", "releases", "missing", "latest", "latest_has_wheels",
+    "pure_python", "files", "gil", "gil_enabled_by", "import_check",
+)
+TARGETS = {"cp313t": "py313t", "cp314t": "py314t"}
+MAX_COMPILED_SHOWN = 6
 
 
-@dataclass
-class Block:
-    lines: list[str]
+def toml_value(value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return "[" + ", ".join(json.dumps(v, ensure_ascii=False) for v in value) + "]"
+    return json.dumps(value, ensure_ascii=False)
 
-    @property
-    def values(self) -> dict:
-        return tomllib.loads("".join(self.lines))["package"][0]
 
-    def find(self, key: str) -> int | None:
-        for index, line in enumerate(self.lines):
-            m = KEY_LINE.match(line)
-            if m and m.group("key") == key:
-                return index
+def render(header: str, packages: list[dict]) -> str:
+    parts = [header]
+    for package in packages:
+        lines = ["", "[[package]]"]
+        lines += [f"{k} = {toml_value(package[k])}" for k in FIELD_ORDER if k in package]
+        for table in TARGETS.values():
+            if table in package:
+                lines.append(f"[package.{table}]")
+                lines += [f"{k} = {toml_value(package[table][k])}" for k in TARGET_ORDER if k in package[table]]
+        parts.append("\n".join(lines) + "\n")
+    return "".join(parts)
+
+
+def apply(package: dict, got: Gathered, checked: dict | None, today: str) -> list[tuple[str, str]]:
+    """Write the gathered facts into `package`; the changes as (kind, text)."""
+    changes = []
+
+    def change(kind: str, key: str, new) -> None:
+        old = package.get(key)
+        if old != new:
+            changes.append((kind, f"{key}: {old!r} -> {new!r}"))
+            if new is None:
+                package.pop(key, None)
+            else:
+                package[key] = new
+
+    for abi, table in TARGETS.items():
+        f = got.facts[abi]
+        facts = {k: v for k, v in asdict(f).items() if k in TARGET_ORDER and v not in (None, [])}
+        facts.pop("last_with", None)
+        facts.pop("last_final_with", None)
+        facts["files"] = f"index {today}"
+        if abi == "cp314t" and checked:
+            facts["gil"] = checked["gil"]
+            if checked["enabled_by"]:
+                facts["gil_enabled_by"] = checked["enabled_by"]
+            facts["import_check"] = f"{checked['interpreter']}, {got.name} {checked['version']}, {checked.get('date', today)}"
+        elif abi == "cp314t":
+            facts["gil"] = "not-checked"
+        package[table] = facts
+        old = package.get(abi)
+        new = f.first if f.first else ("none" if old == "none" else None)
+        change("first release", abi, new)
+    if got.contents and got.contents.imports:
+        change("import names", "imports", got.contents.imports)
+    if got.contents is not None:
+        compiled = got.contents.compiled_modules
+        change("compiled modules", "compiled_modules", compiled[:MAX_COMPILED_SHOWN] or None)
+        change("has extension", "has_extension", bool(compiled) or package.get("has_extension", True))
+    status = package["status"]
+    any_ft = any(got.facts[abi].first for abi in TARGETS)
+    if checked and checked["gil"] == "enabled":
+        status = "gil-enabled"
+    elif checked and checked["gil"] == "disabled" and (got.facts["cp314t"].first or got.facts["cp314t"].pure_python):
+        status = "supported"
+    elif not any_ft and not got.facts["cp314t"].pure_python and not any(
+        got.facts[abi].first_any_platform for abi in TARGETS
+    ):
+        status = "unsupported"
+    change("status", "status", status)
+    parts = [p.strip() for p in package.get("source", "").split(";") if p.strip()]
+    parts = [p for p in parts if not p.startswith(("PyPI files", "index files", "import check"))]
+    parts.append(f"index files {today}")
+    if checked:
+        parts.append(f"import check {today}")
+    package["source"] = "; ".join(parts)
+    return changes
+
+
+def earlier_verdict(package: dict, got: Gathered) -> dict | None:
+    """An earlier verdict for the release that would be checked now, if any."""
+    facts = package.get("py314t") or {}
+    f = got.facts["cp314t"]
+    version = f.last_final_with if f.first else f.latest
+    m = re.match(r"^(?P<interpreter>.+), (?P<name>\S+) (?P<version>\S+), \d{4}-\d\d-\d\d$", facts.get("import_check", ""))
+    if facts.get("gil") not in ("disabled", "enabled") or not m or m.group("version") != version:
         return None
-
-    def set(self, key: str, value: str | None) -> None:
-        index = self.find(key)
-        if value is None:
-            if index is not None:
-                del self.lines[index]
-            return
-        line = f"{key} = {json.dumps(value, ensure_ascii=False)}\n"
-        if index is not None:
-            self.lines[index] = line
-            return
-        # Insert after the last present field that comes before `key` in FIELD_ORDER.
-        position = 1  # after "[[package]]"
-        for earlier in FIELD_ORDER[: FIELD_ORDER.index(key)]:
-            found = self.find(earlier)
-            if found is not None:
-                position = max(position, found + 1)
-        self.lines.insert(position, line)
+    date = facts["import_check"].rsplit(", ", 1)[1]
+    return {"gil": facts["gil"], "enabled_by": facts.get("gil_enabled_by", []), "version": version,
+            "interpreter": m.group("interpreter"), "date": date}
 
 
-def split_table(text: str) -> tuple[list[str], list[Block]]:
-    header: list[str] = []
-    blocks: list[Block] = []
-    for line in text.splitlines(keepends=True):
-        if line.strip() == "[[package]]":
-            blocks.append(Block([line]))
-        elif blocks:
-            blocks[-1].lines.append(line)
-        else:
-            header.append(line)
-    if blocks and not blocks[-1].lines[-1].endswith("\n"):
-        blocks[-1].lines[-1] += "\n"
-    return header, blocks
-
-
-def with_pypi_source(source: str, today: str) -> str:
-    parts = [p.strip() for p in source.split(";") if p.strip() and not p.strip().startswith("PyPI files")]
-    parts.append(f"PyPI files {today}")
-    return "; ".join(parts)
-
-
-def show(value: str | None) -> str:
-    return "(absent)" if value is None else value
+def load_ranks(path: Path | None) -> dict[str, float]:
+    """Download rank per distribution (the gathered data's CSV), to check well-known ones first."""
+    if not path or not path.is_file():
+        return {}
+    with path.open(newline="", encoding="utf-8") as handle:
+        return {
+            normalize(row["distribution"] if "distribution" in row else row[next(iter(row))]):
+            float(row["download_rank_among_binary"]) if row.get("download_rank_among_binary", "").isdigit() else 1e9
+            for row in csv.DictReader(handle)
+        }
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        description="Refresh cp313t/cp314t in rules/extensions.toml from the package index's release files.",
-        epilog="Needs network access to the package index; run by hand only, never in tests.",
-    )
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--index-url", help="the package index (default: PIP_INDEX_URL, else pip's default)")
     parser.add_argument("names", nargs="*", help="distribution names (any spelling; normalized)")
     parser.add_argument("--all", action="store_true", help="every package in the table")
     parser.add_argument("--dry-run", action="store_true", help="print the changes, write nothing")
     parser.add_argument("--table", type=Path, default=DEFAULT_TABLE, help="default: rules/extensions.toml")
-    parser.add_argument("--pre", action="store_true", help="let pre-releases count like final releases")
+    parser.add_argument("--import-check", metavar="PYTHON", help="a free-threaded interpreter (python3.14t)")
     parser.add_argument(
-        "--drop-unconfirmed",
-        action="store_true",
-        help="remove a version that PyPI shows no matching wheel for (default: keep and report)",
+        "--reuse-import-check",
+        nargs="?",
+        const="",
+        metavar="TABLE",
+        help="keep the import-check verdicts of TABLE (default: the table itself) for the releases they checked",
     )
+    parser.add_argument("--import-limit", type=int, default=10**6, help="import-check at most N packages")
+    parser.add_argument("--max-download-mb", type=float, default=400, help="skip import checks of larger wheels")
+    parser.add_argument("--ranks", type=Path, default=REPO_ROOT / ".." / "shared" / "data" / "extensions.csv")
+    parser.add_argument("--jobs", type=int, default=8, help="parallel index requests (default 8)")
+    parser.add_argument("--import-jobs", type=int, default=2, help="parallel import checks (default 2)")
     parser.add_argument("--timeout", type=float, default=30.0, help="seconds per request (default 30)")
-    parser.add_argument("--delay", type=float, default=0.2, help="pause between packages (default 0.2 s)")
     args = parser.parse_args(argv)
     global INDEX_ROOT
     INDEX_ROOT = index_root(args.index_url)
     if args.all == bool(args.names):
         parser.error("give package names or --all (not both)")
-
     try:
         original = args.table.read_text(encoding="utf-8")
-        before = {p["name"]: p for p in tomllib.loads(original).get("package", [])}
+        packages = tomllib.loads(original).get("package", [])
     except (OSError, tomllib.TOMLDecodeError) as error:
         print(f"refresh-extensions: cannot read {args.table}: {error}", file=sys.stderr)
         return 2
-    header, blocks = split_table(original)
-    by_name = {}
-    for block in blocks:
-        by_name[block.values["name"]] = block
-
+    header = original[: original.index("[[package]]")].rstrip("\n") + "\n"
+    by_name = {p["name"]: p for p in packages}
     names = list(by_name) if args.all else [normalize(n) for n in args.names]
+    unknown = [n for n in names if n not in by_name]
+    if unknown:
+        print(f"refresh-extensions: not in the table: {', '.join(unknown)}", file=sys.stderr)
+        return 2
     today = dt.datetime.now(dt.timezone.utc).date().isoformat()
-    failures: list[str] = []
-    changed_packages = 0
-    changes = 0
 
-    for position, name in enumerate(names):
-        block = by_name.get(name)
-        if block is None:
-            print(f"{name}: not in {args.table.name} (add it to the data and rebuild first); skipped")
-            failures.append(name)
-            continue
-        if position and args.delay:
-            time.sleep(args.delay)
-        try:
-            files = fetch_files(name, args.timeout)
-        except FetchError as error:
-            print(f"{name}: error: {error}; skipped")
-            failures.append(name)
-            continue
-        results = analyse(files, args.pre)
-        current = block.values
-        wheel_count = sum(len(w) for w in files.by_version.values())
-        lines = []
-        block_changed = False
-        for abi in ABIS:
-            result = results[abi]
-            old = current.get(abi)
-            new = old
-            if result.first is not None:
-                new = result.first
-                note = ""
-                if result.first_is_pre:
-                    note = " (pre-release; no final release has such a wheel)"
-                elif result.first_any != result.first:
-                    note = f" (pre-release {result.first_any} had one first)"
-                if old == new:
-                    lines.append(f"  {abi}: {old} (confirmed){note}")
-                elif old == "none":
-                    lines.append(f"  {abi}: none -> {new}{note}  [PyPI has {abi} wheels although the data says unsupported]")
-                else:
-                    lines.append(f"  {abi}: {show(old)} -> {new}{note}")
-                if not result.latest_has and result.latest_final:
-                    lines.append(
-                        f"    note: latest release {result.latest_final} has no {abi} wheel "
-                        f"(newest with one: {result.last_with})"
-                    )
-            else:
-                if old is None:
-                    lines.append(f"  {abi}: no {abi} wheels on PyPI (field stays absent)")
-                elif old == "none":
-                    lines.append(f"  {abi}: none (consistent: no {abi} wheels on PyPI)")
-                elif args.drop_unconfirmed:
-                    new = None
-                    lines.append(f"  {abi}: {old} -> (absent)  [no {abi} wheels on PyPI]")
-                else:
-                    lines.append(f"  {abi}: {old} kept, UNCONFIRMED: no {abi} wheels on PyPI")
-            if new != old:
-                block.set(abi, new)
-                block_changed = True
-                changes += 1
-        found = [abi for abi in ABIS if results[abi].first is not None]
-        if found and current.get("status") in ("unsupported", "unknown"):
-            lines.append(
-                f"  hint: status is {current.get('status')!r} but PyPI has {'/'.join(found)} wheels; "
-                "the gathered data may be out of date (status is not changed here)"
-            )
-        if block_changed:
-            block.set("source", with_pypi_source(current.get("source", ""), today))
-            changed_packages += 1
-        summary = f"{len(files.by_version)} releases, {wheel_count} wheels via {files.via}"
-        if files.yanked_files:
-            summary += f", {files.yanked_files} yanked files ignored"
-        if files.skipped_versions:
-            summary += f", {len(files.skipped_versions)} non-PEP 440 versions skipped"
-        print(f"{name}: {'changed' if block_changed else 'unchanged'} ({summary})")
-        for line in lines:
-            print(line)
+    with concurrent.futures.ThreadPoolExecutor(args.jobs) as pool:
+        gathered = {g.name: g for g in pool.map(lambda n: gather(n, args.timeout), names)}
+    failures = [n for n, g in gathered.items() if g.error]
+    for name in failures:
+        print(f"{name}: error: {gathered[name].error}; kept as it was")
 
-    new_text = "".join(header) + "".join("".join(block.lines) for block in blocks)
-    # Parse back and check that nothing but cp313t/cp314t/source moved.
-    after = {p["name"]: p for p in tomllib.loads(new_text).get("package", [])}
-    if list(after) != list(before):
+    checked: dict[str, dict] = {}
+    if args.import_check:
+        ranks = load_ranks(args.ranks)
+        candidates = [n for n in names if not gathered[n].error and (gathered[n].facts["cp314t"].first or gathered[n].facts["cp314t"].pure_python)]
+        candidates.sort(key=lambda n: ranks.get(n, 1e9))
+        if args.reuse_import_check is not None:
+            source = Path(args.reuse_import_check) if args.reuse_import_check else args.table
+            earlier = {p["name"]: p for p in tomllib.loads(source.read_text(encoding="utf-8"))["package"]}
+            kept = [n for n in candidates if n in earlier and earlier_verdict(earlier[n], gathered[n])]
+            for name in kept:
+                checked[name] = earlier_verdict(earlier[name], gathered[name])
+            candidates = [n for n in candidates if n not in kept]
+            print(f"{len(kept)} earlier verdicts reused, {len(candidates)} to check")
+        scratch = Path(tempfile.mkdtemp(prefix="nogil-lint-import-check-"))
+        venv = extfacts_import.make_venv(args.import_check, scratch)
+        interpreter = extfacts_import.interpreter_name(venv)
+
+        def run(name: str):
+            f = gathered[name].facts["cp314t"]
+            version = f.last_final_with if f.first else f.latest
+            started = time.monotonic()
+            result = extfacts_import.check(venv, name, version, scratch)
+            print(f"import check {name} {version}: {result.gil} {result.enabled_by or ''} "
+                  f"({result.modules} modules, {time.monotonic() - started:.0f} s) {result.detail}", flush=True)
+            return name, result
+
+        with concurrent.futures.ThreadPoolExecutor(args.import_jobs) as pool:
+            for name, result in pool.map(run, candidates[: args.import_limit]):
+                if result.gil in ("disabled", "enabled"):
+                    checked[name] = {"gil": result.gil, "enabled_by": result.enabled_by,
+                                     "version": result.version, "interpreter": interpreter}
+
+    counts: collections.Counter = collections.Counter()
+    changed = 0
+    before_imports = {p["name"]: list(p.get("imports", [])) for p in packages}
+    for name in names:
+        if gathered[name].error:
+            continue
+        changes = apply(by_name[name], gathered[name], checked.get(name), today)
+        if changes:
+            changed += 1
+            print(f"{name}: changed")
+            for kind, text in changes:
+                counts[kind] += 1
+                print(f"  {text}")
+    # An import name claimed twice (opencv-python and its -headless and -contrib variants all
+    # ship cv2) goes to the package that had it before, else the one named like it.
+    claims = collections.defaultdict(list)
+    for p in packages:
+        for i in p.get("imports", []):
+            claims[i].append(p["name"])
+    for name_, owners in claims.items():
+        if len(owners) > 1:
+            owners.sort(key=lambda o: (name_ not in before_imports[o], normalize(name_) != o))
+            print(f"import name {name_} claimed by {owners}; kept on {owners[0]} only")
+            for owner in owners[1:]:
+                by_name[owner]["imports"] = [i for i in by_name[owner]["imports"] if i != name_]
+    new_text = render(header, packages)
+    if [p["name"] for p in tomllib.loads(new_text)["package"]] != [p["name"] for p in packages]:
         print("refresh-extensions: internal error: package list changed", file=sys.stderr)
         return 2
-    for name, package in after.items():
-        for key in set(package) | set(before[name]):
-            if key not in ("cp313t", "cp314t", "source") and package.get(key) != before[name].get(key):
-                print(f"refresh-extensions: internal error: {name}.{key} changed", file=sys.stderr)
-                return 2
-
-    verdict = f"{changes} field change(s) in {changed_packages} package(s)"
+    verdict = (f"{len(names) - len(failures)} packages read, {len(checked)} import-checked, "
+               f"{changed} changed (" + ", ".join(f"{k} {v}" for k, v in counts.most_common()) + ")")
     if failures:
-        verdict += f"; {len(failures)} package(s) failed: {', '.join(failures)}"
+        verdict += f"; {len(failures)} failed: {', '.join(failures)}"
     if args.dry_run:
-        print(f"dry run: {verdict}; {args.table} not written")
-    elif new_text != original:
+        print(f"dry run: {verdict}")
+    else:
         fd, tmp = tempfile.mkstemp(prefix=".extensions.", suffix=".toml", dir=args.table.parent)
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(new_text)
         os.replace(tmp, args.table)
         print(f"wrote {args.table}: {verdict}")
-    else:
-        print(f"{verdict}; {args.table} unchanged")
     return 1 if failures else 0
 
 

@@ -544,6 +544,7 @@ fn run_extensions(args: ExtensionsArgs) -> Result<u8> {
         }
         None => table.packages.iter().collect(),
     };
+    warn_if_stale(table);
     let json = args.output_format == RuleFormat::Json;
     let written = output::catalogue::extensions(&packages, json, &mut io::stdout().lock());
     match written {
@@ -551,6 +552,30 @@ fn run_extensions(args: ExtensionsArgs) -> Result<u8> {
             .into_diagnostic()
             .wrap_err("cannot write the table"),
         _ => Ok(EXIT_CLEAN),
+    }
+}
+
+/// Facts older than this many days are likely out of date: projects publish free-threaded
+/// wheels release by release.
+const STALE_AFTER_DAYS: i64 = 120;
+
+/// Warns on standard error when the table's facts are older than a few months.
+fn warn_if_stale(table: &crate::data::ExtensionTable) {
+    let Some(gathered) = table.gathered_on() else {
+        eprintln!(
+            "warning: the extension table has no dated facts; run scripts/refresh-extensions.py"
+        );
+        return;
+    };
+    let today = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|elapsed| (elapsed.as_secs() / 86_400) as i64)
+        .unwrap_or_default();
+    let age = crate::data::days_since_epoch(gathered).map(|day| today - day);
+    if let Some(age) = age.filter(|age| *age > STALE_AFTER_DAYS) {
+        eprintln!(
+            "warning: the extension table's facts were gathered on {gathered}, {age} days ago: newer releases may have added (or dropped) free-threaded wheels; check the index, or run scripts/refresh-extensions.py"
+        );
     }
 }
 

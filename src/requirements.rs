@@ -12,22 +12,24 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::sync::Arc;
 
-use pep508_rs::pep440_rs::Version;
-use pep508_rs::{Requirement, VersionOrUrl};
+use pep508_rs::Requirement;
 use ruff_source_file::LineIndex;
 use ruff_text_size::{TextRange, TextSize};
 use rustc_hash::FxHashSet;
 
-use crate::data::{self, ExtensionPackage, TargetVersion};
-use crate::diagnostic::{Diagnostic, Edit, FixApplicability, Severity};
-use crate::registry::Rule;
+use crate::data::{self, TargetVersion};
 use crate::report::{FileReport, resolve_positions};
+
+mod finding;
+pub mod pep440;
+
+use finding::finding;
 
 /// One requirement string and where it is written.
 #[derive(Debug, Clone)]
-struct Declared {
-    text: String,
-    range: TextRange,
+pub(crate) struct Declared {
+    pub(crate) text: String,
+    pub(crate) range: TextRange,
 }
 
 /// The requirement strings of a `requirements.txt`, following `-r`/`-c` includes.
@@ -234,40 +236,6 @@ fn requirement_files(roots: &[PathBuf]) -> Vec<(PathBuf, String, Vec<Declared>)>
     out
 }
 
-/// Whether the specifiers admit no release at or after `first`.
-///
-/// The set a specifier list admits is an intersection of intervals whose ends are the versions
-/// it names; so if it admits any version at or after `first`, it admits one of these: `first`,
-/// a version it names (`==50.0.2`, `===50.0.2`, `>=47`), just past one (`>46` admits 46.0.1),
-/// or a later major or minor release. Checking those candidates is exact for every specifier
-/// PEP 440 defines, with no list of published releases needed.
-fn only_older_releases(
-    specifiers: &pep508_rs::pep440_rs::VersionSpecifiers,
-    first: &Version,
-) -> bool {
-    let mut candidates: Vec<Version> = vec![first.clone()];
-    let mut around = |version: &Version| {
-        let release = version.release();
-        let major = release.first().copied().unwrap_or(0);
-        let minor = release.get(1).copied().unwrap_or(0);
-        let patch = release.get(2).copied().unwrap_or(0);
-        candidates.push(Version::new(release.iter().copied()));
-        candidates.push(version.clone());
-        candidates.push(Version::new(release.iter().copied().chain([1])));
-        candidates.push(Version::new([major, minor, patch + 1]));
-        candidates.push(Version::new([major, minor + 1]));
-        candidates.push(Version::new([major + 1]));
-    };
-    around(first);
-    for specifier in specifiers.iter() {
-        around(specifier.version());
-    }
-    candidates.push(Version::new([9999]));
-    !candidates
-        .iter()
-        .any(|candidate| candidate >= first && specifiers.contains(candidate))
-}
-
 /// Whether the requirement's name ends in `.`, `-` or `_` (`pkg. >=1`): not a valid name, and
 /// one that pep508_rs 0.9 panics on (its name check disagrees with its parser) instead of
 /// returning an error, when more text follows the name.
@@ -343,81 +311,9 @@ pub fn check(
     reports
 }
 
-fn finding(
-    package: &ExtensionPackage,
-    parsed: &Requirement,
-    declared: &Declared,
-    target: TargetVersion,
-) -> Option<Diagnostic> {
-    let first_text = package.first_release(target)?;
-    let first = Version::from_str(first_text.split_whitespace().next()?).ok()?;
-    let Some(VersionOrUrl::VersionSpecifier(specifiers)) = &parsed.version_or_url else {
-        return None;
-    };
-    if specifiers.is_empty() || !only_older_releases(specifiers, &first) {
-        return None;
-    }
-    // The fix keeps the name, extras and markers, and asks for the first supporting release.
-    let mut replacement = parsed.name.to_string();
-    if !parsed.extras.is_empty() {
-        let extras: Vec<String> = parsed.extras.iter().map(ToString::to_string).collect();
-        replacement.push_str(&format!("[{}]", extras.join(",")));
-    }
-    replacement.push_str(&format!(">={first}"));
-    if let Some((_, marker)) = declared.text.split_once(';') {
-        replacement.push_str(&format!("; {}", marker.trim()));
-    }
-    Some(
-        Diagnostic::new(
-            Rule::PinnedBelowFreeThreading,
-            format!(
-                "`{}` allows only releases of `{}` older than {first}, its first release with free-threaded wheels for {}",
-                declared.text,
-                package.name,
-                target.as_str()
-            ),
-            declared.range,
-        )
-        .with_severity(Severity::Warning)
-        .with_label(format!("excludes {} >= {first}", package.name))
-        .with_help(format!("allow {} >= {first}", package.name))
-        .with_fix(Some(crate::fix::fix(
-            FixApplicability::Unsafe,
-            format!("Require `{replacement}`"),
-            vec![Edit {
-                range: declared.range,
-                content: replacement,
-            }],
-        ))),
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn specifiers(text: &str) -> pep508_rs::pep440_rs::VersionSpecifiers {
-        pep508_rs::pep440_rs::VersionSpecifiers::from_str(text).unwrap()
-    }
-
-    #[test]
-    fn older_only() {
-        let first = Version::from_str("2.1.0").unwrap();
-        assert!(only_older_releases(&specifiers("<2.1"), &first));
-        assert!(only_older_releases(&specifiers("==2.0.*"), &first));
-        assert!(only_older_releases(&specifiers("~=2.0.0"), &first));
-        assert!(!only_older_releases(&specifiers(">=1.20,<2.2"), &first));
-        assert!(!only_older_releases(&specifiers(">=1.20"), &first));
-        assert!(!only_older_releases(&specifiers("==2.1.0"), &first));
-        // Exact pins of releases after the first free-threaded one admit it.
-        assert!(!only_older_releases(&specifiers("==50.0.2"), &first));
-        assert!(!only_older_releases(&specifiers("===50.0.2"), &first));
-        assert!(!only_older_releases(&specifiers(">2.1,<2.1.1"), &first));
-        assert!(!only_older_releases(&specifiers("~=3.4"), &first));
-        assert!(only_older_releases(&specifiers("==1.26.4"), &first));
-        assert!(only_older_releases(&specifiers("<=2.0.9"), &first));
-        assert!(only_older_releases(&specifiers("!=2.1.0,<2.1.0.1"), &first));
-    }
 
     #[test]
     fn requirement_lines_and_includes() {

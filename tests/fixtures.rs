@@ -321,6 +321,18 @@ fn requirement_fixtures_report_exactly_the_marked_lines() {
     );
 }
 
+/// NG202 on 3.14t per PEP 440 case: exact (`==`, `===`) pins above and below the first release
+/// with free-threaded wheels, `~=`, ranges, exclusions, wildcards, pre-releases, and a pin of a
+/// release without the wheels (the table's facts of 3.14t).
+#[test]
+fn requirement_fixtures_for_3_14t_report_exactly_the_marked_lines() {
+    assert_directory_fixture(
+        &["--target-version", "3.14t", "fixtures/requirements-314t"],
+        "fixtures/requirements-314t",
+        12,
+    );
+}
+
 /// Installed packages (a stand-in interpreter whose site-packages hold dist-info directories
 /// with GIL-ABI and free-threaded extension modules).
 #[cfg(unix)]

@@ -3,7 +3,7 @@
 
 use std::io::{self, Write};
 
-use crate::data::{ExtensionPackage, ExtensionStatus};
+use crate::data::{ExtensionPackage, ExtensionStatus, GilCheck, TargetFacts};
 use crate::registry::Rule;
 
 /// The rules' documentation: Markdown, or JSON (one object, or an array when `as_array`).
@@ -61,9 +61,33 @@ pub fn extensions(
         };
         writeln!(out, "{} ({})", package.name, status)?;
         writeln!(out, "  imports: {}", package.imports.join(", "))?;
+        if !package.compiled_modules.is_empty() {
+            writeln!(
+                out,
+                "  compiled modules: {}",
+                package.compiled_modules.join(", ")
+            )?;
+        }
+        for (target, facts) in [("3.13t", &package.py313t), ("3.14t", &package.py314t)] {
+            match facts {
+                Some(facts) => target_facts(target, facts, out)?,
+                None => {
+                    let first = if target == "3.13t" {
+                        &package.cp313t
+                    } else {
+                        &package.cp314t
+                    };
+                    match first {
+                        Some(first) => writeln!(
+                            out,
+                            "  {target}: wheels since {first} (gathered data, not checked)"
+                        )?,
+                        None => writeln!(out, "  {target}: no facts")?,
+                    }
+                }
+            }
+        }
         for (label, value) in [
-            ("3.13t wheels since", &package.cp313t),
-            ("3.14t wheels since", &package.cp314t),
             ("GIL-free since", &package.gil_free_since),
             ("alternative", &package.alternative),
         ] {
@@ -76,4 +100,56 @@ pub fn extensions(
         }
         Ok(())
     })
+}
+
+/// One target's facts, each with where and when it was established.
+fn target_facts(target: &str, facts: &TargetFacts, out: &mut dyn Write) -> io::Result<()> {
+    let files = if facts.files.is_empty() {
+        String::new()
+    } else {
+        format!(" [{}]", facts.files)
+    };
+    match &facts.first {
+        Some(first) => {
+            write!(out, "  {target}: wheels since {first}")?;
+            if let Some(earlier) = &facts.first_any_platform {
+                write!(out, " (on other platforms since {earlier})")?;
+            }
+            match (&facts.latest, facts.latest_has_wheels) {
+                (Some(latest), true) => write!(out, "; newest release {latest} has them")?,
+                (Some(latest), false) => write!(out, "; newest release {latest} has none")?,
+                (None, _) => {}
+            }
+            writeln!(out, "{files}")?;
+            if !facts.missing.is_empty() {
+                writeln!(
+                    out,
+                    "    releases without them: {}",
+                    facts.missing.join(", ")
+                )?;
+            }
+        }
+        None if facts.pure_python => writeln!(
+            out,
+            "  {target}: no free-threaded wheels; a pure-Python wheel installs{files}"
+        )?,
+        None => writeln!(out, "  {target}: no free-threaded wheels{files}")?,
+    }
+    let check = facts
+        .import_check
+        .as_deref()
+        .map(|check| format!(" [{check}]"))
+        .unwrap_or_default();
+    match facts.gil {
+        Some(GilCheck::Disabled) => {
+            writeln!(out, "    import check: the GIL stays disabled{check}")?
+        }
+        Some(GilCheck::Enabled) => writeln!(
+            out,
+            "    import check: the GIL is re-enabled by {}{check}",
+            facts.gil_enabled_by.join(", ")
+        )?,
+        Some(GilCheck::NotChecked) | None => {}
+    }
+    Ok(())
 }

@@ -426,6 +426,11 @@ pub struct ImportRef {
     /// The imported name as written (`numpy.linalg`).
     pub module: String,
     pub range: TextRange,
+    /// The names a `from X import a, b` imports (`a`, `b`), which may be submodules.
+    pub names: Vec<String>,
+    /// The modules the `try` body imported when this import is its `except ImportError`
+    /// fallback (`try: import yaml_ft as yaml` / `except ImportError: import yaml`).
+    pub fallback_after: Vec<String>,
 }
 
 /// Options of the model that come from the settings.

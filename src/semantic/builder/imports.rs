@@ -13,6 +13,30 @@ use crate::semantic::values::{
 use crate::semantic::{ImportRef, ModuleBinding};
 
 impl<'a> Builder<'a> {
+    /// Marks the imports recorded since `handler_from` as fallbacks of those in `tried` when
+    /// the handler catches a failed import.
+    pub(super) fn mark_import_fallbacks(
+        &mut self,
+        tried: std::ops::Range<usize>,
+        handler_from: usize,
+        handler: &ast::ExceptHandlerExceptHandler,
+    ) {
+        if tried.is_empty() || !catches_import_error(handler.type_.as_deref()) {
+            return;
+        }
+        // `from compression import zstd` tried the module `compression.zstd`.
+        let modules: Vec<String> = self.import_refs[tried]
+            .iter()
+            .map(|import| match import.names.first() {
+                Some(name) => format!("{}.{name}", import.module),
+                None => import.module.clone(),
+            })
+            .collect();
+        for import in &mut self.import_refs[handler_from..] {
+            import.fallback_after.clone_from(&modules);
+        }
+    }
+
     pub(super) fn record_import(&mut self, stmt: &'a Stmt) {
         match stmt {
             Stmt::Import(ast::StmtImport { names, .. }) => {
@@ -22,6 +46,8 @@ impl<'a> Builder<'a> {
                         top: full.split('.').next().unwrap_or(full).to_string(),
                         module: full.to_string(),
                         range: alias.range(),
+                        names: Vec::new(),
+                        fallback_after: Vec::new(),
                     });
                     match &alias.asname {
                         Some(asname) => {
@@ -48,6 +74,8 @@ impl<'a> Builder<'a> {
                         top: full.split('.').next().unwrap_or(full).to_string(),
                         module: full.to_string(),
                         range: module.range(),
+                        names: names.iter().map(|alias| alias.name.to_string()).collect(),
+                        fallback_after: Vec::new(),
                     });
                 }
                 let base = match module {
@@ -308,10 +336,14 @@ impl<'a> Builder<'a> {
                 finalbody,
                 ..
             }) => {
+                let before_body = self.import_refs.len();
                 self.scan_module_suite(body);
+                let tried_from = before_body..self.import_refs.len();
                 for handler in handlers {
                     let ast::ExceptHandler::ExceptHandler(handler) = handler;
+                    let before_handler = self.import_refs.len();
                     self.scan_module_suite(&handler.body);
+                    self.mark_import_fallbacks(tried_from.clone(), before_handler, handler);
                 }
                 self.scan_module_suite(orelse);
                 self.scan_module_suite(finalbody);
@@ -388,6 +420,8 @@ impl<'a> Builder<'a> {
             top: name.split('.').next().unwrap_or(name).to_string(),
             module: name.to_string(),
             range: call.range(),
+            names: Vec::new(),
+            fallback_after: Vec::new(),
         });
     }
 }
@@ -431,4 +465,18 @@ fn locking_decorator_lock(def: &ast::StmtFunctionDef) -> Option<&str> {
             (holds_receivers_lock && calls_decorated).then_some(attr.as_str())
         })
     })
+}
+
+/// Whether an `except` clause catches a failed import: `ImportError`, `ModuleNotFoundError`
+/// (alone or in a tuple), `Exception`, or a bare `except:`.
+fn catches_import_error(kind: Option<&Expr>) -> bool {
+    match kind {
+        None => true,
+        Some(Expr::Name(name)) => matches!(
+            name.id.as_str(),
+            "ImportError" | "ModuleNotFoundError" | "Exception" | "BaseException"
+        ),
+        Some(Expr::Tuple(tuple)) => tuple.elts.iter().any(|elt| catches_import_error(Some(elt))),
+        Some(_) => false,
+    }
 }

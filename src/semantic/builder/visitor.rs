@@ -382,7 +382,9 @@ impl<'a> Builder<'a> {
                 if let (Some(guard), Some(function)) = (&guard, self.current_function()) {
                     self.checks.push((function, guard.guard.check));
                 }
+                let before_body = self.import_refs.len();
                 self.walk_suite(&try_stmt.body);
+                let tried_from = before_body..self.import_refs.len();
                 for handler in &try_stmt.handlers {
                     let ast::ExceptHandler::ExceptHandler(handler) = handler;
                     if let Some(type_) = handler.type_.as_deref() {
@@ -392,7 +394,9 @@ impl<'a> Builder<'a> {
                     if let Some(guard) = &guard {
                         self.guard_stack.push(guard.clone());
                     }
+                    let before_handler = self.import_refs.len();
                     self.walk_suite(&handler.body);
+                    self.mark_import_fallbacks(tried_from.clone(), before_handler, handler);
                     if pushed {
                         self.guard_stack.pop();
                     }
