@@ -143,28 +143,23 @@ fn fixed_parity_programs_run_exact_on_free_threaded_threads() {
         modules.push(name);
     }
     modules.sort();
-    nogil_lint()
-        .args([
-            "check",
-            "--fix",
-            "--unsafe-fixes",
-            "--isolated",
-            "--exit-zero",
-        ])
-        .arg(dir.path())
-        .assert()
-        .code(0);
+    let fix_all = || {
+        let mut command = nogil_lint();
+        command
+            .args([
+                "check",
+                "--fix",
+                "--unsafe-fixes",
+                "--isolated",
+                "--exit-zero",
+            ])
+            .arg(dir.path());
+        command
+    };
+    fix_all().assert().code(0);
     // No race-rule finding is left that a fix could remove, and the second run changes nothing.
-    let again = nogil_lint()
-        .args([
-            "check",
-            "--fix",
-            "--unsafe-fixes",
-            "--isolated",
-            "--exit-zero",
-        ])
+    let again = fix_all()
         .args(["--output-format", "json"])
-        .arg(dir.path())
         .output()
         .unwrap();
     let findings: serde_json::Value = serde_json::from_slice(&again.stdout).unwrap();

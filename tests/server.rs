@@ -210,6 +210,20 @@ impl Client {
     }
 }
 
+/// Hover on the loop of `REGISTRY`'s line 11 gives NG109's documentation.
+fn hover_shows_ng109(client: &mut Client, uri: &str) {
+    let hover = client.request(
+        "textDocument/hover",
+        json!({"textDocument": {"uri": uri}, "position": {"line": 10, "character": 32}}),
+    );
+    assert!(
+        hover["contents"]["value"]
+            .as_str()
+            .unwrap()
+            .contains("NG109")
+    );
+}
+
 fn uri(path: &Path) -> String {
     format!("file://{}", path.display())
 }
@@ -633,16 +647,7 @@ fn a_panic_in_a_check_is_reported_and_the_server_goes_on() {
             .any(|message| message["method"] == "window/showMessage"),
         "shown once only"
     );
-    let hover = client.request(
-        "textDocument/hover",
-        json!({"textDocument": {"uri": uri}, "position": {"line": 10, "character": 32}}),
-    );
-    assert!(
-        hover["contents"]["value"]
-            .as_str()
-            .unwrap()
-            .contains("NG109")
-    );
+    hover_shows_ng109(&mut client, &uri);
     assert_eq!(client.shutdown(), 0);
 }
 
@@ -672,16 +677,7 @@ fn saving_closing_and_unsaved_buffers() {
         json!({"textDocument": {"uri": untitled, "languageId": "python", "version": 1, "text": REGISTRY}}),
     );
     client.diagnostics_where(untitled, |d| codes(d) == ["NG105", "NG109"]);
-    let hover = client.request(
-        "textDocument/hover",
-        json!({"textDocument": {"uri": untitled}, "position": {"line": 10, "character": 32}}),
-    );
-    assert!(
-        hover["contents"]["value"]
-            .as_str()
-            .unwrap()
-            .contains("NG109")
-    );
+    hover_shows_ng109(&mut client, untitled);
     assert_eq!(client.shutdown(), 0);
 }
 
