@@ -46,6 +46,9 @@ pub struct FunctionFacts {
     /// A module global the function assigns or mutates (`global X; X = …`, `CACHE[k] = v`),
     /// under a lock or not: in a pool's initializer, state set up once per worker process.
     pub writes_global: Option<String>,
+    /// Main-thread set-up in its module: it installs signal handlers, is a method of a class
+    /// that does, or only such code calls it.
+    pub main_thread_setup: bool,
 }
 
 /// An import and where it is written.
@@ -117,9 +120,10 @@ impl ModuleFacts {
                 functions[*caller].external_callees.push(qualified.clone());
             }
         }
-        for function in &mut functions {
+        for (id, function) in functions.iter_mut().enumerate() {
             function.local_callees.sort_unstable();
             function.local_callees.dedup();
+            function.main_thread_setup = model.is_main_thread_setup(id);
         }
         for use_ in &model.process_global_uses {
             if let Some(function) = use_.function {

@@ -420,6 +420,50 @@ fn a_project_under_a_directory_named_test_is_not_a_test_suite() {
     assert_eq!(codes, ["NG101"]);
 }
 
+/// A process's driver class installs signal handlers, so its methods are main-thread set-up;
+/// the helpers of other modules that only it calls are too, and their process-wide changes are
+/// not library findings. A helper nothing in the project calls stays library API.
+#[test]
+fn helpers_only_main_thread_set_up_calls_are_set_up_across_modules() {
+    let dir = tempfile::tempdir().unwrap();
+    let package = dir.path().join("server");
+    std::fs::create_dir_all(&package).unwrap();
+    std::fs::write(package.join("__init__.py"), "").unwrap();
+    std::fs::write(
+        package.join("arbiter.py"),
+        "import signal\n\nfrom server import systemd\n\n\nclass Arbiter:\n    def start(self):\n        signal.signal(signal.SIGHUP, self.reload)\n        return systemd.listen_fds()\n\n    def reload(self, *args):\n        pass\n",
+    )
+    .unwrap();
+    std::fs::write(
+        package.join("systemd.py"),
+        "import os\n\n\ndef listen_fds():\n    os.environ.pop(\"LISTEN_FDS\", None)\n    return 0\n\n\ndef notify(state):\n    os.environ[\"NOTIFY_STATE\"] = state\n",
+    )
+    .unwrap();
+    let (reports, errors) = pipeline::run(
+        std::slice::from_ref(&package),
+        None,
+        &Settings {
+            collect_facts: true,
+            ..Settings::default()
+        },
+        FixMode::Report,
+    );
+    assert!(errors.is_empty());
+    let found: Vec<(String, usize, &str)> = reports
+        .iter()
+        .flat_map(|report| {
+            report.messages.iter().map(|message| {
+                (
+                    report.filename.rsplit('/').next().unwrap_or("").to_string(),
+                    message.start.row,
+                    message.diagnostic.rule.code(),
+                )
+            })
+        })
+        .collect();
+    assert_eq!(found, [("systemd.py".to_string(), 10, "NG302")]);
+}
+
 /// The findings (row, code, severity) of a file written into a fresh directory under `name`.
 fn findings_in(name: &str, source: &str, settings: &Settings) -> Vec<(usize, String, String)> {
     let dir = tempfile::tempdir().unwrap();

@@ -6,6 +6,7 @@
 //! against those names, following re-exports a few levels. The cost is linear in the number of
 //! functions, calls and imports.
 
+mod main_thread;
 mod module_names;
 
 use std::collections::VecDeque;
@@ -186,6 +187,19 @@ pub fn link(reports: &mut [FileReport], names: &ModuleNames, rules: &RuleSet) {
             }
         }
     }
+
+    // Main-thread set-up across modules: its library-code findings about process-wide state
+    // are the program's own set-up.
+    let setup: Vec<bool> = linker
+        .modules
+        .iter()
+        .flat_map(|module| module.facts.functions.iter().map(|f| f.main_thread_setup))
+        .collect();
+    let main_thread = main_thread::main_thread_only(&setup, &callees, &reached);
+    let setup_reaches_other_code = main_thread
+        .iter()
+        .zip(&setup)
+        .any(|(&marked, &setup)| marked && !setup);
 
     // NG301: a pool whose submitted work, its initializer and what they call (three levels
     // deep) are thread-safe and need nothing per process.
@@ -376,6 +390,15 @@ pub fn link(reports: &mut [FileReport], names: &ModuleNames, rules: &RuleSet) {
                 });
             }
             report.sort_messages();
+        }
+    }
+    // Applied last: the findings above were computed from the reports' facts.
+    if setup_reaches_other_code {
+        for (module_index, &report_index) in index_of_report.iter().enumerate() {
+            let offset = offsets[module_index];
+            main_thread::drop_setup_findings(&mut reports[report_index], |function| {
+                main_thread.get(offset + function).copied().unwrap_or(false)
+            });
         }
     }
 }
