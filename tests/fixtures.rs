@@ -402,16 +402,7 @@ fn a_project_under_a_directory_named_test_is_not_a_test_suite() {
         "hits = 0\n\n\ndef record():\n    global hits\n    hits += 1\n",
     )
     .unwrap();
-    let (reports, errors) = pipeline::run(
-        std::slice::from_ref(&project),
-        None,
-        &Settings {
-            collect_facts: true,
-            ..Settings::default()
-        },
-        FixMode::Report,
-    );
-    assert!(errors.is_empty());
+    let reports = check_project(&project);
     let codes: Vec<&str> = reports
         .iter()
         .flat_map(|report| &report.messages)
@@ -439,16 +430,7 @@ fn helpers_only_main_thread_set_up_calls_are_set_up_across_modules() {
         "import os\n\n\ndef listen_fds():\n    os.environ.pop(\"LISTEN_FDS\", None)\n    return 0\n\n\ndef notify(state):\n    os.environ[\"NOTIFY_STATE\"] = state\n",
     )
     .unwrap();
-    let (reports, errors) = pipeline::run(
-        std::slice::from_ref(&package),
-        None,
-        &Settings {
-            collect_facts: true,
-            ..Settings::default()
-        },
-        FixMode::Report,
-    );
-    assert!(errors.is_empty());
+    let reports = check_project(&package);
     let found: Vec<(String, usize, &str)> = reports
         .iter()
         .flat_map(|report| {
@@ -462,6 +444,21 @@ fn helpers_only_main_thread_set_up_calls_are_set_up_across_modules() {
         })
         .collect();
     assert_eq!(found, [("systemd.py".to_string(), 10, "NG302")]);
+}
+
+/// The reports of a whole directory, checked as a project with the default settings.
+fn check_project(directory: &Path) -> Vec<nogil_lint::report::FileReport> {
+    let (reports, errors) = pipeline::run(
+        &[directory.to_path_buf()],
+        None,
+        &Settings {
+            collect_facts: true,
+            ..Settings::default()
+        },
+        FixMode::Report,
+    );
+    assert!(errors.is_empty());
+    reports
 }
 
 /// The findings (row, code, severity) of a file written into a fresh directory under `name`.
