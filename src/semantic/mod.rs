@@ -70,12 +70,11 @@ pub struct Function<'a> {
     pub body: Vec<TextRange>,
     /// Referenced as a value (passed, stored, returned), so it may be called from anywhere.
     pub escapes: bool,
-    /// Registered with `os.register_at_fork(after_in_child=…)`: it runs in a freshly forked
-    /// child, where only the forking thread exists.
-    pub runs_in_fork_child: bool,
-    /// Registered with `atexit.register` (called or as a decorator): it runs once, while the
-    /// interpreter shuts down, after the threads it waits for have finished.
-    pub runs_at_exit: bool,
+    /// A handler that runs apart from the program's threads: registered with
+    /// `os.register_at_fork(after_in_child=…)` (it runs in a freshly forked child, where only
+    /// the forking thread exists) or with `atexit.register`, called or as a decorator (it runs
+    /// once, while the interpreter shuts down, after the threads it waits for have finished).
+    pub runs_alone: bool,
     /// Defined under `if __name__ == "__main__":`.
     pub in_main_guard: bool,
     /// An `async def`: a coroutine function.

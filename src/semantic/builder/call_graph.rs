@@ -143,10 +143,11 @@ pub(super) fn import_time_only(
         .map(|id| !functions[id].escapes && !entry_targets.contains(&id) && !callers[id].is_empty())
         .collect();
     // A fork-child handler runs single-threaded, as import-time code does, and an exit
-    // handler once, at shutdown; so does what only they (or import-time code) call.
+    // handler once, at shutdown (both `runs_alone`); so does what only they (or import-time
+    // code) call.
     let mut import_time: Vec<bool> = (0..functions.len())
         .map(|id| {
-            (functions[id].runs_in_fork_child || functions[id].runs_at_exit || class_creation[id])
+            (functions[id].runs_alone || class_creation[id])
                 && callers[id].is_empty()
                 && !entry_targets.contains(&id)
         })

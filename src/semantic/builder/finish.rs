@@ -29,7 +29,7 @@ impl<'a> Builder<'a> {
         let external_calls = self.resolve_external_calls();
         let call_sites = self.resolve_call_sites();
         self.mark_escaped_functions();
-        self.mark_fork_child_handlers();
+        self.mark_lone_handlers();
         let entry_targets = entry_targets(&thread_entries);
 
         let reached_from = propagate_reachability(function_count, &thread_entries, &call_sites);
@@ -395,16 +395,15 @@ impl<'a> Builder<'a> {
         // Handing a function to `os.register_at_fork(after_in_child=…)` is not an escape: it
         // runs only in a freshly forked child, where no other thread exists. Nor is handing it
         // to `atexit.register`: it runs once, at shutdown.
-        let fork_handlers: HashSet<TextRange> = self
-            .pending_fork_child_handlers
+        let lone_handlers: HashSet<TextRange> = self
+            .pending_lone_handlers
             .iter()
-            .chain(&self.pending_exit_handlers)
             .map(|reference| reference.expr.range())
             .collect();
         let escaped: Vec<FunctionId> = self
             .pending_escapes
             .iter()
-            .filter(|reference| !fork_handlers.contains(&reference.expr.range()))
+            .filter(|reference| !lone_handlers.contains(&reference.expr.range()))
             .filter_map(|reference| self.resolve(reference))
             .collect();
         for function in escaped {
@@ -412,24 +411,16 @@ impl<'a> Builder<'a> {
         }
     }
 
-    /// Marks the functions registered with `os.register_at_fork(after_in_child=…)` as running
-    /// in a forked child.
-    fn mark_fork_child_handlers(&mut self) {
-        let fork_child_handlers: Vec<FunctionId> = self
-            .pending_fork_child_handlers
+    /// Marks the functions registered to run apart from the program's threads (in a forked
+    /// child, at exit).
+    fn mark_lone_handlers(&mut self) {
+        let handlers: Vec<FunctionId> = self
+            .pending_lone_handlers
             .iter()
             .filter_map(|reference| self.resolve(reference))
             .collect();
-        for function in fork_child_handlers {
-            self.functions[function].runs_in_fork_child = true;
-        }
-        let exit_handlers: Vec<FunctionId> = self
-            .pending_exit_handlers
-            .iter()
-            .filter_map(|reference| self.resolve(reference))
-            .collect();
-        for function in exit_handlers {
-            self.functions[function].runs_at_exit = true;
+        for function in handlers {
+            self.functions[function].runs_alone = true;
         }
     }
 }

@@ -268,14 +268,13 @@ struct Builder<'a> {
     pending_calls: Vec<PendingCall<'a>>,
     pending_entries: Vec<PendingEntry<'a>>,
     pending_escapes: Vec<PendingRef<'a>>,
-    /// Functions registered to run in a forked child (`os.register_at_fork(after_in_child=f)`).
-    pending_fork_child_handlers: Vec<PendingRef<'a>>,
+    /// Functions registered to run apart from the program's threads: in a forked child
+    /// (`os.register_at_fork(after_in_child=f)`) or at exit (`atexit.register(f)`).
+    pending_lone_handlers: Vec<PendingRef<'a>>,
     /// Locals holding the result of `os.fork()`, by function.
     fork_results: HashSet<(FunctionId, &'a str)>,
     /// Code that runs in a forked child (see `fork_child.rs`).
     fork_child_ranges: Vec<TextRange>,
-    /// Functions registered to run at interpreter exit (`atexit.register(f)`).
-    pending_exit_handlers: Vec<PendingRef<'a>>,
     /// Calls of imported names, resolved against other modules by the project phase.
     external_call_refs: Vec<(Option<FunctionId>, &'a Expr)>,
     pending_pools: Vec<PendingPool<'a>>,
@@ -385,10 +384,9 @@ impl<'a> Builder<'a> {
             pending_calls: Vec::new(),
             pending_entries: Vec::new(),
             pending_escapes: Vec::new(),
-            pending_fork_child_handlers: Vec::new(),
+            pending_lone_handlers: Vec::new(),
             fork_results: HashSet::default(),
             fork_child_ranges: Vec::new(),
-            pending_exit_handlers: Vec::new(),
             external_call_refs: Vec::new(),
             pending_pools: Vec::new(),
             pending_submissions: Vec::new(),

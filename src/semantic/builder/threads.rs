@@ -11,31 +11,29 @@ use crate::semantic::ThreadEntryKind;
 use crate::semantic::values::PoolKind;
 
 impl<'a> Builder<'a> {
-    /// `os.register_at_fork(after_in_child=f)`: `f` runs in the child right after a fork, when
-    /// the forking thread is the only one, so its writes race with nothing.
-    pub(super) fn record_fork_child_handler(&mut self, call: &'a ast::ExprCall) {
-        // `atexit.register(f, …)`: `f` runs once, at interpreter exit.
-        if let Some(handler) = call.arguments.args.first()
-            && self.qualified_name(&call.func).as_deref() == Some("atexit.register")
-        {
+    /// Handlers that run apart from the program's threads, so their writes race with
+    /// nothing: `os.register_at_fork(after_in_child=f)` runs `f` in the child right after a
+    /// fork, when the forking thread is the only one; `atexit.register(f, …)` runs it once, at
+    /// interpreter exit.
+    pub(super) fn record_lone_handler(&mut self, call: &'a ast::ExprCall) {
+        let handler = match self.qualified_name(&call.func).as_deref() {
+            Some("atexit.register") => call.arguments.args.first(),
+            Some("os.register_at_fork") => call
+                .arguments
+                .keywords
+                .iter()
+                .find(|keyword| {
+                    keyword
+                        .arg
+                        .as_ref()
+                        .is_some_and(|arg| arg.as_str() == "after_in_child")
+                })
+                .map(|keyword| &keyword.value),
+            _ => None,
+        };
+        if let Some(handler) = handler {
             let handler = self.pending_ref(handler);
-            self.pending_exit_handlers.push(handler);
-            return;
-        }
-        if call.arguments.keywords.is_empty()
-            || self.qualified_name(&call.func).as_deref() != Some("os.register_at_fork")
-        {
-            return;
-        }
-        for keyword in &call.arguments.keywords {
-            if keyword
-                .arg
-                .as_ref()
-                .is_some_and(|arg| arg.as_str() == "after_in_child")
-            {
-                let handler = self.pending_ref(&keyword.value);
-                self.pending_fork_child_handlers.push(handler);
-            }
+            self.pending_lone_handlers.push(handler);
         }
     }
 

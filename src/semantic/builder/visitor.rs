@@ -70,7 +70,7 @@ impl<'a> Builder<'a> {
                 Some("builtins.staticmethod" | "builtins.classmethod" | "atexit.register")
             )
         });
-        let runs_at_exit = def.decorator_list.iter().any(|decorator| {
+        let runs_alone = def.decorator_list.iter().any(|decorator| {
             self.qualified_name(&decorator.expression).as_deref() == Some("atexit.register")
         });
         self.functions.push(Function {
@@ -87,8 +87,7 @@ impl<'a> Builder<'a> {
             receiver: None,
             body: def.body.iter().map(Ranged::range).collect(),
             escapes: false,
-            runs_in_fork_child: false,
-            runs_at_exit,
+            runs_alone,
             in_main_guard: self.in_main_guard,
             is_async: def.is_async,
             parameters: def
@@ -502,7 +501,7 @@ impl<'a> Builder<'a> {
                 self.record_pool_handoff(call);
                 self.record_per_process_call(call);
                 self.record_dynamic_import(call);
-                self.record_fork_child_handler(call);
+                self.record_lone_handler(call);
                 self.record_stack_call(call);
                 self.record_iterator_advance(call);
                 *self.current_callee.borrow_mut() = None;
