@@ -51,11 +51,24 @@ impl<'a> Builder<'a> {
                 if let Some(else_body) = else_body {
                     self.fork_child_ranges.push(suite_range(else_body));
                 }
-                if body.last().is_some_and(leaves) && position + 1 < suite.len() {
+                if body.last().is_some_and(|last| self.leaves(last)) && position + 1 < suite.len() {
                     self.fork_child_ranges
                         .push(suite_range(&suite[position + 1..]));
                 }
             }
+        }
+    }
+
+    /// A statement after which the suite does not go on: `return`, `raise`, `os._exit(…)`,
+    /// `sys.exit(…)`.
+    fn leaves(&self, stmt: &Stmt) -> bool {
+        match stmt {
+            Stmt::Return(_) | Stmt::Raise(_) => true,
+            Stmt::Expr(ast::StmtExpr { value, .. }) => matches!(&**value,
+                Expr::Call(ast::ExprCall { func, .. })
+                    if matches!(self.qualified_name(func).as_deref(),
+                        Some("os._exit" | "sys.exit" | "builtins.exit"))),
+            _ => false,
         }
     }
 
@@ -105,18 +118,5 @@ fn suite_range(suite: &[Stmt]) -> TextRange {
     match (suite.first(), suite.last()) {
         (Some(first), Some(last)) => TextRange::new(first.start(), last.end()),
         _ => TextRange::default(),
-    }
-}
-
-/// A statement after which the suite does not go on: `return`, `raise`, `os._exit(…)`,
-/// `sys.exit(…)`.
-fn leaves(stmt: &Stmt) -> bool {
-    match stmt {
-        Stmt::Return(_) | Stmt::Raise(_) => true,
-        Stmt::Expr(ast::StmtExpr { value, .. }) => matches!(&**value,
-            Expr::Call(ast::ExprCall { func, .. })
-                if matches!(&**func, Expr::Attribute(ast::ExprAttribute { attr, .. })
-                    if matches!(attr.as_str(), "_exit" | "exit"))),
-        _ => false,
     }
 }
