@@ -25,9 +25,13 @@ pub fn check(context: &Context<'_, '_>, diagnostics: &mut Vec<Diagnostic>) {
         if racing.is_empty() {
             continue;
         }
+        // An object's iterator is guarded by the object's own lock too.
         let held: Vec<Vec<LockKey>> = racing
             .iter()
-            .map(|advance| super::shared_locks(model, advance.function, &advance.locks))
+            .map(|advance| match iterator.object_lock {
+                Some(_) => model.locks_held(advance.function, &advance.locks),
+                None => super::shared_locks(model, advance.function, &advance.locks),
+            })
             .collect();
         // The lock most advances hold: the one that guards the iterator, if any does.
         let guard = most_held(&held);
@@ -54,6 +58,10 @@ pub fn check(context: &Context<'_, '_>, diagnostics: &mut Vec<Diagnostic>) {
             let consequence = if iterator.kind.is_generator() {
                 "two threads running it at once raise `ValueError: generator already executing`, \
                  and on free-threaded 3.13 and 3.14 can crash the interpreter"
+            } else if iterator.kind == IteratorKind::Passed {
+                "when it is a generator, two threads running it at once raise `ValueError: \
+                 generator already executing`, and on free-threaded 3.13 and 3.14 can crash the \
+                 interpreter; another iterator can hand both threads the same item"
             } else {
                 "two threads advancing it at once can both take the same item, or skip one"
             };
@@ -66,7 +74,12 @@ pub fn check(context: &Context<'_, '_>, diagnostics: &mut Vec<Diagnostic>) {
                 AdvanceKind::Loop => format!("for … in {}", context.snippet(advance.range)),
                 AdvanceKind::Next | AdvanceKind::Send => context.snippet(advance.stmt),
             };
-            let fix = lock_fix(context, iterator, advance, guard.as_deref());
+            // An object's lock may already be held by a caller of the method (a plain `Lock`
+            // would then deadlock): the help says what to do, no fix does it.
+            let fix = match iterator.object_lock {
+                Some(_) => None,
+                None => lock_fix(context, iterator, advance, guard.as_deref()),
+            };
             diagnostics.push(
                 Diagnostic::new(
                     Rule::SharedIterator,
@@ -112,6 +125,24 @@ fn most_held(held: &[Vec<LockKey>]) -> Option<LockKey> {
 /// "the module-level generator `_ids` (created at line 3)" / "the class-level `map` iterator
 /// `Feed._rows` (created at line 9)".
 fn describe(model: &SemanticModel<'_>, iterator: &SharedIterator<'_>) -> String {
+    let line = model.line_of(iterator.definition.start());
+    if let (StateKey::InstanceAttr(class, attr), Some(lock)) =
+        (iterator.state, iterator.object_lock)
+    {
+        let class = model.class(class).name;
+        let what = match iterator.kind {
+            IteratorKind::GeneratorExpression | IteratorKind::GeneratorFunction(_) => {
+                "generator".to_string()
+            }
+            IteratorKind::Builtin(builtin) => format!("`{builtin}` iterator"),
+            IteratorKind::Passed => "iterator passed in".to_string(),
+        };
+        return format!(
+            "the {what} `self.{attr}` that each `{class}` object keeps (set at line {line}; \
+             `{class}` locks its state with `self.{lock}`, so its objects are used from several \
+             threads)"
+        );
+    }
     let (scope, name) = match iterator.state {
         StateKey::ClassAttr(class, attr) | StateKey::InstanceAttr(class, attr) => {
             ("class-level", format!("{}.{attr}", model.class(class).name))
@@ -119,7 +150,6 @@ fn describe(model: &SemanticModel<'_>, iterator: &SharedIterator<'_>) -> String 
         StateKey::Global(name) | StateKey::Nonlocal(_, name) => ("module-level", name.to_string()),
         StateKey::ObjectAttr(object, attr) => ("shared", format!("{object}.{attr}")),
     };
-    let line = model.line_of(iterator.definition.start());
     match iterator.kind {
         IteratorKind::GeneratorExpression => {
             format!("the {scope} generator `{name}` (created at line {line})")
@@ -131,6 +161,7 @@ fn describe(model: &SemanticModel<'_>, iterator: &SharedIterator<'_>) -> String 
         IteratorKind::Builtin(builtin) => {
             format!("the {scope} `{builtin}` iterator `{name}` (created at line {line})")
         }
+        IteratorKind::Passed => format!("the {scope} iterator `{name}` (set at line {line})"),
     }
 }
 

@@ -17,6 +17,9 @@ pub enum IteratorKind {
     /// A built-in one-pass iterator: `iter(…)`, `map(…)`, `zip(…)`, `filter(…)`,
     /// `enumerate(…)`, `reversed(…)`.
     Builtin(&'static str),
+    /// An iterable a caller passed in and an object keeps (`self._it = iterable`): a generator
+    /// or another one-pass iterator, since the code calls `next()` on it.
+    Passed,
 }
 
 impl IteratorKind {
@@ -69,4 +72,7 @@ pub struct SharedIterator<'a> {
     pub definition: TextRange,
     /// Every place a function advances it, in source order.
     pub advances: Vec<IteratorAdvance<'a>>,
+    /// For an iterator an object keeps (`InstanceAttr`), the lock attribute of its class that
+    /// shows its objects are shared between threads (`_lock` of `self._lock = Lock()`).
+    pub object_lock: Option<&'a str>,
 }

@@ -158,6 +158,7 @@ impl<'a> Builder<'a> {
                     }
                     if let Some((self_name, Receiver::Instance)) = receiver {
                         self.scan_instance_assignments(class, self_name, &def.body);
+                        self.record_instance_values(class, self_name, def);
                         if def.name.as_str() == "__enter__" {
                             self.classes[class].context_lock = acquired_lock(self_name, &def.body);
                             self.classes[class].context_module_lock =

@@ -8,10 +8,11 @@ use rustc_hash::FxHashMap as HashMap;
 use ruff_python_ast::{self as ast, Expr, Stmt};
 use ruff_text_size::{Ranged, TextRange};
 
+use super::syntax::{for_each_statement, self_attribute};
 use super::{Builder, PendingRef};
 use crate::semantic::values::ValueKind;
 use crate::semantic::{
-    AdvanceKind, ClassId, IteratorAdvance, IteratorKind, SemanticModel, SharedIterator, StateKey,
+    AdvanceKind, ClassId, FunctionId, IteratorAdvance, IteratorKind, SemanticModel, SharedIterator, StateKey,
 };
 
 /// A module- or class-level binding whose value may be an iterator, before the module's
@@ -24,6 +25,20 @@ pub(super) struct PendingIterator<'a> {
     value: &'a Expr,
     /// The callee, when the value calls one of this module's functions.
     callee: Option<PendingRef<'a>>,
+}
+
+/// `self.<attr> = <value>` in a method, before the module's generator functions are known: an
+/// object may keep an iterator that several threads advance.
+pub(super) struct PendingInstanceValue<'a> {
+    class: ClassId,
+    attr: &'a str,
+    /// The target.
+    range: TextRange,
+    value: &'a Expr,
+    /// The value is one of the method's parameters (an iterable the caller passed).
+    parameter: bool,
+    /// The value calls a method of the object (`self._produce()`): its name.
+    own_method: Option<&'a str>,
 }
 
 /// A resolved iterator binding: the state it is and what it holds.
@@ -91,6 +106,60 @@ impl<'a> Builder<'a> {
             value,
             callee,
         });
+    }
+
+    /// Every `self.<attr> = …` of a method, with whether the value is one of its parameters.
+    pub(super) fn record_instance_values(
+        &mut self,
+        class: ClassId,
+        self_name: &str,
+        def: &'a ast::StmtFunctionDef,
+    ) {
+        let parameters: Vec<&str> = def
+            .parameters
+            .iter_non_variadic_params()
+            .map(|parameter| parameter.parameter.name.as_str())
+            .filter(|name| *name != self_name)
+            .collect();
+        let mut found = Vec::new();
+        for_each_statement(&def.body, &mut |stmt| {
+            let (targets, value): (&[Expr], &'a Expr) = match stmt {
+                Stmt::Assign(ast::StmtAssign { targets, value, .. }) => (targets, value),
+                Stmt::AnnAssign(ast::StmtAnnAssign {
+                    target,
+                    value: Some(value),
+                    ..
+                }) => (std::slice::from_ref(&**target), value),
+                _ => return,
+            };
+            for target in targets {
+                if let Some(attr) = self_attribute(target, self_name) {
+                    let parameter = matches!(value, Expr::Name(name)
+                        if parameters.contains(&name.id.as_str()));
+                    let own_method = match value {
+                        Expr::Call(ast::ExprCall { func, .. }) => match &**func {
+                            Expr::Attribute(ast::ExprAttribute { value, attr, .. })
+                                if matches!(&**value, Expr::Name(receiver)
+                                    if receiver.id.as_str() == self_name) =>
+                            {
+                                Some(attr.as_str())
+                            }
+                            _ => None,
+                        },
+                        _ => None,
+                    };
+                    found.push(PendingInstanceValue {
+                        class,
+                        attr,
+                        range: target.range(),
+                        value,
+                        parameter,
+                        own_method,
+                    });
+                }
+            }
+        });
+        self.instance_iterator_values.extend(found);
     }
 
     /// `next(it)`, `next(it, default)`, `it.__next__()`, `it.send(value)` on shared state.
@@ -195,6 +264,70 @@ impl<'a> Builder<'a> {
                 kind,
             });
         }
+        definitions.extend(self.resolve_instance_iterators());
+        definitions
+    }
+
+    /// The attributes objects keep an iterator in: every value assigned to the attribute is a
+    /// generator, a built-in one-pass iterator or a parameter (or `None`). One other value (a
+    /// list, an object of a class that locks its own `next()`) and it is not one.
+    fn resolve_instance_iterators(&self) -> Vec<IteratorDefinition<'a>> {
+        // Generator functions and methods by name, for `self._gen = self._produce()`.
+        let mut generators: HashMap<(Option<ClassId>, &str), FunctionId> = HashMap::default();
+        for &function in &self.generator_functions {
+            let function_data = &self.functions[function];
+            generators.insert((function_data.class, function_data.name), function);
+        }
+        let mut kinds: HashMap<(ClassId, &'a str), (Option<(IteratorKind, TextRange)>, bool)> =
+            HashMap::default();
+        for pending in &self.instance_iterator_values {
+            let kind = match pending.value {
+                Expr::NoneLiteral(_) => continue,
+                Expr::Generator(_) => Some(IteratorKind::GeneratorExpression),
+                Expr::Name(_) if pending.parameter => Some(IteratorKind::Passed),
+                Expr::Call(ast::ExprCall { func, .. }) => match &**func {
+                    Expr::Name(name) => {
+                        let name = name.id.as_str();
+                        if let Some(&function) = generators.get(&(None, name)) {
+                            Some(IteratorKind::GeneratorFunction(function))
+                        } else {
+                            BUILTIN_ITERATORS
+                                .iter()
+                                .find(|builtin| **builtin == name)
+                                .filter(|_| self.is_unshadowed_builtin(name))
+                                .map(|builtin| IteratorKind::Builtin(builtin))
+                        }
+                    }
+                    Expr::Attribute(_) => pending.own_method.and_then(|method| {
+                        generators
+                            .get(&(Some(pending.class), method))
+                            .map(|&function| IteratorKind::GeneratorFunction(function))
+                    }),
+                    _ => None,
+                },
+                _ => None,
+            };
+            let entry = kinds
+                .entry((pending.class, pending.attr))
+                .or_insert((None, true));
+            match kind {
+                Some(kind) if entry.0.is_none() => entry.0 = Some((kind, pending.range)),
+                Some(_) => {}
+                None => entry.1 = false,
+            }
+        }
+        let mut definitions: Vec<IteratorDefinition<'a>> = kinds
+            .into_iter()
+            .filter_map(|((class, attr), (kind, every_value_iterates))| {
+                let (kind, range) = kind.filter(|_| every_value_iterates)?;
+                Some(IteratorDefinition {
+                    state: StateKey::InstanceAttr(class, attr),
+                    range,
+                    kind,
+                })
+            })
+            .collect();
+        definitions.sort_by_key(|definition| definition.range.start());
         definitions
     }
 }
@@ -223,7 +356,14 @@ pub(super) fn shared_iterators<'a>(
 ) -> Vec<SharedIterator<'a>> {
     let mut by_state: HashMap<StateKey<'a>, Vec<IteratorAdvance<'a>>> = HashMap::default();
     for advance in advances {
-        if let Some(state) = model.class_level_state(advance.key) {
+        // Through `self`, a class-level iterator, or else the object's own.
+        let state = model
+            .class_level_state(advance.key)
+            .or(match advance.key {
+                StateKey::InstanceAttr(..) => Some(advance.key),
+                _ => None,
+            });
+        if let Some(state) = state {
             by_state.entry(state).or_default().push(advance);
         }
     }
@@ -240,6 +380,7 @@ pub(super) fn shared_iterators<'a>(
                 .class(class)
                 .attribute(attr)
                 .is_some_and(|attribute| attribute.kind == ValueKind::Other),
+            StateKey::InstanceAttr(class, _) => object_lock(model, class).is_some(),
             _ => false,
         };
         if !consistent || iterators.iter().any(|it| it.state == definition.state) {
@@ -248,14 +389,46 @@ pub(super) fn shared_iterators<'a>(
         let Some(mut advances) = by_state.remove(&definition.state) else {
             continue;
         };
+        // An iterable the caller passed is known to be an iterator only where the code calls
+        // `next()` on it: a loop over it may be over a list.
+        // `.send(data)` on a passed-in object is a channel or a socket, not a generator.
+        if definition.kind == IteratorKind::Passed {
+            advances.retain(|advance| advance.kind != AdvanceKind::Send);
+            if advances
+                .iter()
+                .all(|advance| advance.kind == AdvanceKind::Loop)
+            {
+                continue;
+            }
+        }
+        let object_lock = match definition.state {
+            StateKey::InstanceAttr(class, _) => object_lock(model, class),
+            _ => None,
+        };
         advances.sort_by_key(|advance| advance.range.start());
         iterators.push(SharedIterator {
             state: definition.state,
             kind: definition.kind,
             definition: definition.range,
             advances,
+            object_lock,
         });
     }
     iterators.sort_by_key(|iterator| iterator.definition.start());
     iterators
+}
+
+/// The lock a class keeps on each object (`self._lock = threading.Lock()`), the first by name:
+/// a class that locks its objects' state expects them to be shared between threads, so an
+/// iterator an object keeps is advanced by every thread that uses the object.
+fn object_lock<'a>(model: &SemanticModel<'a>, class: ClassId) -> Option<&'a str> {
+    let class = model.class(class);
+    let mut locks: Vec<&'a str> = class
+        .instance_attributes
+        .iter()
+        .filter(|(_, kind)| **kind == ValueKind::Lock)
+        .map(|(name, _)| *name)
+        .collect();
+    locks.sort_unstable();
+    locks.first().copied()
 }

@@ -232,6 +232,8 @@ struct Builder<'a> {
     stack_ops: Vec<StackOp<'a>>,
     /// Module- and class-level bindings that may hold an iterator (NG112).
     iterator_bindings: Vec<iterators::PendingIterator<'a>>,
+    /// `self.<attr> = …` assignments in methods, for the iterators objects keep (NG112).
+    instance_iterator_values: Vec<iterators::PendingInstanceValue<'a>>,
     /// Places functions advance shared state that may be an iterator (NG112).
     iterator_advances: Vec<IteratorAdvance<'a>>,
     /// Functions with a `yield`: calling one makes a generator.
@@ -363,6 +365,7 @@ impl<'a> Builder<'a> {
             moved_to_end: HashMap::default(),
             stack_ops: Vec::new(),
             iterator_bindings: Vec::new(),
+            instance_iterator_values: Vec::new(),
             iterator_advances: Vec::new(),
             generator_functions: HashSet::default(),
             checks: Vec::new(),
