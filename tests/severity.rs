@@ -459,3 +459,48 @@ fn noqa_is_applied_before_the_filter() {
     let kept = nogil_lint::noqa::apply(source, &suppressions, vec![info], |_| 1, true);
     assert!(kept.is_empty(), "{kept:?}");
 }
+
+/// A test suite's own races are information: the same error-level race in `tests/` (and in a
+/// `test_*.py` file) is hidden by default and shown as info, while the library module keeps
+/// its error.
+#[test]
+fn findings_in_test_modules_are_information() {
+    let dir = project(&[("app.py", WITH_THREAD)]);
+    fs::create_dir(dir.path().join("tests")).unwrap();
+    fs::write(dir.path().join("tests/helpers.py"), WITH_THREAD).unwrap();
+    fs::write(dir.path().join("test_app.py"), WITH_THREAD).unwrap();
+    let output = nogil_lint()
+        .current_dir(dir.path())
+        .args(["check", "--isolated", "--output-format", "json"])
+        .args(["--min-severity", "info", "."])
+        .output()
+        .unwrap();
+    let entries: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let mut found: Vec<(String, String)> = entries
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|entry| {
+            (
+                entry["filename"].as_str().unwrap().replace('\\', "/"),
+                entry["severity"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    found.sort();
+    found.dedup();
+    assert_eq!(
+        found,
+        [
+            ("app.py".to_string(), "error".to_string()),
+            ("test_app.py".to_string(), "info".to_string()),
+            ("tests/helpers.py".to_string(), "info".to_string()),
+        ]
+    );
+    nogil_lint()
+        .current_dir(dir.path())
+        .args(["check", "--isolated", "--output-format", "concise", "."])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("app.py:").and(predicate::str::contains("test_app.py").not()));
+}

@@ -40,7 +40,7 @@ use ruff_text_size::TextRange;
 use crate::diagnostic::{Diagnostic, FixApplicability, Harm, Severity};
 use crate::fix::builders::FixBuilder;
 use crate::registry::{Rule, RuleSet};
-use crate::semantic::{Execution, FunctionId, SemanticModel, StateAccess, StateKey};
+use crate::semantic::{Execution, FunctionId, ModuleRole, SemanticModel, StateAccess, StateKey};
 
 /// What every checker gets: the model, and the writes a more specific rule already reported.
 pub struct Context<'m, 'a> {
@@ -476,7 +476,22 @@ pub fn check_module(
         ng303_gil_assumption::check(&context, &mut diagnostics);
     }
     add_thread_entries(model, &mut diagnostics);
+    if model.role == ModuleRole::Test {
+        lower_to_information(&mut diagnostics);
+    }
     diagnostics
+}
+
+/// A test suite's own races (a fake clock bumped by the test's threads, a switch interval set
+/// to provoke interleaving, an import of an extension the tests exercise) make a test flaky at
+/// worst; they never reach the library's users. They are shown with `--min-severity info`, so
+/// that a team porting its tests still finds them, and do not fail a default run.
+pub fn lower_to_information(diagnostics: &mut [Diagnostic]) {
+    for diagnostic in diagnostics {
+        if diagnostic.rule != Rule::SyntaxError && diagnostic.rule != Rule::UnusedNoqa {
+            diagnostic.severity = Severity::Info;
+        }
+    }
 }
 
 /// Points each finding whose message names the thread entry that reaches it ("reached from the
