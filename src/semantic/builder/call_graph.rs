@@ -60,8 +60,12 @@ pub(super) fn inherit_locks(
     for site in call_sites {
         sites_by_callee[site.callee].push(site);
     }
+    // A caller that runs alone (in a forked child, at exit) needs no lock to exclude others:
+    // the callee inherits what its other callers hold.
     let from_construction = |site: &&CallSite| {
-        construction.is_some_and(|construction| site.caller.is_some_and(|c| construction[c]))
+        site.caller.is_some_and(|caller| functions[caller].runs_alone)
+            || construction
+                .is_some_and(|construction| site.caller.is_some_and(|c| construction[c]))
     };
     let eligible: Vec<bool> = (0..function_count)
         .map(|id| {
@@ -145,10 +149,13 @@ pub(super) fn import_time_only(
     // A fork-child handler runs single-threaded, as import-time code does, and an exit
     // handler once, at shutdown (both `runs_alone`); so does what only they (or import-time
     // code) call.
+    // A handler named for the forked child runs there whoever calls it (the hook registered
+    // is often a lambda or a weak-reference wrapper around it).
     let mut import_time: Vec<bool> = (0..functions.len())
         .map(|id| {
+            let named = names_fork_child_handler(functions[id].name);
             (functions[id].runs_alone || class_creation[id])
-                && callers[id].is_empty()
+                && (callers[id].is_empty() || named)
                 && !entry_targets.contains(&id)
         })
         .collect();
@@ -220,4 +227,21 @@ pub(super) fn closed_under_callers(
         }
     }
     marked
+}
+
+/// A function whose name says it runs in the child after `fork()` (`post_fork_child`,
+/// `_reinit_after_fork`, `rebuild_after_fork`, `_after_fork_in_child`, `_at_fork_reinit`):
+/// libraries register such hooks with `os.register_at_fork(after_in_child=…)`, often through a
+/// lambda or a weak reference this module cannot follow. The child has one thread until the
+/// hook returns. A `…_locked` name says a lock is held, and a parent-side hook (`post_fork_parent`)
+/// runs beside the parent's threads: neither counts.
+pub(super) fn names_fork_child_handler(name: &str) -> bool {
+    let name = name.to_ascii_lowercase();
+    if !name.contains("fork") || name.contains("parent") || name.ends_with("_locked") {
+        return false;
+    }
+    name.contains("child")
+        || name.contains("reinit")
+        || name.contains("rebuild")
+        || name.ends_with("after_fork")
 }

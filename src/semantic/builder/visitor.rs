@@ -72,7 +72,7 @@ impl<'a> Builder<'a> {
         });
         let runs_alone = def.decorator_list.iter().any(|decorator| {
             self.qualified_name(&decorator.expression).as_deref() == Some("atexit.register")
-        });
+        }) || super::call_graph::names_fork_child_handler(def.name.as_str());
         self.functions.push(Function {
             name: def.name.as_str(),
             qualname,
