@@ -584,12 +584,22 @@ impl<'a> SemanticModel<'a> {
     /// threads: `function`, or a closure between it and `owner`, runs on a thread or is a
     /// decorator's wrapper, which every caller of the wrapped function runs.
     pub fn closure_is_shared(&self, function: FunctionId, owner: FunctionId) -> bool {
+        // A thread that merely calls the owner calls its closures on that same thread, with
+        // the cells of that one call: only a thread the owner's call starts runs a closure
+        // beside the code that made it.
+        let owner_range = self.functions[owner].range;
+        let owner_starts_threads = self
+            .thread_entries
+            .iter()
+            .any(|entry| owner_range.contains_range(entry.range));
         let mut current = Some(function);
         while let Some(id) = current {
             if id == owner {
                 return false;
             }
-            if self.functions[id].is_decorator_wrapper() || self.reached_from(id).is_some() {
+            if self.functions[id].is_decorator_wrapper()
+                || (owner_starts_threads && self.reached_from(id).is_some())
+            {
                 return true;
             }
             current = self.functions[id].parent;
