@@ -218,7 +218,7 @@ fn mentions_in_line(text: &str, needle: &str) -> bool {
             .next_back()
             .is_none_or(|c| !is_name_char(c) && c != '.');
         let after_ok = text[end..].chars().next().is_none_or(|c| !is_name_char(c));
-        if before_ok && after_ok {
+        if before_ok && after_ok && !is_store_target(&text[end..]) {
             return true;
         }
         from = end;
@@ -226,9 +226,38 @@ fn mentions_in_line(text: &str, needle: &str) -> bool {
     false
 }
 
+/// Whether what follows a mention makes it the target of a store (`x += n`, `x = 0`, not
+/// `x == 0`): another update of a tally, or its reset, does not read the value.
+fn is_store_target(rest: &str) -> bool {
+    let rest = rest.trim_start();
+    let operator_end = rest
+        .find(|c: char| !matches!(c, '+' | '-' | '*' | '/' | '%' | '|' | '&' | '^' | '<' | '>'))
+        .unwrap_or(rest.len());
+    let (operator, rest) = rest.split_at(operator_end);
+    // `<=`, `>=` compare; `<<=`, `>>=` store.
+    if operator == "<" || operator == ">" {
+        return false;
+    }
+    rest.starts_with('=') && !rest.starts_with("==")
+}
+
 #[cfg(test)]
 mod tests {
-    use super::mentions;
+    use super::{is_store_target, mentions};
+
+    #[test]
+    fn stores_are_not_reads() {
+        assert!(is_store_target(" += 1"));
+        assert!(is_store_target(" = 0"));
+        assert!(is_store_target(" <<= 2"));
+        assert!(!is_store_target(" == 0"));
+        assert!(!is_store_target(" <= 3"));
+        assert!(!is_store_target(" >= 3"));
+        assert!(!is_store_target(")"));
+        assert!(mentions("return self.n + 1", "self.n"));
+        assert!(!mentions("self.n += len(rest)", "self.n"));
+        assert!(mentions("if self.n >= limit:", "self.n"));
+    }
 
     #[test]
     fn names_attributes_and_their_places() {
