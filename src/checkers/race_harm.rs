@@ -11,6 +11,18 @@ pub fn check_then_act_harm(
     access: &StateAccess<'_>,
     guard: &Guard,
 ) -> (Harm, String) {
+    // `if k in D: raise AlreadyRegistered` then `D[k] = v`: the keys are what callers
+    // register (usually objects they own), and only two threads registering the same key at
+    // once get past the check together.
+    if guard.rejects {
+        return (
+            Harm::Benign,
+            "that takes two threads registering the same key at once: the check meant to refuse \
+             the second registration lets both through, and the later store wins instead of \
+             raising"
+                .to_string(),
+        );
+    }
     match access.value_identity {
         ValueIdentity::Unique("a new container") => {
             // An empty container that callers then fill: each thread fills its own, and the

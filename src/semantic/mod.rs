@@ -279,6 +279,9 @@ pub struct Guard {
     /// The guarded branch does nothing but the act (one assignment): running it twice only
     /// stores the value twice. Otherwise it also does setup work that would run twice.
     pub lone_act: bool,
+    /// The check rejects the key when it is there (`if k in D: raise …` before `D[k] = v`):
+    /// a registration that refuses duplicates, not a cache that returns what it has.
+    pub rejects: bool,
 }
 
 /// A write to shared state inside a function.

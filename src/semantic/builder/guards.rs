@@ -35,6 +35,7 @@ impl<'a> Builder<'a> {
                 stmt,
                 locks: self.locks_now(),
                 lone_act: false,
+                rejects: false,
             },
         };
         match test {
@@ -125,6 +126,7 @@ impl<'a> Builder<'a> {
             }) if elif_else_clauses.is_empty() && exits(body) => {
                 let mut guard = self.present_test(test, earlier, span)?;
                 guard.guard.check = test.range();
+                guard.guard.rejects = matches!(body.last(), Some(Stmt::Raise(_)));
                 guard
             }
             // The handlers fall through to the rest of the suite (`pass`, a miss counter).
@@ -162,6 +164,7 @@ impl<'a> Builder<'a> {
                 stmt: span,
                 locks: self.locks_now(),
                 lone_act: false,
+                rejects: false,
             },
         };
         match test {
@@ -364,6 +367,7 @@ impl<'a> Builder<'a> {
                 stmt: stmt.range,
                 locks: lookup_locks,
                 lone_act: false,
+                rejects: false,
             },
         })
     }
