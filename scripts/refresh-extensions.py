@@ -411,7 +411,6 @@ def main(argv: list[str] | None = None) -> int:
 
     counts: collections.Counter = collections.Counter()
     changed = 0
-    before_imports = {p["name"]: list(p.get("imports", [])) for p in packages}
     for name in names:
         if gathered[name].error:
             continue
@@ -422,18 +421,16 @@ def main(argv: list[str] | None = None) -> int:
             for kind, text in changes:
                 counts[kind] += 1
                 print(f"  {text}")
-    # An import name claimed twice (opencv-python and its -headless and -contrib variants all
-    # ship cv2) goes to the package that had it before, else the one named like it.
+    # An import name several packages ship (opencv-python and its -headless and -contrib
+    # variants all ship cv2; cupy, cupy-cuda12x and cupy-cuda13x all ship cupy) stays on each:
+    # the linter answers for the import with the one that has a free-threaded build.
     claims = collections.defaultdict(list)
     for p in packages:
         for i in p.get("imports", []):
             claims[i].append(p["name"])
     for name_, owners in claims.items():
         if len(owners) > 1:
-            owners.sort(key=lambda o: (name_ not in before_imports[o], normalize(name_) != o))
-            print(f"import name {name_} claimed by {owners}; kept on {owners[0]} only")
-            for owner in owners[1:]:
-                by_name[owner]["imports"] = [i for i in by_name[owner]["imports"] if i != name_]
+            print(f"import name {name_} shipped by {owners}")
     new_text = render(header, packages)
     if [p["name"] for p in tomllib.loads(new_text)["package"]] != [p["name"] for p in packages]:
         print("refresh-extensions: internal error: package list changed", file=sys.stderr)

@@ -315,7 +315,15 @@ pub fn extensions() -> &'static ExtensionTable {
                         }
                     }
                     None => {
-                        by_import.entry(name.clone()).or_insert(index);
+                        // A module several distributions ship (`cupy` from `cupy`, `cupy-cuda12x`,
+                        // `cupy-cuda13x`): the one with a free-threaded build answers, since a
+                        // user can install that one.
+                        let entry = by_import.entry(name.clone()).or_insert(index);
+                        if file.package[*entry].status != ExtensionStatus::Supported
+                            && package.status == ExtensionStatus::Supported
+                        {
+                            *entry = index;
+                        }
                     }
                 }
             }
@@ -351,6 +359,21 @@ pub fn days_since_epoch(date: &str) -> Option<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_module_several_distributions_ship_is_answered_by_one_with_a_free_threaded_build() {
+        let table = extensions();
+        // `cupy` (a source distribution) and the CUDA builds all ship `cupy`.
+        assert_eq!(
+            table.by_name("cupy").map(|package| package.status),
+            Some(ExtensionStatus::Unsupported)
+        );
+        let answer = table.by_import("cupy").map(|package| package.name.as_str());
+        assert!(
+            matches!(answer, Some("cupy-cuda12x" | "cupy-cuda13x")),
+            "{answer:?}"
+        );
+    }
 
     #[test]
     fn extension_table_parses_and_indexes_imports() {
