@@ -139,8 +139,21 @@ fn imports_by_name(last: &str) -> bool {
 }
 
 /// Callee names that read like they open a connection or create a resource of their own.
+/// A name that says it picks an existing one (`resolve_http_client`, `find_pool`,
+/// `lookup_session`) does not.
 fn resource_by_name(last: &str) -> Option<&'static str> {
     let lower = last.to_ascii_lowercase();
+    let picks_existing = ["resolve", "find", "lookup", "select", "choose", "pick"]
+        .iter()
+        .any(|verb| {
+            lower
+                .trim_start_matches('_')
+                .strip_prefix(verb)
+                .is_some_and(|rest| rest.starts_with('_'))
+        });
+    if picks_existing {
+        return None;
+    }
     let description = if lower.contains("connect") {
         "a new connection"
     } else if lower.ends_with("session") {
