@@ -75,6 +75,9 @@ pub struct Function<'a> {
     /// the forking thread exists) or with `atexit.register`, called or as a decorator (it runs
     /// once, while the interpreter shuts down, after the threads it waits for have finished).
     pub runs_alone: bool,
+    /// Its docstring, or the comment right above it, says it exists for tests ("Used only for
+    /// testing."): the library itself does not call it.
+    pub for_tests: bool,
     /// Defined under `if __name__ == "__main__":`.
     pub in_main_guard: bool,
     /// An `async def`: a coroutine function.

@@ -14,6 +14,8 @@ pub(super) struct ExecutionFacts<'f> {
     pub reached_from: &'f [Option<usize>],
     pub event_loop: &'f [bool],
     pub library_api: &'f [bool],
+    /// Functions that say they exist for tests, and what only they call.
+    pub for_tests: &'f [bool],
 }
 
 /// Where each function may run, the most telling fact first.
@@ -34,7 +36,7 @@ pub(super) fn executions(
                 Execution::EventLoop
             } else if role == ModuleRole::NoThreads {
                 Execution::NoThreads
-            } else if role == ModuleRole::Test {
+            } else if role == ModuleRole::Test || facts.for_tests[id] {
                 Execution::TestOnly
             } else if facts.library_api[id] {
                 Execution::LibraryApi
@@ -43,6 +45,20 @@ pub(super) fn executions(
             }
         })
         .collect()
+}
+
+/// Functions whose docstring or comment says they exist for tests, and what only they call:
+/// the library does not run them, its test suite does.
+pub(super) fn for_tests_only(
+    functions: &[Function<'_>],
+    call_sites: &[CallSite],
+    entry_targets: &HashSet<FunctionId>,
+) -> Vec<bool> {
+    let seeds: Vec<bool> = functions.iter().map(|function| function.for_tests).collect();
+    if !seeds.contains(&true) {
+        return seeds;
+    }
+    closed_under_callers(functions, call_sites, entry_targets, seeds)
 }
 
 /// Coroutines, and the plain functions that only coroutines call: they run on an event loop,

@@ -12,7 +12,7 @@ use super::call_graph::{
     closed_under_callers, construction_only, import_time_only, inherit_locks,
     propagate_reachability,
 };
-use super::execution::{ExecutionFacts, event_loop_only, executions, library_api};
+use super::execution::{ExecutionFacts, event_loop_only, executions, for_tests_only, library_api};
 use super::{Builder, PendingRef, PendingSubmission};
 use crate::semantic::{
     CallSite, FunctionId, ProcessPool, SemanticModel, StateAccess, StateKey, ThreadEntry,
@@ -64,6 +64,7 @@ impl<'a> Builder<'a> {
             &import_time,
             self.role,
         );
+        let for_tests = for_tests_only(&self.functions, &call_sites, &entry_targets);
         let execution = executions(
             &self.functions,
             &ExecutionFacts {
@@ -71,6 +72,7 @@ impl<'a> Builder<'a> {
                 reached_from: &reached_from,
                 event_loop: &event_loop,
                 library_api: &library_api,
+                for_tests: &for_tests,
             },
             self.role,
         );

@@ -395,3 +395,58 @@ mod tests {
         assert_eq!(names, ["a", "b_1", "c"]);
     }
 }
+
+/// Whether a function's docstring, or the comment lines right above it (and its decorators),
+/// say it exists for tests: "Used only for testing.", "for tests only", "meant for use in
+/// tests", "test-only helper".
+pub(super) fn says_for_tests(source: &str, def: &ast::StmtFunctionDef) -> bool {
+    let docstring = match def.body.first() {
+        Some(Stmt::Expr(ast::StmtExpr { value, .. })) => match &**value {
+            Expr::StringLiteral(literal) => Some(literal.value.to_str()),
+            _ => None,
+        },
+        _ => None,
+    };
+    let start = def
+        .decorator_list
+        .first()
+        .map_or(def.start(), |decorator| decorator.start());
+    let before = &source[..usize::from(start)];
+    let line_start = before.rfind('\n').map_or(0, |newline| newline + 1);
+    // The comment block ending on the line before the definition.
+    let mut comments = String::new();
+    for line in before[..line_start].lines().rev() {
+        let line = line.trim();
+        if !line.starts_with('#') {
+            break;
+        }
+        comments.push_str(line);
+        comments.push(' ');
+    }
+    docstring
+        .into_iter()
+        .chain(std::iter::once(comments.as_str()))
+        .any(names_tests)
+}
+
+fn names_tests(text: &str) -> bool {
+    let text = text.to_ascii_lowercase();
+    [
+        "only for testing",
+        "only for tests",
+        "for testing only",
+        "for tests only",
+        "testing purposes only",
+        "for testing purposes",
+        "used only in tests",
+        "only used in tests",
+        "only used by tests",
+        "used only by tests",
+        "meant for use in tests",
+        "intended for use in tests",
+        "test-only",
+        "test only helper",
+    ]
+    .iter()
+    .any(|phrase| text.contains(phrase))
+}

@@ -88,6 +88,7 @@ impl<'a> Builder<'a> {
             body: def.body.iter().map(Ranged::range).collect(),
             escapes: false,
             runs_alone,
+            for_tests: super::syntax::says_for_tests(self.source, def),
             in_main_guard: self.in_main_guard,
             is_async: def.is_async,
             parameters: def
