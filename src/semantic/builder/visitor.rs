@@ -156,7 +156,40 @@ impl<'a> Builder<'a> {
                 self.push_lock(text.clone(), &text, def.range);
             }
         }
-        self.walk_suite(&def.body);
+        // `__exit__` of a class whose `__enter__` acquires `self._lock` runs holding it until
+        // its `self._lock.release()` (to its end when the release is nested in a block).
+        let exit_lock = match (receiver, class) {
+            (Some((receiver_name, _)), Some(class))
+                if matches!(def.name.as_str(), "__exit__" | "__aexit__") =>
+            {
+                self.classes[class]
+                    .context_lock
+                    .map(|attr| format!("{receiver_name}.{attr}"))
+            }
+            _ => None,
+        };
+        match exit_lock {
+            Some(text) => {
+                let release = def.body.iter().position(|stmt| {
+                    let Stmt::Expr(ast::StmtExpr { value, .. }) = stmt else {
+                        return false;
+                    };
+                    let Expr::Call(ast::ExprCall { func, .. }) = &**value else {
+                        return false;
+                    };
+                    matches!(&**func, Expr::Attribute(ast::ExprAttribute { value, attr, .. })
+                        if attr.as_str() == "release" && self.text(value.range()) == text)
+                });
+                let held = &def.body[..release.unwrap_or(def.body.len())];
+                if let (Some(first), Some(last)) = (held.first(), held.last()) {
+                    self.push_lock(text.clone(), &text, TextRange::new(first.start(), last.end()));
+                    self.walk_suite(held);
+                    self.lock_stack.pop();
+                }
+                self.walk_suite(&def.body[held.len()..]);
+            }
+            None => self.walk_suite(&def.body),
+        }
         // After the walk, so that imports inside the function (`import sys`) are known.
         self.record_override_events(id, &def.body);
         self.frames.pop();
