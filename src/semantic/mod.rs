@@ -105,12 +105,14 @@ impl Function<'_> {
         self.parent.is_some() && self.escapes && self.calls_enclosing_parameter
     }
 
-    /// Construction runs before the object is shared with another thread.
+    /// Construction runs before the object is shared with another thread; so does
+    /// `__setstate__`, which fills in an object being unpickled or copied.
     pub fn is_constructor(&self) -> bool {
         matches!(
             self.name,
             "__init__"
                 | "__new__"
+                | "__setstate__"
                 | "__post_init__"
                 | "setUp"
                 | "setUpClass"

@@ -144,6 +144,15 @@ impl<'a> Builder<'a> {
         let (Expr::Name(name), Expr::Call(ast::ExprCall { func, .. })) = (target, value) else {
             return;
         };
+        // An object a demo or script makes under `if __name__ == "__main__":` is not shared by
+        // the module's callers: importing the module never makes it.
+        if self
+            .main_guards
+            .iter()
+            .any(|guard| guard.contains_range(target.range()))
+        {
+            return;
+        }
         let Expr::Name(callee) = &**func else { return };
         if let Some(class) = self.module_class(callee.id.as_str())
             && !self.classes[class].is_thread_local
