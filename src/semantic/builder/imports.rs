@@ -78,21 +78,23 @@ impl<'a> Builder<'a> {
                         fallback_after: Vec::new(),
                     });
                 }
-                let base = match module {
-                    Some(module) if *level == 0 => module.as_str().to_string(),
-                    Some(module) => format!("{}{}", ".".repeat(*level as usize), module.as_str()),
-                    None => ".".repeat(*level as usize),
-                };
+                // The module part, `.`-terminated: `pkg.mod.` (`..mod.`, or `..` for a bare
+                // relative import). Each name is appended to it; `format!` here cost more than
+                // the rest of the import's handling in modules with many imports.
+                let mut base = ".".repeat(*level as usize);
+                if let Some(module) = module {
+                    base.push_str(module.as_str());
+                    base.push('.');
+                }
                 for alias in names {
                     if alias.name.as_str() == "*" {
                         continue;
                     }
                     let local = alias.asname.as_ref().unwrap_or(&alias.name).as_str();
-                    let qualified = if base.ends_with('.') {
-                        format!("{base}{}", alias.name.as_str())
-                    } else {
-                        format!("{base}.{}", alias.name.as_str())
-                    };
+                    let mut qualified =
+                        String::with_capacity(base.len() + alias.name.as_str().len());
+                    qualified.push_str(&base);
+                    qualified.push_str(alias.name.as_str());
                     if matches!(qualified.as_str(), "os.environ" | "os.environb") {
                         self.environ_aliases.push(local);
                     }
@@ -117,21 +119,32 @@ impl<'a> Builder<'a> {
 
     /// The dotted name `expr` denotes through this module's imports, without the cache.
     pub(super) fn resolve_qualified_name(&self, expr: &Expr) -> Option<String> {
+        self.qualified_name_with_room(expr, 0)
+    }
+
+    /// [`Builder::resolve_qualified_name`], in a string with `room` more bytes of capacity for
+    /// the attributes the caller appends: one allocation for the whole dotted name.
+    fn qualified_name_with_room(&self, expr: &Expr, room: usize) -> Option<String> {
         match expr {
             Expr::Name(ast::ExprName { id, .. }) => {
                 let id = id.as_str();
-                if let Some(qualified) = self.imports.get(id) {
-                    Some(qualified.clone())
+                let (prefix, name) = if let Some(qualified) = self.imports.get(id) {
+                    ("", qualified.as_str())
                 } else if is_builtin(id) && !self.bindings.contains_key(id) {
-                    Some(format!("builtins.{id}"))
+                    ("builtins.", id)
                 } else {
-                    None
-                }
+                    return None;
+                };
+                let mut qualified = String::with_capacity(prefix.len() + name.len() + room);
+                qualified.push_str(prefix);
+                qualified.push_str(name);
+                Some(qualified)
             }
             Expr::Attribute(ast::ExprAttribute { value, attr, .. }) => {
-                let mut qualified = self.resolve_qualified_name(value)?;
+                let attr = attr.as_str();
+                let mut qualified = self.qualified_name_with_room(value, room + 1 + attr.len())?;
                 qualified.push('.');
-                qualified.push_str(attr.as_str());
+                qualified.push_str(attr);
                 Some(qualified)
             }
             _ => None,
