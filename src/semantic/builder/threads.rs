@@ -16,6 +16,19 @@ impl<'a> Builder<'a> {
     /// fork, when the forking thread is the only one; `atexit.register(f, …)` runs it once, at
     /// interpreter exit.
     pub(super) fn record_lone_handler(&mut self, call: &'a ast::ExprCall) {
+        // Nearly every call is neither: decide by the callee's last name (or the name it was
+        // imported as) before resolving it.
+        let last_name = match &*call.func {
+            Expr::Name(name) => match self.imports.get(name.id.as_str()) {
+                Some(qualified) => qualified.rsplit('.').next().unwrap_or(qualified.as_str()),
+                None => return,
+            },
+            Expr::Attribute(attribute) => attribute.attr.as_str(),
+            _ => return,
+        };
+        if !matches!(last_name, "register" | "register_at_fork") {
+            return;
+        }
         let handler = match self.qualified_name(&call.func).as_deref() {
             Some("atexit.register") => call.arguments.args.first(),
             Some("os.register_at_fork") => call
