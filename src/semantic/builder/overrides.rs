@@ -265,15 +265,20 @@ impl<'a> Builder<'a> {
         value: &'a Expr,
         push: &mut impl FnMut(OverrideEvent<'a>),
     ) {
-        if let Some(slot) = self.slot_text(target) {
+        // Most assignments store a local: its text is only made for an actual save.
+        if self.is_slot(target) {
+            let slot = || self.slot_text(target).unwrap_or_default();
             if let Some(state) = self.override_read(value) {
-                push(OverrideEvent::Save { slot, state });
+                push(OverrideEvent::Save {
+                    slot: slot(),
+                    state,
+                });
             } else if let Expr::Call(call) = value
                 && let Some(state) = self.returns_previous(call)
             {
                 // `old = signal.signal(sig, handler)`: saves and sets in one call.
                 push(OverrideEvent::Save {
-                    slot,
+                    slot: slot(),
                     state: state.clone(),
                 });
                 self.override_call(call, push);
@@ -387,33 +392,43 @@ impl<'a> Builder<'a> {
     /// method's own object (`self._old`, written `@._old` so that `__enter__` and `__exit__`
     /// agree whatever their receivers are called), or an item of a local (`saved[k]`).
     fn slot_text(&self, expr: &'a Expr) -> Option<String> {
-        let function = self.current_function()?;
+        if !self.is_slot(expr) {
+            return None;
+        }
+        match expr {
+            Expr::Name(name) => Some(name.id.to_string()),
+            Expr::Attribute(ast::ExprAttribute { attr, .. }) => {
+                Some(format!("@.{}", attr.as_str()))
+            }
+            _ => Some(self.text(expr.range()).to_string()),
+        }
+    }
+
+    /// Whether [`Builder::slot_text`] names a slot for `expr`, without making its text.
+    fn is_slot(&self, expr: &'a Expr) -> bool {
+        let Some(function) = self.current_function() else {
+            return false;
+        };
         match expr {
             Expr::Name(name) => {
                 let id = name.id.as_str();
                 let current = &self.functions[function];
-                (current.is_local(id) && !current.declares_global(id)).then(|| id.to_string())
+                current.is_local(id) && !current.declares_global(id)
             }
-            Expr::Attribute(ast::ExprAttribute { value, attr, .. }) => {
+            Expr::Attribute(ast::ExprAttribute { value, .. }) => {
                 let Expr::Name(base) = &**value else {
-                    return None;
+                    return false;
                 };
-                match self.current_receiver() {
-                    Some((receiver, Receiver::Instance, _)) if receiver == base.id.as_str() => {
-                        Some(format!("@.{}", attr.as_str()))
-                    }
-                    _ => None,
-                }
+                matches!(self.current_receiver(),
+                    Some((receiver, Receiver::Instance, _)) if receiver == base.id.as_str())
             }
             Expr::Subscript(ast::ExprSubscript { value, .. }) => {
                 let Expr::Name(base) = &**value else {
-                    return None;
+                    return false;
                 };
-                self.functions[function]
-                    .is_local(base.id.as_str())
-                    .then(|| self.text(expr.range()).to_string())
+                self.functions[function].is_local(base.id.as_str())
             }
-            _ => None,
+            _ => false,
         }
     }
 
