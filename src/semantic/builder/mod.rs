@@ -266,6 +266,8 @@ struct Builder<'a> {
     in_main_guard: bool,
     /// Depth of expressions that are a call's callee, so the callee name is not an escape.
     callee_depth: usize,
+    /// How many statements and expressions the walk is nested in (see `visitor::nested`).
+    depth: usize,
 
     pending_calls: Vec<PendingCall<'a>>,
     pending_entries: Vec<PendingEntry<'a>>,
@@ -384,6 +386,7 @@ impl<'a> Builder<'a> {
             current_stmt_simple: true,
             in_main_guard: false,
             callee_depth: 0,
+            depth: 0,
             pending_calls: Vec::new(),
             pending_entries: Vec::new(),
             pending_escapes: Vec::new(),

@@ -22,17 +22,33 @@ pub(super) fn with_stack<R>(visit: impl FnOnce() -> R) -> R {
     stacker::maybe_grow(STACK_RED_ZONE, STACK_SEGMENT, visit)
 }
 
+/// The walk asks for more stack once every this many nested statements and expressions, not
+/// at each: asking costs a thread-local read per node, and this many of the walk's frames take
+/// a few kilobytes, far less than the red zone.
+const STACK_CHECK_EVERY: usize = 16;
+
 impl<'a> Visitor<'a> for Builder<'a> {
     fn visit_stmt(&mut self, stmt: &'a Stmt) {
-        with_stack(|| self.visit_stmt_here(stmt));
+        self.nested(|builder| builder.visit_stmt_here(stmt));
     }
 
     fn visit_expr(&mut self, expr: &'a Expr) {
-        with_stack(|| self.visit_expr_here(expr));
+        self.nested(|builder| builder.visit_expr_here(expr));
     }
 }
 
 impl<'a> Builder<'a> {
+    /// Runs one level of the walk's recursion, on a new stack segment when little is left.
+    fn nested(&mut self, visit: impl FnOnce(&mut Self)) {
+        self.depth += 1;
+        if self.depth.is_multiple_of(STACK_CHECK_EVERY) {
+            with_stack(|| visit(self));
+        } else {
+            visit(self);
+        }
+        self.depth -= 1;
+    }
+
     fn enter_function(&mut self, def: &'a ast::StmtFunctionDef) {
         // Decorators, defaults and annotations run in the enclosing scope.
         for decorator in &def.decorator_list {
