@@ -5,7 +5,6 @@
 
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
-use ruff_python_ast::Expr;
 use ruff_text_size::{Ranged, TextRange, TextSize};
 
 use super::call_graph::{
@@ -300,17 +299,13 @@ impl<'a> Builder<'a> {
     /// Calls of imported names as (caller, qualified callee), for the project phase to resolve
     /// against other modules.
     fn resolve_external_calls(&self) -> Vec<(Option<FunctionId>, String)> {
-        // One qualified name per distinct (caller, callee text).
-        let mut refs: Vec<(Option<FunctionId>, &str, &'a Expr)> = self
+        // One qualified name per distinct (caller, callee text); the result is sorted below,
+        // so a set (not a sort of the texts) finds the distinct ones.
+        let mut seen: HashSet<(Option<FunctionId>, &str)> = HashSet::default();
+        let mut external_calls: Vec<(Option<FunctionId>, String)> = self
             .external_call_refs
             .iter()
-            .map(|(caller, expr)| (*caller, self.text(expr.range()), *expr))
-            .collect();
-        refs.sort_unstable_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
-        refs.dedup_by(|a, b| a.0 == b.0 && a.1 == b.1);
-        let mut external_calls: Vec<(Option<FunctionId>, String)> = refs
-            .iter()
-            .map(|(caller, _, expr)| (caller, expr))
+            .filter(|(caller, expr)| seen.insert((*caller, self.text(expr.range()))))
             .filter_map(|(caller, expr)| {
                 self.qualified_name(expr)
                     .filter(|qualified| !qualified.starts_with("builtins."))
