@@ -20,6 +20,7 @@ impl<'a> Builder<'a> {
     pub(super) fn record_fork_result(&mut self, target: &'a Expr, value: &'a Expr) {
         if let (Expr::Name(name), Expr::Call(call), Some(function)) =
             (target, value, self.current_function())
+            && self.callee_ends_with(call, "fork")
             && self.qualified_name(&call.func).as_deref() == Some("os.fork")
         {
             self.fork_results.insert((function, name.id.as_str()));

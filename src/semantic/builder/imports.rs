@@ -107,14 +107,30 @@ impl<'a> Builder<'a> {
 
     /// The dotted name an expression refers to through the module's imports
     /// (`th.Lock` → `threading.Lock`), or `builtins.x` for an unshadowed builtin. The callee
-    /// of the call being visited comes from the walk's one-entry cache.
+    /// of the call being visited comes from the walk's one-entry cache, filled on first use.
     pub(super) fn qualified_name(&self, expr: &Expr) -> Option<String> {
-        if let Some((range, callee)) = &*self.current_callee.borrow()
+        if let Some((range, callee)) = &mut *self.current_callee.borrow_mut()
             && *range == expr.range()
         {
-            return callee.clone();
+            return callee
+                .get_or_insert_with(|| self.resolve_qualified_name(expr))
+                .clone();
         }
         self.resolve_qualified_name(expr)
+    }
+
+    /// Whether the callee's last name (or, for a bare name, the last name of what it was
+    /// imported as) is `last`: a filter before resolving the qualified name, which a bare name
+    /// that is not imported can only have as a builtin.
+    pub(super) fn callee_ends_with(&self, call: &ast::ExprCall, last: &str) -> bool {
+        match &*call.func {
+            Expr::Attribute(attribute) => attribute.attr.as_str() == last,
+            Expr::Name(name) => self
+                .imports
+                .get(name.id.as_str())
+                .is_some_and(|qualified| qualified.rsplit('.').next() == Some(last)),
+            _ => false,
+        }
     }
 
     /// The dotted name `expr` denotes through this module's imports, without the cache.

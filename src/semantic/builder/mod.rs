@@ -222,9 +222,9 @@ struct Builder<'a> {
     undeclared_global_reads: Vec<(&'a str, StateRead)>,
     /// Every name some `global` statement may declare (a textual pre-scan).
     declared_global_names: HashSet<&'a str>,
-    /// The qualified name of the callee of the call being visited, resolved once: a dozen
-    /// recorders ask for it.
-    current_callee: std::cell::RefCell<Option<(TextRange, Option<String>)>>,
+    /// The qualified name of the callee of the call being visited, resolved once, when a
+    /// recorder first asks for it (most calls pass every recorder's cheaper filters).
+    current_callee: std::cell::RefCell<Option<(TextRange, Option<Option<String>>)>>,
     /// The last `move_to_end` on each piece of state in each function, for the `popitem` that
     /// may follow it.
     moved_to_end: HashMap<(FunctionId, StateKey<'a>), evictions::MoveToEnd>,

@@ -35,7 +35,12 @@ impl<'a> Builder<'a> {
                 crate::data::is_listed_last_segment(attribute.attr.as_str())
                     || !self.options.thread_unsafe_functions.is_empty()
             }
-            Expr::Name(name) => self.imports.contains_key(name.id.as_str()),
+            // Listed under the name it was imported as (`from os import chdir`).
+            Expr::Name(name) => self.imports.get(name.id.as_str()).is_some_and(|qualified| {
+                crate::data::is_listed_last_segment(
+                    qualified.rsplit('.').next().unwrap_or(qualified),
+                ) || !self.options.thread_unsafe_functions.is_empty()
+            }),
             _ => false,
         };
         if !listed {

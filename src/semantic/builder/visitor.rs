@@ -536,10 +536,9 @@ impl<'a> Builder<'a> {
     fn visit_expr_here(&mut self, expr: &'a Expr) {
         match expr {
             Expr::Call(call) => {
-                // Resolved once for the recorders below (and reset before the arguments,
-                // whose calls resolve their own).
-                let callee = self.resolve_qualified_name(&call.func);
-                *self.current_callee.borrow_mut() = Some((call.func.range(), callee));
+                // Resolved at most once for the recorders below (and reset before the
+                // arguments, whose calls resolve their own).
+                *self.current_callee.borrow_mut() = Some((call.func.range(), None));
                 self.record_call(&call.func);
                 self.note_enclosing_parameter_call(&call.func);
                 self.record_mutating_call(call);
