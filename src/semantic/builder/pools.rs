@@ -184,20 +184,23 @@ impl<'a> Builder<'a> {
 
     /// `pool = Pool(…)` / `with Pool(…) as pool`: remembers the name the pool is bound to.
     pub(super) fn bind_process_pool(&mut self, value: &'a Expr, target: &'a Expr) {
-        let text = self.text(target.range()).to_string();
+        // Made only when the target is bound to a pool or a context, which few assignments are.
+        let source = self.source;
+        let target_range = target.range();
+        let text = move || source[target_range].to_string();
         // `self._pool = …`: stored where other methods submit to it.
         let stored = !matches!(target, Expr::Name(_));
         // `executor = pool` / `with pool as executor`: another name for the same pool.
         if matches!(value, Expr::Name(_) | Expr::Attribute(_)) {
             let source = self.text(value.range());
             if let Some(kind) = self.pool_names.get(source).copied() {
-                self.pool_names.insert(text.clone(), kind);
+                self.pool_names.insert(text(), kind);
             }
             if let Some(index) =
                 self.pool_bound_to(source, self.current_function(), value.range().start())
             {
                 let pool = &mut self.pending_pools[index];
-                pool.bound.push(text);
+                pool.bound.push(text());
                 pool.escapes |= stored;
             }
             return;
@@ -209,13 +212,13 @@ impl<'a> Builder<'a> {
             .rev()
             .find(|pool| pool.call.range() == call.range())
         {
-            pool.bound.push(text);
+            pool.bound.push(text());
             pool.escapes |= stored;
         } else if matches!(
             self.qualified_name(&call.func).as_deref(),
             Some("multiprocessing.get_context")
         ) {
-            self.context_names.insert(text);
+            self.context_names.insert(text());
         }
     }
 
