@@ -331,6 +331,7 @@ impl<'a> Builder<'a> {
                 let kind = self.classify(value);
                 self.scan_thread_local_binding(target, value);
                 self.scan_module_target(target, kind, stmt.range());
+                self.scan_singleton(target, value);
             }
             Stmt::FunctionDef(def) => {
                 self.function_names.insert(def.name.as_str());

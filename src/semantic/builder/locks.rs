@@ -46,6 +46,15 @@ impl<'a> Builder<'a> {
                     if let Some(class) = self.receiver_class(base) {
                         return self.receiver_lock_key(base, class, attr_name);
                     }
+                    // `with _STATE.gate:` on the module's one `_State()`, whose methods set
+                    // `self.gate = Condition(RLock())`.
+                    if let Some(&class) = self.singletons.get(base)
+                        && !self.is_enclosing_local(base)
+                        && self.classes[class].instance_attributes.get(attr_name)
+                            == Some(&ValueKind::Lock)
+                    {
+                        return Some(self.text(expr.range()).to_string());
+                    }
                 }
                 is_lock_like_name(attr_name).then(|| self.text(expr.range()).to_string())
             }
@@ -282,6 +291,18 @@ impl<'a> Builder<'a> {
     /// `ok = lock.acquire(timeout=5)` followed by `if not ok: raise …` (or `return`): from
     /// there on the lock is held, as after a plain `lock.acquire()`.
     fn checked_acquire(&self, stmt: &'a Stmt, rest: &'a [Stmt]) -> Option<(LockKey, String)> {
+        // `if not lock.acquire(blocking=False): return …`: held from here on.
+        if let Stmt::If(ast::StmtIf {
+            test,
+            body,
+            elif_else_clauses,
+            ..
+        }) = stmt
+        {
+            let (lock, text, negated) = self.acquire_test(test)?;
+            let exits = matches!(body.last(), Some(Stmt::Raise(_) | Stmt::Return(_)));
+            return (negated && exits && elif_else_clauses.is_empty()).then_some((lock, text));
+        }
         let Stmt::Assign(ast::StmtAssign { targets, value, .. }) = stmt else {
             return None;
         };
