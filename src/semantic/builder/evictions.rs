@@ -2,7 +2,7 @@
 //! (`if len(C) > N: C.popitem(last=False)`, `while C: C.popitem()`), or on a `move_to_end`
 //! earlier in the function (`C.move_to_end(k)` … `C.popitem()`), recorded as [`Eviction`]s.
 
-use ruff_python_ast::{self as ast, Expr};
+use ruff_python_ast::{self as ast, Expr, Stmt};
 use ruff_text_size::{Ranged, TextRange};
 
 use super::Builder;
@@ -48,6 +48,41 @@ impl<'a> Builder<'a> {
             stmt,
             locks: self.locks_now(),
         })
+    }
+
+    /// `if not C: continue` (or `break`, `return`, `raise`): the rest of the suite runs only
+    /// when `C` is not empty, as if inside `if C:`.
+    pub(super) fn early_exit_size_check(
+        &self,
+        stmt: &'a Stmt,
+        rest: &'a [Stmt],
+    ) -> Option<ActiveSizeCheck<'a>> {
+        let Stmt::If(ast::StmtIf {
+            test,
+            body,
+            elif_else_clauses,
+            ..
+        }) = stmt
+        else {
+            return None;
+        };
+        let exits = matches!(
+            body.last(),
+            Some(Stmt::Continue(_) | Stmt::Break(_) | Stmt::Return(_) | Stmt::Raise(_))
+        );
+        if !exits || !elif_else_clauses.is_empty() {
+            return None;
+        }
+        let Expr::UnaryOp(ast::ExprUnaryOp {
+            op: ast::UnaryOp::Not,
+            operand,
+            ..
+        }) = &**test
+        else {
+            return None;
+        };
+        let end = rest.last().map_or(stmt.end(), Ranged::end);
+        self.size_check_for_test(operand, TextRange::new(stmt.start(), end))
     }
 
     fn size_test(&self, test: &'a Expr) -> Option<(StateKey<'a>, EvictionTrigger)> {

@@ -134,6 +134,7 @@ impl<'a> Builder<'a> {
         let mut acquired: Vec<(LockKey, TextRange)> = Vec::new();
         // Checks that guard the rest of the suite: `if k in D: return D[k]` … `D[k] = v`.
         let guards_before = self.guard_stack.len();
+        let size_checks_before = self.size_checks.len();
         // The early exits of this suite that leave the function, for the statement after a
         // `with` block whose body this suite is.
         let mut leaving_function = Vec::new();
@@ -190,6 +191,11 @@ impl<'a> Builder<'a> {
                     }
                 }
             }
+            // `if not C: continue` re-checks `C` for the rest of the suite, under the locks
+            // held here (the emptiness test repeated inside the lock).
+            if let Some(check) = self.early_exit_size_check(stmt, rest) {
+                self.push_size_check(check);
+            }
             if let Some(guard) = self.early_exit_guard(stmt, &suite[..position], rest) {
                 if leaves_function(stmt) {
                     leaving_function.push(guard.clone());
@@ -198,6 +204,7 @@ impl<'a> Builder<'a> {
             }
         }
         self.guard_stack.truncate(guards_before);
+        self.size_checks.truncate(size_checks_before);
         self.function_exit_guards = leaving_function;
         let end = suite.last().map(Ranged::end);
         while let Some((lock, start)) = acquired.pop() {
