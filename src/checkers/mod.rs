@@ -479,6 +479,16 @@ pub fn check_module(
     if model.role == ModuleRole::Test {
         lower_to_information(&mut diagnostics);
     }
+    // Compatibility branches for Pythons older than the target never run on it.
+    if !model.dead_on_target.is_empty() {
+        diagnostics.retain(|diagnostic| {
+            diagnostic.rule == Rule::SyntaxError
+                || !model
+                    .dead_on_target
+                    .iter()
+                    .any(|dead| dead.contains_range(diagnostic.range))
+        });
+    }
     diagnostics
 }
 

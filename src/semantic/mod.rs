@@ -543,6 +543,8 @@ pub struct SemanticModel<'a> {
     /// Code that runs in the child of `os.fork()` (`if pid == 0:`), where only the forking
     /// thread exists.
     fork_child_ranges: Vec<TextRange>,
+    /// Branches the target interpreter never runs (`if sys.version_info < (3, 8):`).
+    pub dead_on_target: Vec<TextRange>,
     /// For each function, whether it is main-thread set-up: it calls an API Python allows
     /// only in the main thread (`signal.signal`), or only such functions call it.
     main_thread_setup: Vec<bool>,

@@ -62,6 +62,7 @@ mod reads;
 mod stacks;
 mod syntax;
 mod threads;
+mod version_guards;
 mod visitor;
 
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
@@ -279,6 +280,8 @@ struct Builder<'a> {
     fork_results: HashSet<(FunctionId, &'a str)>,
     /// Code that runs in a forked child (see `fork_child.rs`).
     fork_child_ranges: Vec<TextRange>,
+    /// Branches the target interpreter never runs (`if sys.version_info < (3, 8):`).
+    dead_on_target: Vec<TextRange>,
     /// Calls of imported names, resolved against other modules by the project phase.
     external_call_refs: Vec<(Option<FunctionId>, &'a Expr)>,
     pending_pools: Vec<PendingPool<'a>>,
@@ -393,6 +396,7 @@ impl<'a> Builder<'a> {
             pending_lone_handlers: Vec::new(),
             fork_results: HashSet::default(),
             fork_child_ranges: Vec::new(),
+            dead_on_target: Vec::new(),
             external_call_refs: Vec::new(),
             pending_pools: Vec::new(),
             pending_submissions: Vec::new(),

@@ -260,12 +260,15 @@ impl<'a> Builder<'a> {
                     self.record_import(stmt);
                 }
             }
-            Stmt::If(ast::StmtIf {
+            Stmt::If(if_stmt @ ast::StmtIf {
                 test,
                 body,
                 elif_else_clauses,
                 ..
             }) => {
+                if let Some(dead) = self.dead_on_target(if_stmt) {
+                    self.dead_on_target.push(dead);
+                }
                 self.condition_slots.push(test.range());
                 self.visit_expr(test);
                 let main_guard = self.frames.is_empty() && is_main_guard(test);
