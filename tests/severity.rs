@@ -502,5 +502,7 @@ fn findings_in_test_modules_are_information() {
         .args(["check", "--isolated", "--output-format", "concise", "."])
         .assert()
         .code(1)
-        .stdout(predicate::str::contains("app.py:").and(predicate::str::contains("test_app.py").not()));
+        .stdout(
+            predicate::str::contains("app.py:").and(predicate::str::contains("test_app.py").not()),
+        );
 }

@@ -63,9 +63,9 @@ pub(super) fn inherit_locks(
     // A caller that runs alone (in a forked child, at exit) needs no lock to exclude others:
     // the callee inherits what its other callers hold.
     let from_construction = |site: &&CallSite| {
-        site.caller.is_some_and(|caller| functions[caller].runs_alone)
-            || construction
-                .is_some_and(|construction| site.caller.is_some_and(|c| construction[c]))
+        site.caller
+            .is_some_and(|caller| functions[caller].runs_alone)
+            || construction.is_some_and(|construction| site.caller.is_some_and(|c| construction[c]))
     };
     let eligible: Vec<bool> = (0..function_count)
         .map(|id| {

@@ -54,7 +54,10 @@ pub(super) fn for_tests_only(
     call_sites: &[CallSite],
     entry_targets: &HashSet<FunctionId>,
 ) -> Vec<bool> {
-    let seeds: Vec<bool> = functions.iter().map(|function| function.for_tests).collect();
+    let seeds: Vec<bool> = functions
+        .iter()
+        .map(|function| function.for_tests)
+        .collect();
     if !seeds.contains(&true) {
         return seeds;
     }

@@ -12,7 +12,8 @@ use super::syntax::{for_each_statement, self_attribute};
 use super::{Builder, PendingRef};
 use crate::semantic::values::ValueKind;
 use crate::semantic::{
-    AdvanceKind, ClassId, FunctionId, IteratorAdvance, IteratorKind, SemanticModel, SharedIterator, StateKey,
+    AdvanceKind, ClassId, FunctionId, IteratorAdvance, IteratorKind, SemanticModel, SharedIterator,
+    StateKey,
 };
 
 /// A module- or class-level binding whose value may be an iterator, before the module's
@@ -40,6 +41,10 @@ pub(super) struct PendingInstanceValue<'a> {
     /// The value calls a method of the object (`self._produce()`): its name.
     own_method: Option<&'a str>,
 }
+
+/// What the values assigned to one attribute are: the first iterator (its kind and where it
+/// was assigned), and whether every value is one.
+type AttributeValues = (Option<(IteratorKind, TextRange)>, bool);
 
 /// A resolved iterator binding: the state it is and what it holds.
 pub(super) struct IteratorDefinition<'a> {
@@ -278,8 +283,7 @@ impl<'a> Builder<'a> {
             let function_data = &self.functions[function];
             generators.insert((function_data.class, function_data.name), function);
         }
-        let mut kinds: HashMap<(ClassId, &'a str), (Option<(IteratorKind, TextRange)>, bool)> =
-            HashMap::default();
+        let mut kinds: HashMap<(ClassId, &'a str), AttributeValues> = HashMap::default();
         for pending in &self.instance_iterator_values {
             let kind = match pending.value {
                 Expr::NoneLiteral(_) => continue,
@@ -357,12 +361,10 @@ pub(super) fn shared_iterators<'a>(
     let mut by_state: HashMap<StateKey<'a>, Vec<IteratorAdvance<'a>>> = HashMap::default();
     for advance in advances {
         // Through `self`, a class-level iterator, or else the object's own.
-        let state = model
-            .class_level_state(advance.key)
-            .or(match advance.key {
-                StateKey::InstanceAttr(..) => Some(advance.key),
-                _ => None,
-            });
+        let state = model.class_level_state(advance.key).or(match advance.key {
+            StateKey::InstanceAttr(..) => Some(advance.key),
+            _ => None,
+        });
         if let Some(state) = state {
             by_state.entry(state).or_default().push(advance);
         }

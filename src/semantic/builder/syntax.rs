@@ -383,19 +383,6 @@ impl<'a> Visitor<'a> for CallFinder<'a> {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::names_declared_global;
-
-    #[test]
-    fn global_statements_name_their_globals() {
-        let source = "def f():\n    global a, b_1  # note\n    global\tc; x = 1\n    globally = 2\n    myglobal d\n";
-        let mut names: Vec<_> = names_declared_global(source).into_iter().collect();
-        names.sort_unstable();
-        assert_eq!(names, ["a", "b_1", "c"]);
-    }
-}
-
 /// Whether a function's docstring, or the comment lines right above it (and its decorators),
 /// say it exists for tests: "Used only for testing.", "for tests only", "meant for use in
 /// tests", "test-only helper".
@@ -449,4 +436,17 @@ fn names_tests(text: &str) -> bool {
     ]
     .iter()
     .any(|phrase| text.contains(phrase))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::names_declared_global;
+
+    #[test]
+    fn global_statements_name_their_globals() {
+        let source = "def f():\n    global a, b_1  # note\n    global\tc; x = 1\n    globally = 2\n    myglobal d\n";
+        let mut names: Vec<_> = names_declared_global(source).into_iter().collect();
+        names.sort_unstable();
+        assert_eq!(names, ["a", "b_1", "c"]);
+    }
 }

@@ -198,7 +198,11 @@ impl<'a> Builder<'a> {
                 });
                 let held = &def.body[..release.unwrap_or(def.body.len())];
                 if let (Some(first), Some(last)) = (held.first(), held.last()) {
-                    self.push_lock(text.clone(), &text, TextRange::new(first.start(), last.end()));
+                    self.push_lock(
+                        text.clone(),
+                        &text,
+                        TextRange::new(first.start(), last.end()),
+                    );
                     self.walk_suite(held);
                     self.lock_stack.pop();
                 }
@@ -260,12 +264,14 @@ impl<'a> Builder<'a> {
                     self.record_import(stmt);
                 }
             }
-            Stmt::If(if_stmt @ ast::StmtIf {
-                test,
-                body,
-                elif_else_clauses,
-                ..
-            }) => {
+            Stmt::If(
+                if_stmt @ ast::StmtIf {
+                    test,
+                    body,
+                    elif_else_clauses,
+                    ..
+                },
+            ) => {
                 if let Some(dead) = self.dead_on_target(if_stmt) {
                     self.dead_on_target.push(dead);
                 }
