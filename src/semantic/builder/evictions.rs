@@ -50,8 +50,9 @@ impl<'a> Builder<'a> {
         })
     }
 
-    /// `if not C: continue` (or `break`, `return`, `raise`): the rest of the suite runs only
-    /// when `C` is not empty, as if inside `if C:`.
+    /// `if not C: continue` (or `break`, `return`, `raise`) inside a lock: the rest of the
+    /// suite runs only when `C` is not empty, as if inside `if C:`. Only a re-check under a
+    /// lock matters here (it protects the pop after it); outside a lock it is only a test.
     pub(super) fn early_exit_size_check(
         &self,
         stmt: &'a Stmt,
@@ -82,7 +83,8 @@ impl<'a> Builder<'a> {
             return None;
         };
         let end = rest.last().map_or(stmt.end(), Ranged::end);
-        self.size_check_for_test(operand, TextRange::new(stmt.start(), end))
+        let check = self.size_check_for_test(operand, TextRange::new(stmt.start(), end))?;
+        (!check.locks.is_empty()).then_some(check)
     }
 
     fn size_test(&self, test: &'a Expr) -> Option<(StateKey<'a>, EvictionTrigger)> {

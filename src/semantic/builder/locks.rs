@@ -191,8 +191,8 @@ impl<'a> Builder<'a> {
                     }
                 }
             }
-            // `if not C: continue` re-checks `C` for the rest of the suite, under the locks
-            // held here (the emptiness test repeated inside the lock).
+            // `if not C: continue` inside a lock re-checks `C` for the rest of the suite (the
+            // emptiness test repeated inside the lock). Outside a lock it is only a test.
             if let Some(check) = self.early_exit_size_check(stmt, rest) {
                 self.push_size_check(check);
             }
