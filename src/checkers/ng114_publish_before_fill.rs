@@ -138,6 +138,10 @@ fn fills_after<'m, 'a>(
     publish: &StateAccess<'a>,
 ) -> Vec<&'m StateAccess<'a>> {
     let mut fills = Vec::new();
+    // `D = {}` then `return`: a reset; what fills the container runs in other calls.
+    if publish.followed_by_exit {
+        return fills;
+    }
     for (_, later) in context.model.accesses_of(publish.key) {
         if later.function != publish.function || later.range.start() <= publish.range.end() {
             continue;

@@ -320,6 +320,9 @@ pub struct StateAccess<'a> {
     /// Written under a lock after a check made while holding it (the inner check of
     /// double-checked locking, even when it tests a second flag).
     pub rechecked_under_lock: bool,
+    /// The next statement of the same block returns or raises: nothing else this call does
+    /// runs after the write (`D = {}; return D`, a reset).
+    pub followed_by_exit: bool,
 }
 
 /// How a check-then-act is locked.

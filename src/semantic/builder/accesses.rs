@@ -235,6 +235,7 @@ impl<'a> Builder<'a> {
             value_identity,
             // Decided once every lock region is known (see `mark_rechecked_under_lock`).
             rechecked_under_lock: false,
+            followed_by_exit: self.next_stmt_exits,
         });
     }
 

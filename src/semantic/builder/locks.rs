@@ -155,7 +155,12 @@ impl<'a> Builder<'a> {
                 self.checks.push((function, test.range()));
             }
             self.record_fork_child(suite, position);
+            self.next_stmt_exits = matches!(
+                suite.get(position + 1),
+                Some(Stmt::Return(_) | Stmt::Raise(_))
+            );
             self.visit_stmt(stmt);
+            self.next_stmt_exits = false;
             let acquire = self
                 .lock_call(stmt, "acquire")
                 .map(|lock| (lock, self.lock_call_receiver_text(stmt)))

@@ -282,6 +282,8 @@ struct Builder<'a> {
     fork_child_ranges: Vec<TextRange>,
     /// Branches the target interpreter never runs (`if sys.version_info < (3, 8):`).
     dead_on_target: Vec<TextRange>,
+    /// The statement after the one being visited, in its block, returns or raises.
+    next_stmt_exits: bool,
     /// Calls of imported names, resolved against other modules by the project phase.
     external_call_refs: Vec<(Option<FunctionId>, &'a Expr)>,
     pending_pools: Vec<PendingPool<'a>>,
@@ -397,6 +399,7 @@ impl<'a> Builder<'a> {
             fork_results: HashSet::default(),
             fork_child_ranges: Vec::new(),
             dead_on_target: Vec::new(),
+            next_stmt_exits: false,
             external_call_refs: Vec::new(),
             pending_pools: Vec::new(),
             pending_submissions: Vec::new(),
