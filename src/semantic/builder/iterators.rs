@@ -242,18 +242,9 @@ impl<'a> Builder<'a> {
                     },
                     None => {
                         let Expr::Name(name) = &**func else { continue };
-                        let Some(&builtin) = BUILTIN_ITERATORS
-                            .iter()
-                            .find(|builtin| **builtin == name.id.as_str())
-                        else {
+                        let Some(builtin) = self.builtin_iterator(name.id.as_str()) else {
                             continue;
                         };
-                        if self.imports.contains_key(builtin)
-                            || self.function_names.contains(builtin)
-                            || self.class_index.contains_key(builtin)
-                        {
-                            continue;
-                        }
                         IteratorKind::Builtin(builtin)
                     }
                 },
@@ -271,6 +262,16 @@ impl<'a> Builder<'a> {
         }
         definitions.extend(self.resolve_instance_iterators());
         definitions
+    }
+
+    /// `iter`, `map`, … when `name` is that builtin here: not imported, bound at module level,
+    /// nor a function or class of this module.
+    fn builtin_iterator(&self, name: &str) -> Option<&'static str> {
+        let builtin = *BUILTIN_ITERATORS.iter().find(|builtin| **builtin == name)?;
+        let shadowed = !self.is_unshadowed_builtin(builtin)
+            || self.function_names.contains(builtin)
+            || self.class_index.contains_key(builtin);
+        (!shadowed).then_some(builtin)
     }
 
     /// The attributes objects keep an iterator in: every value assigned to the attribute is a
@@ -295,11 +296,7 @@ impl<'a> Builder<'a> {
                         if let Some(&function) = generators.get(&(None, name)) {
                             Some(IteratorKind::GeneratorFunction(function))
                         } else {
-                            BUILTIN_ITERATORS
-                                .iter()
-                                .find(|builtin| **builtin == name)
-                                .filter(|_| self.is_unshadowed_builtin(name))
-                                .map(|builtin| IteratorKind::Builtin(builtin))
+                            self.builtin_iterator(name).map(IteratorKind::Builtin)
                         }
                     }
                     Expr::Attribute(_) => pending.own_method.and_then(|method| {
@@ -371,6 +368,10 @@ pub(super) fn shared_iterators<'a>(
     }
     let mut iterators: Vec<SharedIterator<'a>> = Vec::new();
     for definition in definitions {
+        let object_lock = match definition.state {
+            StateKey::InstanceAttr(class, _) => object_lock(model, class),
+            _ => None,
+        };
         // The binding the rest of the module sees must be this kind of value: a container or
         // a lock of the same name elsewhere wins.
         let consistent = match definition.state {
@@ -382,7 +383,7 @@ pub(super) fn shared_iterators<'a>(
                 .class(class)
                 .attribute(attr)
                 .is_some_and(|attribute| attribute.kind == ValueKind::Other),
-            StateKey::InstanceAttr(class, _) => object_lock(model, class).is_some(),
+            StateKey::InstanceAttr(..) => object_lock.is_some(),
             _ => false,
         };
         if !consistent || iterators.iter().any(|it| it.state == definition.state) {
@@ -403,10 +404,6 @@ pub(super) fn shared_iterators<'a>(
                 continue;
             }
         }
-        let object_lock = match definition.state {
-            StateKey::InstanceAttr(class, _) => object_lock(model, class),
-            _ => None,
-        };
         advances.sort_by_key(|advance| advance.range.start());
         iterators.push(SharedIterator {
             state: definition.state,
