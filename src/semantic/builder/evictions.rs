@@ -67,11 +67,7 @@ impl<'a> Builder<'a> {
         else {
             return None;
         };
-        let exits = matches!(
-            body.last(),
-            Some(Stmt::Continue(_) | Stmt::Break(_) | Stmt::Return(_) | Stmt::Raise(_))
-        );
-        if !exits || !elif_else_clauses.is_empty() {
+        if !super::syntax::ends_leaving_suite(body) || !elif_else_clauses.is_empty() {
             return None;
         }
         let Expr::UnaryOp(ast::ExprUnaryOp {

@@ -5,7 +5,7 @@ use ruff_python_ast::visitor::Visitor;
 use ruff_python_ast::{self as ast, CmpOp, Expr, Stmt, UnaryOp};
 use ruff_text_size::{Ranged, TextRange};
 
-use super::syntax::SubscriptLoadFinder;
+use super::syntax::{SubscriptLoadFinder, ends_leaving_suite};
 use super::{ActiveGuard, Builder};
 use crate::semantic::values::ValueKind;
 use crate::semantic::{Guard, GuardKind, StateKey};
@@ -111,19 +111,13 @@ impl<'a> Builder<'a> {
     ) -> Option<ActiveGuard<'a>> {
         // At the end of a `with` block the exit still guards what follows the block.
         let span = TextRange::new(stmt.start(), rest.last().map_or(stmt.end(), Ranged::end));
-        let exits = |body: &[Stmt]| {
-            matches!(
-                body.last(),
-                Some(Stmt::Return(_) | Stmt::Raise(_) | Stmt::Continue(_) | Stmt::Break(_))
-            )
-        };
         let mut guard = match stmt {
             Stmt::If(ast::StmtIf {
                 test,
                 body,
                 elif_else_clauses,
                 ..
-            }) if elif_else_clauses.is_empty() && exits(body) => {
+            }) if elif_else_clauses.is_empty() && ends_leaving_suite(body) => {
                 let mut guard = self.present_test(test, earlier, span)?;
                 guard.guard.check = test.range();
                 guard.guard.rejects = matches!(body.last(), Some(Stmt::Raise(_)));
@@ -131,10 +125,10 @@ impl<'a> Builder<'a> {
             }
             // The handlers fall through to the rest of the suite (`pass`, a miss counter).
             Stmt::Try(try_stmt)
-                if exits(&try_stmt.body)
+                if ends_leaving_suite(&try_stmt.body)
                     && try_stmt.handlers.iter().all(|handler| {
                         let ast::ExceptHandler::ExceptHandler(handler) = handler;
-                        !exits(&handler.body)
+                        !ends_leaving_suite(&handler.body)
                     }) =>
             {
                 let mut guard = self.try_lookup_guard(try_stmt)?;

@@ -7,6 +7,7 @@ use ruff_python_ast::{self as ast, Expr, Stmt, UnaryOp};
 use ruff_text_size::{Ranged, TextRange};
 
 use super::Builder;
+use super::syntax::ends_leaving_function;
 use crate::semantic::values::{ValueKind, is_lock_like_name};
 use crate::semantic::{ClassId, LockKey, LockRegion, StateKey};
 
@@ -312,7 +313,7 @@ impl<'a> Builder<'a> {
         }) = stmt
         {
             let (lock, text, negated) = self.acquire_test(test)?;
-            let exits = matches!(body.last(), Some(Stmt::Raise(_) | Stmt::Return(_)));
+            let exits = ends_leaving_function(body);
             return (negated && exits && elif_else_clauses.is_empty()).then_some((lock, text));
         }
         let Stmt::Assign(ast::StmtAssign { targets, value, .. }) = stmt else {
@@ -339,7 +340,7 @@ impl<'a> Builder<'a> {
             operand,
             ..
         }) if matches!(&**operand, Expr::Name(name) if name.id == flag.id));
-        let exits = matches!(body.last(), Some(Stmt::Raise(_) | Stmt::Return(_)));
+        let exits = ends_leaving_function(body);
         (tests_not_flag && exits && elif_else_clauses.is_empty()).then_some((lock, text))
     }
 
@@ -361,5 +362,5 @@ fn leaves_function(stmt: &Stmt) -> bool {
         Stmt::Try(ast::StmtTry { body, .. }) => body,
         _ => return false,
     };
-    matches!(body.last(), Some(Stmt::Return(_) | Stmt::Raise(_)))
+    ends_leaving_function(body)
 }

@@ -446,6 +446,17 @@ fn names_tests(text: &str) -> bool {
     .any(|phrase| text.contains(phrase))
 }
 
+/// The block ends by leaving the function: its last statement is `return` or `raise`.
+pub(super) fn ends_leaving_function(body: &[Stmt]) -> bool {
+    matches!(body.last(), Some(Stmt::Return(_) | Stmt::Raise(_)))
+}
+
+/// The block ends by leaving the suite around it: the function (`return`, `raise`) or the
+/// loop's iteration (`continue`, `break`).
+pub(super) fn ends_leaving_suite(body: &[Stmt]) -> bool {
+    ends_leaving_function(body) || matches!(body.last(), Some(Stmt::Continue(_) | Stmt::Break(_)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::names_declared_global;
