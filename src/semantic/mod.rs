@@ -147,6 +147,9 @@ pub struct Class<'a> {
     pub name_range: TextRange,
     /// Base classes as written (qualified when imported).
     pub bases: Vec<String>,
+    /// The `metaclass=` keyword as written (qualified when imported): `cls.name` in a
+    /// classmethod finds the metaclass's methods when the class has none of that name.
+    pub metaclass: Option<String>,
     pub is_dataclass: bool,
     pub is_thread_subclass: bool,
     /// A subclass of `threading.local`: every thread sees its own attributes.

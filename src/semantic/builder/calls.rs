@@ -97,7 +97,10 @@ impl<'a> Builder<'a> {
                     return None;
                 };
                 let base = base.id.as_str();
-                let class = if matches!(base, "self" | "cls") {
+                if base == "cls" {
+                    return self.class_method(reference.class?, attr.as_str());
+                }
+                let class = if base == "self" {
                     reference.class?
                 } else {
                     let local = reference
@@ -108,7 +111,7 @@ impl<'a> Builder<'a> {
                     }
                     // `_default.record()` on the module's instance runs `Tracker.record`.
                     match self.module_class(base) {
-                        Some(class) => class,
+                        Some(class) => return self.class_method(class, attr.as_str()),
                         None => *self.singletons.get(base)?,
                     }
                 };
@@ -116,6 +119,36 @@ impl<'a> Builder<'a> {
             }
             _ => None,
         }
+    }
+
+    /// A method looked up on the class object itself (`cls.name`, `Cls.name`): the class's
+    /// own methods and its bases', then its metaclass's (the class is the metaclass's instance,
+    /// so `cls._reset()` in a classmethod runs `Meta._reset`).
+    fn class_method(&self, class: ClassId, name: &str) -> Option<FunctionId> {
+        if let Some(method) = self.method(class, name) {
+            return Some(method);
+        }
+        let mut current = Some(class);
+        let mut depth = 0;
+        while let Some(id) = current {
+            if let Some(metaclass) = self.classes[id]
+                .metaclass
+                .as_deref()
+                .and_then(|metaclass| self.class_index.get(metaclass).copied())
+                .filter(|&metaclass| metaclass != id)
+            {
+                return self.method(metaclass, name);
+            }
+            depth += 1;
+            if depth > 16 {
+                return None;
+            }
+            current = self.classes[id]
+                .bases
+                .iter()
+                .find_map(|base| self.class_index.get(base.as_str()).copied());
+        }
+        None
     }
 
     fn method(&self, class: ClassId, name: &str) -> Option<FunctionId> {

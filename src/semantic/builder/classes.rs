@@ -32,6 +32,14 @@ impl<'a> Builder<'a> {
                     .collect()
             })
             .unwrap_or_default();
+        let metaclass = def
+            .arguments
+            .as_deref()
+            .and_then(|arguments| arguments.find_keyword("metaclass"))
+            .map(|keyword| {
+                self.qualified_name(&keyword.value)
+                    .unwrap_or_else(|| self.text(keyword.value.range()).to_string())
+            });
         let is_thread_subclass = bases.iter().any(|base| {
             base == "threading.Thread"
                 || self
@@ -73,6 +81,7 @@ impl<'a> Builder<'a> {
             range: def.range,
             name_range: def.name.range(),
             bases,
+            metaclass,
             is_dataclass,
             is_thread_subclass,
             is_thread_local,
