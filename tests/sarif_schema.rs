@@ -308,7 +308,11 @@ fn every_rule_fixture() {
     // Every rule that has a fixture shows up, so every shape of result is validated.
     for entry in std::fs::read_dir(repo().join("fixtures/rules")).unwrap() {
         let name = entry.unwrap().file_name().into_string().unwrap();
-        let Some(code) = name.strip_suffix(".py") else {
+        // `NG110_twisted_reactor.py` is a second fixture of NG110.
+        let Some(code) = name
+            .strip_suffix(".py")
+            .and_then(|stem| stem.split('_').next())
+        else {
             continue;
         };
         assert!(

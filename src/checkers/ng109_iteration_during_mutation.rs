@@ -63,7 +63,9 @@ pub fn check(context: &mut Context<'_, '_>, diagnostics: &mut Vec<Diagnostic>) {
         }
     }
     for iteration in &model.mapping_iterations {
-        if !model.execution(iteration.function).runs_concurrently()
+        // `os.environ` and `sys.modules` are the process's: any of its threads may change them
+        // while code on an event loop walks them.
+        if !model.execution(iteration.function).meets_other_threads()
             || model.in_fork_child(iteration.range)
         {
             continue;

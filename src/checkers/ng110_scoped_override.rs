@@ -63,8 +63,9 @@ pub fn check(context: &mut Context<'_, '_>, diagnostics: &mut Vec<Diagnostic>) {
             OverriddenState::Process { name, .. } if crate::data::is_main_thread_only(name) => {
                 matches!(model.execution(function), Execution::Thread(_))
             }
-            // Coroutines of one loop race with each other only at `await`, not with threads.
-            OverriddenState::Process { .. } => model.execution(function).runs_concurrently(),
+            // Every thread of the process sees process-wide state, so an override on an event
+            // loop is seen by the loop's executor threads and the application's own.
+            OverriddenState::Process { .. } => model.execution(function).meets_other_threads(),
         };
         if !may_race || model.override_is_locked(item) {
             continue;

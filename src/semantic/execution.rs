@@ -81,8 +81,9 @@ pub enum Execution {
     MainScript,
     /// Reached from a thread entry of the module (the entry's index).
     Thread(usize),
-    /// Only on an event loop: a coroutine, or code only coroutines call. Coroutines on one
-    /// loop interleave only at `await`, so they race only with threads.
+    /// Only on an event loop: a coroutine, code only coroutines call, or code of a module
+    /// driven by Twisted's reactor. Code on one loop interleaves only where it yields control
+    /// (`await`, a callback's return), so it races only with threads.
     EventLoop,
     /// A test module's code that no thread reaches: it runs on the test runner's one thread.
     TestOnly,
@@ -102,6 +103,14 @@ impl Execution {
             self,
             Execution::Thread(_) | Execution::LibraryApi | Execution::Unknown
         )
+    }
+
+    /// Whether the code runs while other threads of the process may run: process-wide state
+    /// (the working directory, the environment, the standard streams) is shared with every
+    /// thread, so code on an event loop or a reactor meets the threads of its executor, its
+    /// thread pool and the application, even though it never races with itself.
+    pub fn meets_other_threads(self) -> bool {
+        self.runs_concurrently() || self == Execution::EventLoop
     }
 
     /// Whether the code runs after import at all (in some context that can meet a thread).

@@ -65,17 +65,22 @@ pub(super) fn for_tests_only(
 }
 
 /// Coroutines, and the plain functions that only coroutines call: they run on an event loop,
-/// where they interleave with each other only at `await`. Code handed to a thread
-/// (`asyncio.to_thread`, `run_in_executor`) is a thread entry and stays out.
+/// where they interleave with each other only at `await`. In a module of a reactor-driven
+/// framework (`reactor_driven`: Twisted), every function runs on the reactor's one thread.
+/// Code handed to a thread (`asyncio.to_thread`, `run_in_executor`, `deferToThread`) is a
+/// thread entry and stays out.
 pub(super) fn event_loop_only(
     functions: &[Function<'_>],
     call_sites: &[CallSite],
     entry_targets: &HashSet<FunctionId>,
+    reactor_driven: bool,
 ) -> Vec<bool> {
     let coroutines: Vec<bool> = functions
         .iter()
         .enumerate()
-        .map(|(id, function)| function.is_async && !entry_targets.contains(&id))
+        .map(|(id, function)| {
+            (function.is_async || reactor_driven) && !entry_targets.contains(&id)
+        })
         .collect();
     closed_under_callers(functions, call_sites, entry_targets, coroutines)
 }

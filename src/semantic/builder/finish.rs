@@ -54,7 +54,12 @@ impl<'a> Builder<'a> {
             &entry_targets,
             &class_creation,
         );
-        let event_loop = event_loop_only(&self.functions, &call_sites, &entry_targets);
+        let event_loop = event_loop_only(
+            &self.functions,
+            &call_sites,
+            &entry_targets,
+            self.drives_twisted_reactor(),
+        );
         let class_names: Vec<&str> = self.classes.iter().map(|class| class.name).collect();
         let library_api = library_api(
             &self.functions,
@@ -386,6 +391,15 @@ impl<'a> Builder<'a> {
             }
         }
         closed_under_callers(&self.functions, call_sites, entry_targets, seeds)
+    }
+
+    /// Whether the module is Twisted code (it imports from `twisted.internet`): Twisted's APIs
+    /// run on the reactor's one thread and are documented as not thread-safe, so its functions
+    /// run there unless handed to `deferToThread`/`callInThread`.
+    fn drives_twisted_reactor(&self) -> bool {
+        self.imports
+            .values()
+            .any(|qualified| qualified.starts_with("twisted.internet"))
     }
 
     /// Marks the functions referenced as values (passed, stored, returned) as escaping.

@@ -87,6 +87,10 @@ impl<'a> Builder<'a> {
                 | "apply"
                 | "map_async"
                 | "starmap_async"
+                | "deferToThread"
+                | "deferToThreadPool"
+                | "callInThread"
+                | "callInThreadWithCallback"
         ) || matches!(&*call.func, Expr::Name(name) if self.module_class(name.id.as_str()).is_some());
         if !may_start_thread {
             return;
@@ -120,6 +124,12 @@ impl<'a> Builder<'a> {
                 "_thread.start_new_thread" | "_thread.start_new" | "threading._start_new_thread",
             ) => (ThreadEntryKind::StartNewThread, positional(0)),
             Some("asyncio.to_thread") => (ThreadEntryKind::ToThread, positional(0)),
+            Some("twisted.internet.threads.deferToThread") => {
+                (ThreadEntryKind::ReactorThreadPool, positional(0))
+            }
+            Some("twisted.internet.threads.deferToThreadPool") => {
+                (ThreadEntryKind::ReactorThreadPool, positional(2))
+            }
             Some(
                 "concurrent.futures.ThreadPoolExecutor"
                 | "concurrent.futures.thread.ThreadPoolExecutor"
@@ -156,6 +166,15 @@ impl<'a> Builder<'a> {
                 }
                 match attr.as_str() {
                     "submit" => (ThreadEntryKind::ExecutorSubmit, positional(0)),
+                    // `reactor.callInThread(f, …)`, `threadpool.callInThread(f, …)`,
+                    // `threads.deferToThread(f, …)` through the module.
+                    "callInThread" | "deferToThread" => {
+                        (ThreadEntryKind::ReactorThreadPool, positional(0))
+                    }
+                    "callInThreadWithCallback" => {
+                        (ThreadEntryKind::ReactorThreadPool, positional(1))
+                    }
+                    "deferToThreadPool" => (ThreadEntryKind::ReactorThreadPool, positional(2)),
                     "run_in_executor" => {
                         // `loop.run_in_executor(executor, fn, …)`: the executor decides.
                         if let Some(executor) = positional(0)
