@@ -97,7 +97,10 @@ impl<'m, 'a> Context<'m, 'a> {
             | Execution::TestOnly
             | Execution::NoThreads => false,
             Execution::Thread(_) | Execution::LibraryApi | Execution::Unknown => true,
-            Execution::EventLoop => self
+            // Set-up runs once, before the program's threads, and code on one event loop
+            // interleaves only where it yields: either races only with code that may run on a
+            // thread meanwhile.
+            Execution::EventLoop | Execution::Setup => self
                 .model
                 .accesses_of(key)
                 .any(|(_, other)| self.model.execution(other.function).runs_concurrently()),

@@ -39,6 +39,7 @@ pub fn unprotected_writes(model: &SemanticModel<'_>) -> Vec<UnprotectedWrite> {
             model.execution(access.function),
             Execution::ImportTime
                 | Execution::MainScript
+                | Execution::Setup
                 | Execution::TestOnly
                 | Execution::NoThreads
         ) {

@@ -85,6 +85,13 @@ pub enum Execution {
     /// driven by Twisted's reactor. Code on one loop interleaves only where it yields control
     /// (`await`, a callback's return), so it races only with threads.
     EventLoop,
+    /// One-time set-up: a module-level `init`/`initialize`/`setup`/`configure`/`install`, an
+    /// extension's `init_app`, an instrumentor's `instrument`/`uninstrument`, that nothing in
+    /// the module calls but set-up itself, and what only they call. Programs call these once,
+    /// at start-up, before their threads: set-up races with nothing of its own, only with code
+    /// that may run on threads while it runs. (A `setup()` the module calls lazily from its
+    /// other functions runs on whatever thread calls them first, and is not set-up.)
+    Setup,
     /// A test module's code that no thread reaches: it runs on the test runner's one thread.
     TestOnly,
     /// Code for a platform without parallel threads (Emscripten, Pyodide, WASI).
@@ -117,6 +124,21 @@ impl Execution {
     pub fn is_runtime(self) -> bool {
         !matches!(self, Execution::ImportTime | Execution::MainScript)
     }
+}
+
+/// Whether a function's name says it is one-time set-up (see [`Execution::Setup`]):
+/// `module_level` for a function of the module, not a method. Only module-level functions
+/// count for `setup` and its kin: a request handler's `setup()` method runs per request.
+pub fn names_one_time_setup(name: &str, module_level: bool) -> bool {
+    let name = name.trim_start_matches('_');
+    if matches!(name, "init_app" | "instrument" | "uninstrument") {
+        return true;
+    }
+    module_level
+        && matches!(
+            name,
+            "init" | "initialize" | "initialise" | "setup" | "configure" | "install" | "bootstrap"
+        )
 }
 
 /// Whether two threads that both compute the value written get the same thing, which decides

@@ -22,7 +22,9 @@ use ruff_python_ast::ModModule;
 use ruff_text_size::{TextRange, TextSize};
 
 pub use evictions::{Eviction, EvictionTrigger, Removal};
-pub use execution::{Execution, ModuleRole, ValueIdentity, is_command_line_file};
+pub use execution::{
+    Execution, ModuleRole, ValueIdentity, is_command_line_file, names_one_time_setup,
+};
 pub use iteration::{IterationKind, MappingIteration, ProcessMapping, StateIteration};
 pub use iterators::{AdvanceKind, IteratorAdvance, IteratorKind, SharedIterator};
 pub use overrides::{OverriddenState, OverrideShape, ScopedOverride};

@@ -16,6 +16,8 @@ pub(super) struct ExecutionFacts<'f> {
     pub library_api: &'f [bool],
     /// Functions that say they exist for tests, and what only they call.
     pub for_tests: &'f [bool],
+    /// One-time set-up functions, and what only they call.
+    pub setup: &'f [bool],
 }
 
 /// Where each function may run, the most telling fact first.
@@ -34,6 +36,8 @@ pub(super) fn executions(
                 Execution::Thread(entry)
             } else if facts.event_loop[id] {
                 Execution::EventLoop
+            } else if facts.setup[id] {
+                Execution::Setup
             } else if role == ModuleRole::NoThreads {
                 Execution::NoThreads
             } else if role == ModuleRole::Test || facts.for_tests[id] {
@@ -60,6 +64,42 @@ pub(super) fn for_tests_only(
         .collect();
     if !seeds.contains(&true) {
         return seeds;
+    }
+    closed_under_callers(functions, call_sites, entry_targets, seeds)
+}
+
+/// One-time set-up functions by their names (see [`crate::semantic::Execution::Setup`]),
+/// and what only they call.
+pub(super) fn setup_only(
+    functions: &[Function<'_>],
+    call_sites: &[CallSite],
+    entry_targets: &HashSet<FunctionId>,
+) -> Vec<bool> {
+    let mut seeds: Vec<bool> = functions
+        .iter()
+        .enumerate()
+        .map(|(id, function)| {
+            crate::semantic::names_one_time_setup(
+                function.name,
+                function.parent.is_none() && function.class.is_none(),
+            ) && !entry_targets.contains(&id)
+        })
+        .collect();
+    if !seeds.contains(&true) {
+        return seeds;
+    }
+    // A set-up function the module's other code calls (`capture()` → `setup()` on first use)
+    // runs lazily, on whatever thread gets there first: only calls from module-level code and
+    // from other set-up keep it set-up.
+    let mut changed = true;
+    while changed {
+        changed = false;
+        for site in call_sites {
+            if seeds[site.callee] && site.caller.is_some_and(|caller| !seeds[caller]) {
+                seeds[site.callee] = false;
+                changed = true;
+            }
+        }
     }
     closed_under_callers(functions, call_sites, entry_targets, seeds)
 }

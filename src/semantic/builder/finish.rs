@@ -11,7 +11,9 @@ use super::call_graph::{
     closed_under_callers, construction_only, import_time_only, inherit_locks,
     propagate_reachability,
 };
-use super::execution::{ExecutionFacts, event_loop_only, executions, for_tests_only, library_api};
+use super::execution::{
+    ExecutionFacts, event_loop_only, executions, for_tests_only, library_api, setup_only,
+};
 use super::{Builder, PendingRef, PendingSubmission};
 use crate::semantic::{
     CallSite, FunctionId, ProcessPool, SemanticModel, StateAccess, StateKey, ThreadEntry,
@@ -69,6 +71,7 @@ impl<'a> Builder<'a> {
             self.role,
         );
         let for_tests = for_tests_only(&self.functions, &call_sites, &entry_targets);
+        let setup = setup_only(&self.functions, &call_sites, &entry_targets);
         let execution = executions(
             &self.functions,
             &ExecutionFacts {
@@ -77,6 +80,7 @@ impl<'a> Builder<'a> {
                 event_loop: &event_loop,
                 library_api: &library_api,
                 for_tests: &for_tests,
+                setup: &setup,
             },
             self.role,
         );
