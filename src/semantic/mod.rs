@@ -212,8 +212,8 @@ pub enum ThreadEntryKind {
     /// `callback=`/`error_callback=` of a `multiprocessing` pool's `apply_async`/`map_async`:
     /// the pool's result-handler thread runs it, in this process, whatever the pool.
     PoolCallback,
-    /// Twisted's `deferToThread`/`deferToThreadPool` and `reactor.callInThread`: the function
-    /// leaves the reactor thread for a worker thread of the reactor's pool.
+    /// Twisted's `deferToThread`/`deferToThreadPool` and `reactor.callInThread`, eventlet's
+    /// `tpool.execute`: the function leaves the loop's thread for a real worker thread.
     ReactorThreadPool,
 }
 
@@ -847,7 +847,7 @@ impl ThreadEntryKind {
             | ThreadEntryKind::RunInExecutor => "the thread-pool task submitted",
             ThreadEntryKind::Initializer => "the thread-pool initializer set",
             ThreadEntryKind::ToThread => "the `asyncio.to_thread` call",
-            ThreadEntryKind::ReactorThreadPool => "the reactor thread-pool call",
+            ThreadEntryKind::ReactorThreadPool => "the loop's thread-pool call",
             ThreadEntryKind::RunOverride => "the `Thread.run` override",
             ThreadEntryKind::Decorated => "the thread-entry decorator",
             ThreadEntryKind::PoolCallback => {

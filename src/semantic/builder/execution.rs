@@ -105,8 +105,9 @@ pub(super) fn setup_only(
 }
 
 /// Coroutines, and the plain functions that only coroutines call: they run on an event loop,
-/// where they interleave with each other only at `await`. In a module of a reactor-driven
-/// framework (`reactor_driven`: Twisted), every function runs on the reactor's one thread.
+/// where they interleave with each other only at `await`. In a module of a framework whose
+/// loop runs everything on one thread (`reactor_driven`: Twisted, Tornado, eventlet, gevent),
+/// every function runs on that thread.
 /// Code handed to a thread (`asyncio.to_thread`, `run_in_executor`, `deferToThread`) is a
 /// thread entry and stays out.
 pub(super) fn event_loop_only(

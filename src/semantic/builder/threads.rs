@@ -91,7 +91,8 @@ impl<'a> Builder<'a> {
                 | "deferToThreadPool"
                 | "callInThread"
                 | "callInThreadWithCallback"
-        ) || matches!(&*call.func, Expr::Name(name) if self.module_class(name.id.as_str()).is_some());
+        ) || (last_name == "execute" && names_eventlet_tpool(&call.func))
+            || matches!(&*call.func, Expr::Name(name) if self.module_class(name.id.as_str()).is_some());
         if !may_start_thread {
             return;
         }
@@ -124,6 +125,7 @@ impl<'a> Builder<'a> {
                 "_thread.start_new_thread" | "_thread.start_new" | "threading._start_new_thread",
             ) => (ThreadEntryKind::StartNewThread, positional(0)),
             Some("asyncio.to_thread") => (ThreadEntryKind::ToThread, positional(0)),
+            Some("eventlet.tpool.execute") => (ThreadEntryKind::ReactorThreadPool, positional(0)),
             Some("twisted.internet.threads.deferToThread") => {
                 (ThreadEntryKind::ReactorThreadPool, positional(0))
             }
@@ -288,5 +290,18 @@ impl<'a> Builder<'a> {
             }
             _ => Vec::new(),
         }
+    }
+}
+
+/// `tpool.execute` (or `execute` imported from `eventlet.tpool`), told apart from the many
+/// other `execute` calls (database cursors) before anything is resolved.
+fn names_eventlet_tpool(func: &Expr) -> bool {
+    match func {
+        Expr::Attribute(attribute) => {
+            matches!(&*attribute.value, Expr::Name(module) if module.id.as_str() == "tpool")
+                || matches!(&*attribute.value, Expr::Attribute(inner) if inner.attr.as_str() == "tpool")
+        }
+        Expr::Name(_) => true,
+        _ => false,
     }
 }

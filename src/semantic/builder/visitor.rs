@@ -114,19 +114,22 @@ impl<'a> Builder<'a> {
                 .collect(),
             calls_enclosing_parameter: false,
         });
-        // Configured decorators that run the function on a thread (`thread-entry-decorators`).
-        if !self.options.thread_entry_decorators.is_empty() {
-            for decorator in &def.decorator_list {
-                let expression = match &decorator.expression {
-                    Expr::Call(call) => &*call.func,
-                    other => other,
-                };
-                let named = self
-                    .qualified_name(expression)
-                    .unwrap_or_else(|| self.text(expression.range()).to_string());
-                if self.options.thread_entry_decorators.contains(&named) {
-                    self.decorated_entries.push((id, decorator.range()));
-                }
+        // Decorators that run the function on a thread: Tornado's `run_on_executor` (a
+        // method of an IOLoop-driven class that runs on the executor's threads) and the
+        // configured ones (`thread-entry-decorators`).
+        for decorator in &def.decorator_list {
+            let expression = match &decorator.expression {
+                Expr::Call(call) => &*call.func,
+                other => other,
+            };
+            let named = self.qualified_name(expression);
+            let runs_on_thread = named.as_deref() == Some("tornado.concurrent.run_on_executor")
+                || (!self.options.thread_entry_decorators.is_empty()
+                    && self.options.thread_entry_decorators.contains(
+                        &named.unwrap_or_else(|| self.text(expression.range()).to_string()),
+                    ));
+            if runs_on_thread {
+                self.decorated_entries.push((id, decorator.range()));
             }
         }
         match class {
