@@ -40,8 +40,14 @@ impl<'a> Builder<'a> {
                 self.qualified_name(&keyword.value)
                     .unwrap_or_else(|| self.text(keyword.value.range()).to_string())
             });
+        // A `Thread` imported from elsewhere is the project's own re-export or subclass of
+        // `threading.Thread` (`from circus.fixed_threading import Thread`), except the green
+        // threads of eventlet and gevent, which share one hub thread.
         let is_thread_subclass = bases.iter().any(|base| {
             base == "threading.Thread"
+                || (base.ends_with(".Thread")
+                    && !base.starts_with("eventlet.")
+                    && !base.starts_with("gevent."))
                 || self
                     .class_index
                     .get(base.as_str())
