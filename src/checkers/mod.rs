@@ -75,11 +75,14 @@ impl<'m, 'a> Context<'m, 'a> {
     }
 
     /// Whether a write can run at the same time as another write of the same state, or as
-    /// itself: not at import, not under `__main__`, not in a test that starts no thread; and
+    /// itself: not at import, not under `__main__`, not in a fork's child or a branch only the
+    /// main thread takes, not in a test that starts no thread; and
     /// on an event loop only when code that may run on a thread writes the same state, as
     /// coroutines on one loop do not run in parallel with each other.
     pub fn may_race(&self, access: &StateAccess<'a>) -> bool {
-        !self.model.in_fork_child(access.range) && self.may_race_in(access.function, access.key)
+        !self.model.in_fork_child(access.range)
+            && !self.model.on_main_thread_only(access.range)
+            && self.may_race_in(access.function, access.key)
     }
 
     /// As [`Context::may_race`], for code of `function` touching `key`.

@@ -554,6 +554,9 @@ pub struct SemanticModel<'a> {
     /// Code that runs in the child of `os.fork()` (`if pid == 0:`), where only the forking
     /// thread exists.
     fork_child_ranges: Vec<TextRange>,
+    /// Code only the main thread runs (`if threading.current_thread() is
+    /// threading.main_thread():`).
+    main_thread_ranges: Vec<TextRange>,
     /// Branches the target interpreter never runs (`if sys.version_info < (3, 8):`).
     pub dead_on_target: Vec<TextRange>,
     /// For each function, whether it is main-thread set-up: it calls an API Python allows
@@ -654,6 +657,13 @@ impl<'a> SemanticModel<'a> {
         self.fork_child_ranges
             .iter()
             .any(|child| child.contains_range(range))
+    }
+
+    /// Whether the code at `range` runs only on the main thread, so one thread at a time.
+    pub fn on_main_thread_only(&self, range: TextRange) -> bool {
+        self.main_thread_ranges
+            .iter()
+            .any(|branch| branch.contains_range(range))
     }
 
     /// Whether `function` is written for the main thread: it installs signal handlers (or

@@ -138,6 +138,7 @@ impl<'a> Builder<'a> {
             command_line_module: false,
             main_thread_setup,
             fork_child_ranges: self.fork_child_ranges,
+            main_thread_ranges: self.main_thread_ranges,
             dead_on_target: self.dead_on_target,
         };
         // Which lists are stacks and which iterators are shared depends on class attributes

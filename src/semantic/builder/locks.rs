@@ -156,6 +156,7 @@ impl<'a> Builder<'a> {
                 self.checks.push((function, test.range()));
             }
             self.record_fork_child(suite, position);
+            self.record_main_thread_branch(suite, position);
             self.next_stmt_exits = matches!(
                 suite.get(position + 1),
                 Some(Stmt::Return(_) | Stmt::Raise(_))

@@ -53,6 +53,7 @@ mod imports;
 mod iterations;
 mod iterators;
 mod locks;
+mod main_thread;
 mod override_matching;
 mod overrides;
 mod per_process;
@@ -280,6 +281,8 @@ struct Builder<'a> {
     fork_results: HashSet<(FunctionId, &'a str)>,
     /// Code that runs in a forked child (see `fork_child.rs`).
     fork_child_ranges: Vec<TextRange>,
+    /// Code only the main thread runs (see `main_thread.rs`).
+    main_thread_ranges: Vec<TextRange>,
     /// Branches the target interpreter never runs (`if sys.version_info < (3, 8):`).
     dead_on_target: Vec<TextRange>,
     /// The statement after the one being visited, in its block, returns or raises.
@@ -398,6 +401,7 @@ impl<'a> Builder<'a> {
             pending_lone_handlers: Vec::new(),
             fork_results: HashSet::default(),
             fork_child_ranges: Vec::new(),
+            main_thread_ranges: Vec::new(),
             dead_on_target: Vec::new(),
             next_stmt_exits: false,
             external_call_refs: Vec::new(),
