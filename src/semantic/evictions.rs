@@ -45,6 +45,10 @@ pub struct Eviction {
     /// The removal, as an index into `accesses`.
     pub access: usize,
     pub removal: Removal,
+    /// The removal is inside a `try` whose handler catches the error it raises when the entry
+    /// is gone (`except IndexError: pass`): the program already expects another thread to get
+    /// there first.
+    pub handled: bool,
 }
 
 impl SemanticModel<'_> {

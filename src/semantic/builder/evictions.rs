@@ -176,6 +176,15 @@ impl<'a> Builder<'a> {
             ("del", _) => Removal::Delete,
             _ => return,
         };
+        // The error the removal raises when the entry is gone: `IndexError` from a list's or
+        // deque's `pop()`/`popleft()`, `KeyError` from the rest (and from a set's `pop()`).
+        let handled = self.caught_lookup_errors.iter().any(|&(key_error, index_error)| {
+            match removal {
+                Removal::PopEnd => index_error || key_error,
+                Removal::PopKey { default: true } => true,
+                _ => key_error,
+            }
+        });
         let guarding = self.size_checks.iter().rev().find(|check| check.key == key);
         if let Some(check) = guarding {
             self.evictions.push(Eviction {
@@ -185,6 +194,7 @@ impl<'a> Builder<'a> {
                 stmt: check.stmt,
                 access: index,
                 removal,
+                handled,
             });
             return;
         }
@@ -202,6 +212,7 @@ impl<'a> Builder<'a> {
                 stmt: moved.stmt,
                 access: index,
                 removal,
+                handled,
             });
         }
     }

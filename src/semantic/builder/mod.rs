@@ -262,6 +262,9 @@ struct Builder<'a> {
     guard_stack: Vec<ActiveGuard<'a>>,
     /// Size and emptiness checks whose `if`/`while` body is being walked.
     size_checks: Vec<evictions::ActiveSizeCheck<'a>>,
+    /// For each `try` body being walked, whether its handlers catch `KeyError` and
+    /// `IndexError`: an eviction there that finds the entry gone is handled.
+    caught_lookup_errors: Vec<(bool, bool)>,
     current_stmt: TextRange,
     /// The current statement is a simple one (no body of its own).
     current_stmt_simple: bool,
@@ -390,6 +393,7 @@ impl<'a> Builder<'a> {
             lock_stack: Vec::new(),
             guard_stack: Vec::new(),
             size_checks: Vec::new(),
+            caught_lookup_errors: Vec::new(),
             current_stmt: TextRange::default(),
             current_stmt_simple: true,
             in_main_guard: false,

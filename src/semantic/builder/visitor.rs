@@ -444,7 +444,10 @@ impl<'a> Builder<'a> {
                     self.checks.push((function, guard.guard.check));
                 }
                 let before_body = self.import_refs.len();
+                let caught = caught_lookup_errors(try_stmt);
+                self.caught_lookup_errors.push(caught);
                 self.walk_suite(&try_stmt.body);
+                self.caught_lookup_errors.pop();
                 let tried_from = before_body..self.import_refs.len();
                 for handler in &try_stmt.handlers {
                     let ast::ExceptHandler::ExceptHandler(handler) = handler;
@@ -760,4 +763,33 @@ fn lone_act_building<'a>(body: &'a [Stmt], scratch: &mut Vec<&'a str>) -> bool {
                     && crate::semantic::values::is_mutating_method(attribute.attr.as_str()))),
         _ => false,
     })
+}
+
+/// Which lookup errors the handlers of a `try` catch, as `(KeyError, IndexError)`: by name,
+/// through `LookupError`, `Exception` or `BaseException`, or with a bare `except:`.
+fn caught_lookup_errors(try_stmt: &ast::StmtTry) -> (bool, bool) {
+    let mut caught = (false, false);
+    let mut note = |name: &str| match name.rsplit('.').next().unwrap_or(name) {
+        "KeyError" => caught.0 = true,
+        "IndexError" => caught.1 = true,
+        "LookupError" | "Exception" | "BaseException" => caught = (true, true),
+        _ => {}
+    };
+    for handler in &try_stmt.handlers {
+        let ast::ExceptHandler::ExceptHandler(handler) = handler;
+        match handler.type_.as_deref() {
+            None => note("BaseException"),
+            Some(Expr::Tuple(tuple)) => {
+                for element in &tuple.elts {
+                    if let Expr::Name(name) = element {
+                        note(name.id.as_str());
+                    }
+                }
+            }
+            Some(Expr::Name(name)) => note(name.id.as_str()),
+            Some(Expr::Attribute(attribute)) => note(attribute.attr.as_str()),
+            Some(_) => {}
+        }
+    }
+    caught
 }
