@@ -76,6 +76,18 @@ impl<'a> Builder<'a> {
                 {
                     return self.receiver_lock_key(base.id.as_str(), class, lock);
                 }
+                // `with rwlock.write():` holds a reader-writer lock exclusively, which excludes
+                // every other writer (a `read()` section excludes no other reader, so it
+                // does not count).
+                if let Expr::Attribute(ast::ExprAttribute { value, attr, .. }) = &**func
+                    && matches!(
+                        attr.as_str(),
+                        "write" | "writer" | "write_lock" | "gen_wlock" | "exclusive"
+                    )
+                    && let Some(lock) = self.lock_key(value)
+                {
+                    return Some(lock);
+                }
                 let name = match &**func {
                     Expr::Name(name) => name.id.as_str(),
                     Expr::Attribute(attribute) => attribute.attr.as_str(),
