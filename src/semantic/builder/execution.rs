@@ -4,6 +4,7 @@
 
 use rustc_hash::FxHashSet as HashSet;
 
+use super::syntax::last_segment;
 use super::Builder;
 use super::call_graph::closed_under_callers;
 use crate::semantic::{CallSite, Execution, Function, FunctionId, ModuleRole};
@@ -201,7 +202,7 @@ impl Builder<'_> {
             return false;
         }
         self.classes[class].bases.iter().any(|base| {
-            let last = base.rsplit('.').next().unwrap_or(base);
+            let last = last_segment(base);
             matches!(base.as_str(), "type" | "builtins.type")
                 || last.ends_with("Meta")
                 || last.ends_with("MetaClass")

@@ -5,6 +5,7 @@
 use ruff_python_ast::{self as ast, Expr, Stmt};
 use ruff_text_size::{Ranged, TextRange};
 
+use super::syntax::last_segment;
 use super::Builder;
 use super::syntax::{is_builtin, is_main_guard};
 use crate::semantic::values::{
@@ -128,7 +129,7 @@ impl<'a> Builder<'a> {
             Expr::Name(name) => self
                 .imports
                 .get(name.id.as_str())
-                .is_some_and(|qualified| qualified.rsplit('.').next() == Some(last)),
+                .is_some_and(|qualified| last_segment(qualified) == last),
             _ => false,
         }
     }
@@ -214,7 +215,7 @@ impl<'a> Builder<'a> {
                         .imports
                         .get(name.id.as_str())
                         .map_or(name.id.as_str(), |qualified| {
-                            qualified.rsplit('.').next().unwrap_or(qualified.as_str())
+                            last_segment(qualified)
                         }),
                     Expr::Attribute(attribute) => attribute.attr.as_str(),
                     _ => return ValueKind::Other,

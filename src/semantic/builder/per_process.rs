@@ -6,6 +6,7 @@
 use ruff_python_ast::{self as ast, Expr};
 use ruff_text_size::Ranged;
 
+use super::syntax::last_segment;
 use super::Builder;
 use crate::semantic::PerProcessUse;
 
@@ -41,7 +42,7 @@ impl<'a> Builder<'a> {
         let last = match &*call.func {
             Expr::Attribute(attribute) => attribute.attr.as_str(),
             Expr::Name(name) => match self.imports.get(name.id.as_str()) {
-                Some(qualified) => qualified.rsplit('.').next().unwrap_or(qualified),
+                Some(qualified) => last_segment(qualified),
                 None => {
                     // An instance of this module's `threading.local` subclass.
                     if self.is_thread_local_factory(call) {

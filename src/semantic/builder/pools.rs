@@ -4,6 +4,7 @@
 use ruff_python_ast::{self as ast, Expr};
 use ruff_text_size::{Ranged, TextSize};
 
+use super::syntax::last_segment;
 use super::{Builder, PendingPool, PendingRef};
 use crate::semantic::values::{PoolKind, ValueKind};
 use crate::semantic::{ClassId, FunctionId, ModuleBinding, PoolFactory, WorkerRef};
@@ -19,8 +20,8 @@ impl<'a> Builder<'a> {
             };
             let imported = self.imports.get(name.id.as_str())?;
             if !matches!(
-                imported.rsplit('.').next(),
-                Some("Pool" | "ProcessPoolExecutor")
+                last_segment(imported),
+                "Pool" | "ProcessPoolExecutor"
             ) {
                 return None;
             }

@@ -5,6 +5,7 @@
 use ruff_python_ast::{self as ast, Expr};
 use ruff_text_size::Ranged;
 
+use super::syntax::last_segment;
 use super::Builder;
 use crate::semantic::{GilApiUse, ProcessGlobalUse};
 
@@ -38,7 +39,7 @@ impl<'a> Builder<'a> {
             // Listed under the name it was imported as (`from os import chdir`).
             Expr::Name(name) => self.imports.get(name.id.as_str()).is_some_and(|qualified| {
                 crate::data::is_listed_last_segment(
-                    qualified.rsplit('.').next().unwrap_or(qualified),
+                    last_segment(qualified),
                 ) || !self.options.thread_unsafe_functions.is_empty()
             }),
             _ => false,

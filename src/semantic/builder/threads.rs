@@ -5,6 +5,7 @@ use ruff_python_ast::visitor::Visitor;
 use ruff_python_ast::{self as ast, Expr};
 use ruff_text_size::Ranged;
 
+use super::syntax::last_segment;
 use super::syntax::CallFinder;
 use super::{Builder, PendingEntry, PendingRef, PendingSubmission};
 use crate::semantic::ThreadEntryKind;
@@ -20,7 +21,7 @@ impl<'a> Builder<'a> {
         // imported as) before resolving it.
         let last_name = match &*call.func {
             Expr::Name(name) => match self.imports.get(name.id.as_str()) {
-                Some(qualified) => qualified.rsplit('.').next().unwrap_or(qualified.as_str()),
+                Some(qualified) => last_segment(qualified),
                 None => return,
             },
             Expr::Attribute(attribute) => attribute.attr.as_str(),
@@ -62,7 +63,7 @@ impl<'a> Builder<'a> {
             Expr::Name(name) => self
                 .imports
                 .get(name.id.as_str())
-                .map(|qualified| qualified.rsplit('.').next().unwrap_or(qualified.as_str())),
+                .map(|qualified| last_segment(qualified)),
             _ => None,
         };
         let last_name = imported_as.unwrap_or(last_name);
