@@ -31,7 +31,8 @@ pub struct ModuleFacts {
     pub suppressions: crate::noqa::Suppressions,
     /// Functions already reached from a thread entry of this module.
     pub locally_reached: Vec<bool>,
-    /// A test module: its findings stay information (see `checkers::check_module`).
+    /// A test module, or a vendored copy of another project: its findings stay information
+    /// (see `checkers::check_module`).
     pub test_module: bool,
 }
 
@@ -268,7 +269,7 @@ impl ModuleFacts {
                 .collect(),
             suppressions: Default::default(),
             locally_reached,
-            test_module: model.role == crate::semantic::ModuleRole::Test,
+            test_module: model.role == crate::semantic::ModuleRole::Test || model.vendored,
         }
     }
 }

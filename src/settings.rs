@@ -33,6 +33,9 @@ pub struct Settings {
     /// The run's test modules (`tests/`, `test_*.py`, … below the project's source roots), set
     /// by the pipeline: their code runs on the test runner's thread unless a test starts one.
     pub test_modules: std::sync::Arc<rustc_hash::FxHashSet<PathBuf>>,
+    /// Files that are copies of other projects inside a package (`pkg/_vendor/…`): their
+    /// findings are information, for the project they come from to fix.
+    pub vendored_modules: std::sync::Arc<rustc_hash::FxHashSet<PathBuf>>,
     /// The configuration file in use, and the directory its globs are relative to.
     pub config_path: Option<PathBuf>,
     pub config_base: PathBuf,
@@ -96,6 +99,7 @@ impl Default for Settings {
             inspect_environment: false,
             project_modules: Default::default(),
             test_modules: Default::default(),
+            vendored_modules: Default::default(),
             config_path: None,
             config_base: PathBuf::from("."),
             exclude: globset::GlobSet::empty(),
@@ -250,6 +254,7 @@ impl Settings {
             inspect_environment: false,
             project_modules: Default::default(),
             test_modules: Default::default(),
+            vendored_modules: Default::default(),
             config_path: config.as_ref().map(|config| config.path.clone()),
             config_base: base,
             exclude,

@@ -390,6 +390,55 @@ fn test_modules_report_only_what_their_threads_reach() {
     assert_eq!(found, expected);
 }
 
+/// A copy of another project inside a package (`app/_vendor/…`) is that project's to fix: its
+/// findings are information, while the same code in the package itself is reported.
+#[test]
+fn vendored_copies_report_information_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = "import threading\n\nhits = 0\n\n\ndef record():\n    global hits\n    \
+                  hits += 1\n\n\ndef start():\n    threading.Thread(target=record).start()\n";
+    for package in ["app", "app/_vendor", "app/_vendor/counter"] {
+        let directory = dir.path().join(package);
+        std::fs::create_dir_all(&directory).unwrap();
+        std::fs::write(directory.join("__init__.py"), "").unwrap();
+    }
+    std::fs::write(dir.path().join("app/counter.py"), source).unwrap();
+    std::fs::write(dir.path().join("app/_vendor/counter/core.py"), source).unwrap();
+    let settings = Settings {
+        collect_facts: true,
+        min_severity: Severity::Info,
+        ..Settings::default()
+    };
+    let (reports, errors) = pipeline::run(
+        &[dir.path().join("app")],
+        None,
+        &settings,
+        FixMode::Report,
+    );
+    assert!(errors.is_empty());
+    let severities = |suffix: &str| -> Vec<(String, String)> {
+        reports
+            .iter()
+            .filter(|report| report.path.as_deref().is_some_and(|path| path.ends_with(suffix)))
+            .flat_map(|report| &report.messages)
+            .map(|message| {
+                (
+                    message.diagnostic.rule.code().to_string(),
+                    message.diagnostic.severity.as_str().to_string(),
+                )
+            })
+            .collect()
+    };
+    assert_eq!(
+        severities("app/counter.py"),
+        [("NG101".to_string(), "warning".to_string())]
+    );
+    assert_eq!(
+        severities("_vendor/counter/core.py"),
+        [("NG101".to_string(), "info".to_string())]
+    );
+}
+
 /// Directories above the project do not make it a test suite: a checkout under `~/test/` is
 /// checked like any other.
 #[test]

@@ -482,7 +482,7 @@ pub fn check_module(
         ng303_gil_assumption::check(&context, &mut diagnostics);
     }
     add_thread_entries(model, &mut diagnostics);
-    if model.role == ModuleRole::Test {
+    if model.role == ModuleRole::Test || model.vendored {
         lower_to_information(&mut diagnostics);
     }
     // Compatibility branches for Pythons older than the target never run on it.

@@ -55,6 +55,7 @@ pub fn analyze(
     };
     let mut model = SemanticModel::build_with(parsed.syntax(), source, &settings.model, role);
     model.command_line_module = crate::semantic::is_command_line_file(path);
+    model.vendored = settings.vendored_modules.contains(path);
     crate::isolation::injected_panic(path);
     let diagnostics = checkers::check_module(
         &model,

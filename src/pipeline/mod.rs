@@ -154,6 +154,13 @@ pub fn project_settings(
             .cloned()
             .collect(),
     );
+    settings.vendored_modules = Arc::new(
+        files
+            .iter()
+            .filter(|file| module_names.is_vendored(file))
+            .cloned()
+            .collect(),
+    );
     if settings.rules.contains(Rule::ExtensionEnablesGil) {
         settings.build = crate::checkers::ng203_extension_enables_gil::build_context(roots);
         settings.build.included_cython =

@@ -401,13 +401,14 @@ pub fn link(reports: &mut [FileReport], names: &ModuleNames, rules: &RuleSet) {
             });
         }
     }
-    // A test module's findings stay information, also where a thread made them errors above.
+    // A test module's findings stay information, also where a thread made them errors above;
+    // so do a vendored copy's, which the project it comes from fixes.
     for report in reports.iter_mut() {
         let test_module = report.facts.as_ref().is_some_and(|facts| facts.test_module)
             || report
                 .path
                 .as_deref()
-                .is_some_and(|path| names.is_test(path));
+                .is_some_and(|path| names.is_test(path) || names.is_vendored(path));
         if test_module {
             for message in &mut report.messages {
                 crate::checkers::lower_to_information(std::slice::from_mut(

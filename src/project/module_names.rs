@@ -44,6 +44,8 @@ struct ModuleName {
     is_package: bool,
     /// A test module (see [`is_test_path`]).
     is_test: bool,
+    /// A copy of another project kept inside a package (see [`is_vendored_path`]).
+    is_vendored: bool,
 }
 
 impl ModuleNames {
@@ -120,6 +122,12 @@ impl ModuleNames {
             .map_or_else(|| is_test_file_name(path), |name| name.is_test)
     }
 
+    /// Whether the file is another project's code copied into a package of this one
+    /// (`invoke/vendor/yaml/…`, `pip/_vendor/…`).
+    pub fn is_vendored(&self, path: &Path) -> bool {
+        self.by_path.get(path).is_some_and(|name| name.is_vendored)
+    }
+
     /// The top-level module names the project's files provide (`black` for `src/black/…`).
     pub fn top_level(&self) -> rustc_hash::FxHashSet<String> {
         self.by_path
@@ -160,6 +168,27 @@ fn is_test_path(relative: &Path, root: Option<&Path>) -> bool {
                 _ => None,
             })
             .any(is_test_directory)
+}
+
+/// Whether a path inside a package (relative to the directory above its top package) goes
+/// through a package that holds copies of other projects: `vendor`, `_vendor`, `vendored`,
+/// `_vendored`, `third_party`, `_third_party`, `externals` or `_externals`. Their races are
+/// reported to, and fixed by, the project they come from.
+fn is_vendored_path(relative: &Path) -> bool {
+    relative
+        .parent()
+        .into_iter()
+        .flat_map(Path::components)
+        .filter_map(|component| match component {
+            std::path::Component::Normal(name) => name.to_str(),
+            _ => None,
+        })
+        .any(|name| {
+            matches!(
+                name.trim_start_matches('_'),
+                "vendor" | "vendored" | "third_party" | "externals"
+            )
+        })
 }
 
 /// The dotted names a file (its resolved path) can be imported as, whether it is a package
@@ -209,10 +238,12 @@ fn module_names(
             break;
         }
     }
+    let mut is_vendored = false;
     if let Some(top) = top
         && let Ok(relative) = path.strip_prefix(&top)
     {
         is_test |= is_test_path(relative, None);
+        is_vendored = is_vendored_path(relative);
         names.extend(dotted(relative));
     }
     names.sort_by_key(|name| std::cmp::Reverse(name.len()));
@@ -221,6 +252,7 @@ fn module_names(
         names,
         is_package,
         is_test,
+        is_vendored,
     }
 }
 
@@ -240,6 +272,10 @@ mod tests {
         ] {
             assert!(is_test_path(Path::new(relative), Some(root)), "{relative}");
         }
+        assert!(is_vendored_path(Path::new("invoke/vendor/yaml/resolver.py")));
+        assert!(is_vendored_path(Path::new("pip/_vendor/rich/live.py")));
+        assert!(!is_vendored_path(Path::new("shop/vendors.py")));
+        assert!(!is_vendored_path(Path::new("vendor.py")));
         // `test` above the root is not the project's.
         assert!(!is_test_path(Path::new("pkg/pools.py"), Some(root)));
         assert!(!is_test_path(Path::new("pkg/contest.py"), Some(root)));

@@ -551,6 +551,9 @@ pub struct SemanticModel<'a> {
     /// The module is a program's command line (`__main__.py`, `cli.py`), set by the linter
     /// from the file name: its functions are entry points, not a library's API.
     pub command_line_module: bool,
+    /// The module is another project's code copied into a package of this one
+    /// (`pkg/_vendor/…`), set by the linter: its findings are information.
+    pub vendored: bool,
     /// Code that runs in the child of `os.fork()` (`if pid == 0:`), where only the forking
     /// thread exists.
     fork_child_ranges: Vec<TextRange>,

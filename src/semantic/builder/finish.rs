@@ -136,6 +136,7 @@ impl<'a> Builder<'a> {
             role: self.role,
             command_line,
             command_line_module: false,
+            vendored: false,
             main_thread_setup,
             fork_child_ranges: self.fork_child_ranges,
             main_thread_ranges: self.main_thread_ranges,
