@@ -52,6 +52,9 @@ pub struct FunctionFacts {
     /// Main-thread set-up in its module: it installs signal handlers, is a method of a class
     /// that does, or only such code calls it.
     pub main_thread_setup: bool,
+    /// One-time set-up in its module (`Execution::Setup`: `init()`, `AppConfig.ready()`, what
+    /// only they call): what only it calls in other modules is set-up too.
+    pub one_time_setup: bool,
 }
 
 /// An import and where it is written.
@@ -127,6 +130,7 @@ impl ModuleFacts {
             function.local_callees.sort_unstable();
             function.local_callees.dedup();
             function.main_thread_setup = model.is_main_thread_setup(id);
+            function.one_time_setup = model.execution(id) == crate::semantic::Execution::Setup;
         }
         for use_ in &model.process_global_uses {
             if let Some(function) = use_.function {

@@ -439,6 +439,51 @@ fn vendored_copies_report_information_only() {
     );
 }
 
+/// One-time set-up across modules: a helper of another module that only `init()` calls runs
+/// once, at start-up, as `init()` does; the same helper shape called on every `capture()` is
+/// reported.
+#[test]
+fn helpers_only_one_time_set_up_calls_are_set_up_across_modules() {
+    let dir = tempfile::tempdir().unwrap();
+    let package = dir.path().join("agent");
+    std::fs::create_dir_all(&package).unwrap();
+    std::fs::write(
+        package.join("__init__.py"),
+        "from agent.instruments import ensure_installed, ensure_patched\n\n\n\
+         def init():\n    ensure_installed()\n\n\n\
+         def capture(event):\n    ensure_patched()\n    return event\n",
+    )
+    .unwrap();
+    let helper = "\n\n\ndef NAME():\n    global _FLAG\n    if not _FLAG:\n        \
+                  _FLAG = object()\n";
+    std::fs::write(
+        package.join("instruments.py"),
+        format!(
+            "_installed = None\n_patched = None{}{}",
+            helper
+                .replace("NAME", "ensure_installed")
+                .replace("_FLAG", "_installed"),
+            helper
+                .replace("NAME", "ensure_patched")
+                .replace("_FLAG", "_patched"),
+        ),
+    )
+    .unwrap();
+    let reports = check_project(&package);
+    let found: Vec<(String, usize)> = reports
+        .iter()
+        .flat_map(|report| {
+            report.messages.iter().map(|message| {
+                (
+                    message.diagnostic.rule.code().to_string(),
+                    message.start.row,
+                )
+            })
+        })
+        .collect();
+    assert_eq!(found, [("NG104".to_string(), 14)]);
+}
+
 /// Directories above the project do not make it a test suite: a checkout under `~/test/` is
 /// checked like any other.
 #[test]

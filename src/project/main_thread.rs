@@ -66,3 +66,30 @@ pub(super) fn drop_setup_findings(report: &mut FileReport, main_thread: impl Fn(
                 .all(|&function| main_thread(function)))
     });
 }
+
+/// Drops the race findings whose functions only one-time set-up runs, across modules: a helper
+/// of another module that only `init()` or `AppConfig.ready()` calls (scout's
+/// `ensure_sql_instrumented`) runs once, at start-up, as they do. The inventory (NG105, NG106),
+/// the extension and pool rules are not about a race of the function and stay.
+pub(super) fn drop_one_time_setup_findings(
+    report: &mut FileReport,
+    setup_only: impl Fn(usize) -> bool,
+) {
+    report.messages.retain(|message| {
+        let diagnostic = &message.diagnostic;
+        let race = !matches!(
+            diagnostic.rule,
+            Rule::SyntaxError
+                | Rule::UnusedNoqa
+                | Rule::SharedModuleState
+                | Rule::SharedClassState
+                | Rule::ProcessPoolConvertible
+        ) && !diagnostic.rule.code().starts_with("NG2");
+        !(race
+            && !diagnostic.functions.is_empty()
+            && diagnostic
+                .functions
+                .iter()
+                .all(|&function| setup_only(function)))
+    });
+}

@@ -200,6 +200,17 @@ pub fn link(reports: &mut [FileReport], names: &ModuleNames, rules: &RuleSet) {
         .iter()
         .zip(&setup)
         .any(|(&marked, &setup)| marked && !setup);
+    // One-time set-up across modules, the same way: what only `init()` calls runs once.
+    let one_time: Vec<bool> = linker
+        .modules
+        .iter()
+        .flat_map(|module| module.facts.functions.iter().map(|f| f.one_time_setup))
+        .collect();
+    let one_time_only = main_thread::main_thread_only(&one_time, &callees, &reached);
+    let one_time_reaches_other_code = one_time_only
+        .iter()
+        .zip(&one_time)
+        .any(|(&marked, &seed)| marked && !seed);
 
     // NG301: a pool whose submitted work, its initializer and what they call (three levels
     // deep) are thread-safe and need nothing per process.
@@ -393,6 +404,14 @@ pub fn link(reports: &mut [FileReport], names: &ModuleNames, rules: &RuleSet) {
         }
     }
     // Applied last: the findings above were computed from the reports' facts.
+    if one_time_reaches_other_code {
+        for (module_index, &report_index) in index_of_report.iter().enumerate() {
+            let offset = offsets[module_index];
+            main_thread::drop_one_time_setup_findings(&mut reports[report_index], |function| {
+                one_time_only.get(offset + function).copied().unwrap_or(false)
+            });
+        }
+    }
     if setup_reaches_other_code {
         for (module_index, &report_index) in index_of_report.iter().enumerate() {
             let offset = offsets[module_index];

@@ -86,7 +86,8 @@ pub enum Execution {
     /// (`await`, a callback's return), so it races only with threads.
     EventLoop,
     /// One-time set-up: a module-level `init`/`initialize`/`setup`/`configure`/`install`, an
-    /// extension's `init_app`, an instrumentor's `instrument`/`uninstrument`, that nothing in
+    /// extension's `init_app`, an instrumentor's `instrument`/`uninstrument`, a Django
+    /// `AppConfig.ready()`, that nothing in
     /// the module calls but set-up itself, and what only they call. Programs call these once,
     /// at start-up, before their threads: set-up races with nothing of its own, only with code
     /// that may run on threads while it runs. (A `setup()` the module calls lazily from its

@@ -73,17 +73,30 @@ pub(super) fn for_tests_only(
 /// and what only they call.
 pub(super) fn setup_only(
     functions: &[Function<'_>],
+    classes: &[crate::semantic::Class<'_>],
     call_sites: &[CallSite],
     entry_targets: &HashSet<FunctionId>,
 ) -> Vec<bool> {
+    // Django runs an application's `AppConfig.ready()` once, in `django.setup()`, before the
+    // server's threads serve anything.
+    let django_ready = |function: &Function<'_>| {
+        function.name == "ready"
+            && function.class.is_some_and(|class| {
+                classes[class]
+                    .bases
+                    .iter()
+                    .any(|base| super::syntax::last_segment(base) == "AppConfig")
+            })
+    };
     let mut seeds: Vec<bool> = functions
         .iter()
         .enumerate()
         .map(|(id, function)| {
-            crate::semantic::names_one_time_setup(
+            (crate::semantic::names_one_time_setup(
                 function.name,
                 function.parent.is_none() && function.class.is_none(),
-            ) && !entry_targets.contains(&id)
+            ) || django_ready(function))
+                && !entry_targets.contains(&id)
         })
         .collect();
     if !seeds.contains(&true) {

@@ -71,7 +71,7 @@ impl<'a> Builder<'a> {
             self.role,
         );
         let for_tests = for_tests_only(&self.functions, &call_sites, &entry_targets);
-        let setup = setup_only(&self.functions, &call_sites, &entry_targets);
+        let setup = setup_only(&self.functions, &self.classes, &call_sites, &entry_targets);
         let execution = executions(
             &self.functions,
             &ExecutionFacts {
