@@ -60,7 +60,7 @@ impl<'a> Builder<'a> {
             &self.functions,
             &call_sites,
             &entry_targets,
-            self.runs_on_cooperative_loop(),
+            self.cooperative_loop,
         );
         let class_names: Vec<&str> = self.classes.iter().map(|class| class.name).collect();
         let library_api = library_api(
@@ -399,19 +399,6 @@ impl<'a> Builder<'a> {
         closed_under_callers(&self.functions, call_sites, entry_targets, seeds)
     }
 
-    /// Whether the module is code of a framework whose loop runs everything on one thread:
-    /// Twisted (it imports from `twisted.internet`), Tornado, and the green-thread libraries
-    /// eventlet and gevent, whose "threads" are greenlets that switch cooperatively on one hub.
-    /// These document their APIs as not thread-safe, to be called from the loop's thread, so
-    /// the module's functions run there unless handed to a real thread (`deferToThread`,
-    /// `callInThread`, `run_on_executor`, `tpool.execute`).
-    fn runs_on_cooperative_loop(&self) -> bool {
-        self.imports.values().any(|qualified| {
-            let top = qualified.split('.').next().unwrap_or(qualified);
-            qualified.starts_with("twisted.internet")
-                || matches!(top, "tornado" | "eventlet" | "gevent")
-        })
-    }
 
     /// Marks the functions referenced as values (passed, stored, returned) as escaping.
     fn mark_escaped_functions(&mut self) {

@@ -86,11 +86,40 @@ pub(super) fn build<'a>(
     role: ModuleRole,
 ) -> SemanticModel<'a> {
     let mut builder = Builder::new(source, options.clone(), role);
+    builder.cooperative_loop = imports_cooperative_loop(&module.body);
     builder.scan_module_suite(&module.body);
     builder.walk_suite(&module.body);
     let mut model = builder.finish();
     model.header_end = header_end(module, source);
     model
+}
+
+/// Whether the module is code of a framework whose loop runs everything on one thread: it
+/// imports Twisted's reactor machinery (`twisted.internet`), Tornado, eventlet or gevent
+/// unconditionally, at its top level. An import inside a function, a `try` (`except
+/// ImportError`) or an `if` is a library's optional support for the framework, and its other
+/// code runs on ordinary threads.
+fn imports_cooperative_loop(body: &[Stmt]) -> bool {
+    let framework = |module: &str| {
+        let top = module.split('.').next().unwrap_or(module);
+        module.starts_with("twisted.internet") || matches!(top, "tornado" | "eventlet" | "gevent")
+    };
+    body.iter().any(|stmt| match stmt {
+        Stmt::Import(ast::StmtImport { names, .. }) => {
+            names.iter().any(|alias| framework(alias.name.as_str()))
+        }
+        Stmt::ImportFrom(ast::StmtImportFrom {
+            module: Some(module),
+            names,
+            level: 0,
+            ..
+        }) => {
+            framework(module.as_str())
+                || (module.as_str() == "twisted"
+                    && names.iter().any(|alias| alias.name.as_str() == "internet"))
+        }
+        _ => false,
+    })
 }
 
 /// The start of the line after the module's docstring and leading imports, or after the
@@ -262,6 +291,9 @@ struct Builder<'a> {
     guard_stack: Vec<ActiveGuard<'a>>,
     /// Size and emptiness checks whose `if`/`while` body is being walked.
     size_checks: Vec<evictions::ActiveSizeCheck<'a>>,
+    /// The module imports a single-thread loop framework at its top level (see
+    /// `imports_cooperative_loop`).
+    cooperative_loop: bool,
     /// For each `try` body being walked, whether its handlers catch `KeyError` and
     /// `IndexError`: an eviction there that finds the entry gone is handled.
     caught_lookup_errors: Vec<(bool, bool)>,
@@ -393,6 +425,7 @@ impl<'a> Builder<'a> {
             lock_stack: Vec::new(),
             guard_stack: Vec::new(),
             size_checks: Vec::new(),
+            cooperative_loop: false,
             caught_lookup_errors: Vec::new(),
             current_stmt: TextRange::default(),
             current_stmt_simple: true,
