@@ -409,17 +409,18 @@ fn vendored_copies_report_information_only() {
         min_severity: Severity::Info,
         ..Settings::default()
     };
-    let (reports, errors) = pipeline::run(
-        &[dir.path().join("app")],
-        None,
-        &settings,
-        FixMode::Report,
-    );
+    let (reports, errors) =
+        pipeline::run(&[dir.path().join("app")], None, &settings, FixMode::Report);
     assert!(errors.is_empty());
     let severities = |suffix: &str| -> Vec<(String, String)> {
         reports
             .iter()
-            .filter(|report| report.path.as_deref().is_some_and(|path| path.ends_with(suffix)))
+            .filter(|report| {
+                report
+                    .path
+                    .as_deref()
+                    .is_some_and(|path| path.ends_with(suffix))
+            })
             .flat_map(|report| &report.messages)
             .map(|message| {
                 (

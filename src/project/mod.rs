@@ -408,7 +408,10 @@ pub fn link(reports: &mut [FileReport], names: &ModuleNames, rules: &RuleSet) {
         for (module_index, &report_index) in index_of_report.iter().enumerate() {
             let offset = offsets[module_index];
             main_thread::drop_one_time_setup_findings(&mut reports[report_index], |function| {
-                one_time_only.get(offset + function).copied().unwrap_or(false)
+                one_time_only
+                    .get(offset + function)
+                    .copied()
+                    .unwrap_or(false)
             });
         }
     }

@@ -272,7 +272,9 @@ mod tests {
         ] {
             assert!(is_test_path(Path::new(relative), Some(root)), "{relative}");
         }
-        assert!(is_vendored_path(Path::new("invoke/vendor/yaml/resolver.py")));
+        assert!(is_vendored_path(Path::new(
+            "invoke/vendor/yaml/resolver.py"
+        )));
         assert!(is_vendored_path(Path::new("pip/_vendor/rich/live.py")));
         assert!(!is_vendored_path(Path::new("shop/vendors.py")));
         assert!(!is_vendored_path(Path::new("vendor.py")));

@@ -178,13 +178,14 @@ impl<'a> Builder<'a> {
         };
         // The error the removal raises when the entry is gone: `IndexError` from a list's or
         // deque's `pop()`/`popleft()`, `KeyError` from the rest (and from a set's `pop()`).
-        let handled = self.caught_lookup_errors.iter().any(|&(key_error, index_error)| {
-            match removal {
-                Removal::PopEnd => index_error || key_error,
-                Removal::PopKey { default: true } => true,
-                _ => key_error,
-            }
-        });
+        let handled =
+            self.caught_lookup_errors
+                .iter()
+                .any(|&(key_error, index_error)| match removal {
+                    Removal::PopEnd => index_error || key_error,
+                    Removal::PopKey { default: true } => true,
+                    _ => key_error,
+                });
         let guarding = self.size_checks.iter().rev().find(|check| check.key == key);
         if let Some(check) = guarding {
             self.evictions.push(Eviction {

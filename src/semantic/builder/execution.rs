@@ -4,9 +4,9 @@
 
 use rustc_hash::FxHashSet as HashSet;
 
-use super::syntax::last_segment;
 use super::Builder;
 use super::call_graph::closed_under_callers;
+use super::syntax::last_segment;
 use crate::semantic::{CallSite, Execution, Function, FunctionId, ModuleRole};
 
 /// The facts [`Execution`] is decided from, one entry per function.
@@ -133,9 +133,7 @@ pub(super) fn event_loop_only(
     let coroutines: Vec<bool> = functions
         .iter()
         .enumerate()
-        .map(|(id, function)| {
-            (function.is_async || reactor_driven) && !entry_targets.contains(&id)
-        })
+        .map(|(id, function)| (function.is_async || reactor_driven) && !entry_targets.contains(&id))
         .collect();
     closed_under_callers(functions, call_sites, entry_targets, coroutines)
 }

@@ -399,7 +399,6 @@ impl<'a> Builder<'a> {
         closed_under_callers(&self.functions, call_sites, entry_targets, seeds)
     }
 
-
     /// Marks the functions referenced as values (passed, stored, returned) as escaping.
     fn mark_escaped_functions(&mut self) {
         // Handing a function to `os.register_at_fork(after_in_child=…)` is not an escape: it

@@ -5,8 +5,8 @@
 use ruff_python_ast::{self as ast, Expr, Stmt};
 use ruff_text_size::{Ranged, TextRange};
 
-use super::syntax::last_segment;
 use super::Builder;
+use super::syntax::last_segment;
 use super::syntax::{is_builtin, is_main_guard};
 use crate::semantic::values::{
     PoolKind, ValueKind, classify_factory, classify_literal, is_factory_name,
@@ -214,9 +214,7 @@ impl<'a> Builder<'a> {
                     Expr::Name(name) => self
                         .imports
                         .get(name.id.as_str())
-                        .map_or(name.id.as_str(), |qualified| {
-                            last_segment(qualified)
-                        }),
+                        .map_or(name.id.as_str(), |qualified| last_segment(qualified)),
                     Expr::Attribute(attribute) => attribute.attr.as_str(),
                     _ => return ValueKind::Other,
                 };

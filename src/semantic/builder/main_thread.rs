@@ -27,16 +27,15 @@ impl<'a> Builder<'a> {
         }
         match self.main_thread_test(test) {
             Some(true) => self.main_thread_ranges.push(suite_range(body)),
-            Some(false) => {
+            Some(false)
                 if elif_else_clauses.is_empty()
                     && ends_leaving_suite(body)
-                    && position + 1 < suite.len()
-                {
-                    self.main_thread_ranges
-                        .push(suite_range(&suite[position + 1..]));
-                }
+                    && position + 1 < suite.len() =>
+            {
+                self.main_thread_ranges
+                    .push(suite_range(&suite[position + 1..]));
             }
-            None => {}
+            _ => {}
         }
     }
 

@@ -6,8 +6,8 @@
 use ruff_python_ast::{self as ast, Expr};
 use ruff_text_size::Ranged;
 
-use super::syntax::last_segment;
 use super::Builder;
+use super::syntax::last_segment;
 use crate::semantic::PerProcessUse;
 
 /// Calls, by qualified name, whose result or effect belongs to the calling process.

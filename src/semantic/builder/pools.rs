@@ -19,10 +19,7 @@ impl<'a> Builder<'a> {
                 return None;
             };
             let imported = self.imports.get(name.id.as_str())?;
-            if !matches!(
-                last_segment(imported),
-                "Pool" | "ProcessPoolExecutor"
-            ) {
+            if !matches!(last_segment(imported), "Pool" | "ProcessPoolExecutor") {
                 return None;
             }
             return self.process_pool_by_name(&call.func);

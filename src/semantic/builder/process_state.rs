@@ -5,8 +5,8 @@
 use ruff_python_ast::{self as ast, Expr};
 use ruff_text_size::Ranged;
 
-use super::syntax::last_segment;
 use super::Builder;
+use super::syntax::last_segment;
 use crate::semantic::{GilApiUse, ProcessGlobalUse};
 
 impl<'a> Builder<'a> {
@@ -38,9 +38,8 @@ impl<'a> Builder<'a> {
             }
             // Listed under the name it was imported as (`from os import chdir`).
             Expr::Name(name) => self.imports.get(name.id.as_str()).is_some_and(|qualified| {
-                crate::data::is_listed_last_segment(
-                    last_segment(qualified),
-                ) || !self.options.thread_unsafe_functions.is_empty()
+                crate::data::is_listed_last_segment(last_segment(qualified))
+                    || !self.options.thread_unsafe_functions.is_empty()
             }),
             _ => false,
         };

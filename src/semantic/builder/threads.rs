@@ -5,8 +5,8 @@ use ruff_python_ast::visitor::Visitor;
 use ruff_python_ast::{self as ast, Expr};
 use ruff_text_size::Ranged;
 
-use super::syntax::last_segment;
 use super::syntax::CallFinder;
+use super::syntax::last_segment;
 use super::{Builder, PendingEntry, PendingRef, PendingSubmission};
 use crate::semantic::ThreadEntryKind;
 use crate::semantic::values::PoolKind;
