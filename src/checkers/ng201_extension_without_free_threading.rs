@@ -176,7 +176,11 @@ pub fn check(context: &Context<'_, '_>, diagnostics: &mut Vec<Diagnostic>) {
             )
         } else if model.role == ModuleRole::Test {
             (Severity::Info, " (in a test module)".to_string())
-        } else if problem == ExtensionProblem::PurePythonOnly {
+        } else if problem == ExtensionProblem::PurePythonOnly
+            || (problem == ExtensionProblem::NoBuild && package.gil_free_since.is_some())
+        {
+            // Installers fall back to pure Python, or build from source modules that keep
+            // the GIL off: slower or a compiler needed, not a GIL re-enabled.
             (Severity::Info, String::new())
         } else {
             (Severity::Warning, String::new())

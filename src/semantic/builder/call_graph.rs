@@ -244,4 +244,5 @@ pub(super) fn names_fork_child_handler(name: &str) -> bool {
         || name.contains("reinit")
         || name.contains("rebuild")
         || name.ends_with("after_fork")
+        || name.ends_with("afterfork")
 }

@@ -13,7 +13,8 @@ use crate::semantic::values::PoolKind;
 
 impl<'a> Builder<'a> {
     /// Handlers that run apart from the program's threads, so their writes race with
-    /// nothing: `os.register_at_fork(after_in_child=f)` runs `f` in the child right after a
+    /// nothing: `os.register_at_fork(after_in_child=f)` and
+    /// `multiprocessing.util.register_after_fork(obj, f)` run `f` in the child right after a
     /// fork, when the forking thread is the only one; `atexit.register(f, …)` runs it once, at
     /// interpreter exit.
     pub(super) fn record_lone_handler(&mut self, call: &'a ast::ExprCall) {
@@ -27,7 +28,19 @@ impl<'a> Builder<'a> {
             Expr::Attribute(attribute) => attribute.attr.as_str(),
             _ => return,
         };
-        if !matches!(last_name, "register" | "register_at_fork") {
+        if !matches!(
+            last_name,
+            "register" | "register_at_fork" | "register_after_fork"
+        ) {
+            return;
+        }
+        // `multiprocessing.util.register_after_fork(obj, func)` (and billiard's copy, or a
+        // project's re-export of it) runs `func(obj)` in each new child process.
+        if last_name == "register_after_fork" {
+            if let Some(handler) = call.arguments.args.get(1) {
+                let handler = self.pending_ref(handler);
+                self.pending_lone_handlers.push(handler);
+            }
             return;
         }
         let handler = match self.qualified_name(&call.func).as_deref() {
