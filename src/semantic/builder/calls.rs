@@ -125,42 +125,36 @@ impl<'a> Builder<'a> {
     /// own methods and its bases', then its metaclass's (the class is the metaclass's instance,
     /// so `cls._reset()` in a classmethod runs `Meta._reset`).
     fn class_method(&self, class: ClassId, name: &str) -> Option<FunctionId> {
-        if let Some(method) = self.method(class, name) {
-            return Some(method);
-        }
-        let mut current = Some(class);
-        let mut depth = 0;
-        while let Some(id) = current {
-            if let Some(metaclass) = self.classes[id]
-                .metaclass
-                .as_deref()
-                .and_then(|metaclass| self.class_index.get(metaclass).copied())
-                .filter(|&metaclass| metaclass != id)
-            {
-                return self.method(metaclass, name);
-            }
-            depth += 1;
-            if depth > 16 {
-                return None;
-            }
-            current = self.classes[id]
-                .bases
-                .iter()
-                .find_map(|base| self.class_index.get(base.as_str()).copied());
-        }
-        None
+        self.method(class, name).or_else(|| {
+            let metaclass = self.along_bases(class, |id| {
+                self.classes[id]
+                    .metaclass
+                    .as_deref()
+                    .and_then(|metaclass| self.class_index.get(metaclass).copied())
+                    .filter(|&metaclass| metaclass != id)
+            })?;
+            self.method(metaclass, name)
+        })
     }
 
     fn method(&self, class: ClassId, name: &str) -> Option<FunctionId> {
+        self.along_bases(class, |id| {
+            self.classes[id]
+                .methods
+                .iter()
+                .copied()
+                .find(|&method| self.functions[method].name == name)
+        })
+    }
+
+    /// The first answer `find` gives for the class or one of its bases of this module, walking
+    /// up the first such base of each (at most 16 levels, so a cycle of names ends).
+    fn along_bases<T>(&self, class: ClassId, find: impl Fn(ClassId) -> Option<T>) -> Option<T> {
         let mut current = Some(class);
         let mut depth = 0;
         while let Some(id) = current {
-            if let Some(&method) = self.classes[id]
-                .methods
-                .iter()
-                .find(|&&method| self.functions[method].name == name)
-            {
-                return Some(method);
+            if let Some(found) = find(id) {
+                return Some(found);
             }
             depth += 1;
             if depth > 16 {

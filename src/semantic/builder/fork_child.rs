@@ -3,9 +3,9 @@
 //! what it does to the state it inherited races with nothing.
 
 use ruff_python_ast::{self as ast, Expr, Stmt, UnaryOp};
-use ruff_text_size::{Ranged, TextRange};
 
 use super::Builder;
+use super::syntax::suite_range;
 
 /// Which branch of an `if` on a fork's result runs in the child.
 enum ForkTest {
@@ -112,12 +112,5 @@ impl<'a> Builder<'a> {
             }
             _ => None,
         }
-    }
-}
-
-fn suite_range(suite: &[Stmt]) -> TextRange {
-    match (suite.first(), suite.last()) {
-        (Some(first), Some(last)) => TextRange::new(first.start(), last.end()),
-        _ => TextRange::default(),
     }
 }

@@ -4,10 +4,10 @@
 //! check-then-act or read-modify-write there cannot interleave with itself.
 
 use ruff_python_ast::{self as ast, BoolOp, CmpOp, Expr, Stmt};
-use ruff_text_size::{Ranged, TextRange};
 
 use super::Builder;
 use super::syntax::ends_leaving_suite;
+use super::syntax::suite_range;
 
 impl<'a> Builder<'a> {
     /// Records the main-thread-only code when `stmt` (at `position` in `suite`) tests whether
@@ -81,12 +81,5 @@ impl<'a> Builder<'a> {
         };
         self.qualified_name(&call.func)
             .is_some_and(|qualified| qualified == format!("threading.{name}"))
-    }
-}
-
-fn suite_range(suite: &[Stmt]) -> TextRange {
-    match (suite.first(), suite.last()) {
-        (Some(first), Some(last)) => TextRange::new(first.start(), last.end()),
-        _ => TextRange::default(),
     }
 }

@@ -4,7 +4,7 @@
 
 use ruff_python_ast::visitor::{self, Visitor};
 use ruff_python_ast::{self as ast, CmpOp, Expr, ExprContext, Stmt};
-use ruff_text_size::Ranged;
+use ruff_text_size::{Ranged, TextRange};
 
 use super::Receiver;
 use super::visitor::with_stack;
@@ -455,6 +455,14 @@ pub(super) fn last_segment(dotted: &str) -> &str {
     match dotted.as_bytes().iter().rposition(|&byte| byte == b'.') {
         Some(dot) => &dotted[dot + 1..],
         None => dotted,
+    }
+}
+
+/// The range from a suite's first statement to its last (empty for an empty suite).
+pub(super) fn suite_range(suite: &[Stmt]) -> TextRange {
+    match (suite.first(), suite.last()) {
+        (Some(first), Some(last)) => TextRange::new(first.start(), last.end()),
+        _ => TextRange::default(),
     }
 }
 
