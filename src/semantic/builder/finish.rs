@@ -16,7 +16,7 @@ use super::execution::{
 };
 use super::{Builder, PendingRef, PendingSubmission};
 use crate::semantic::{
-    CallSite, FunctionId, ProcessPool, SemanticModel, StateAccess, StateKey, ThreadEntry,
+    CallSite, ClassId, FunctionId, ProcessPool, SemanticModel, StateAccess, StateKey, ThreadEntry,
     ThreadEntryKind, ValueIdentity, WorkerRef,
 };
 
@@ -345,27 +345,64 @@ impl<'a> Builder<'a> {
     }
 
     /// Command-line entry points: `main` of a module with an `if __name__ == "__main__":`
-    /// block, and the functions only they call.
+    /// block, the methods of a class that block creates (see `program_classes`), and the
+    /// functions only they call.
     fn command_line_functions(
         &self,
         call_sites: &[CallSite],
         entry_targets: &HashSet<FunctionId>,
     ) -> Vec<bool> {
         let has_main_guard = !self.main_guards.is_empty();
+        let programs = self.program_classes();
         let seeds: Vec<bool> = self
             .functions
             .iter()
             .map(|function| {
                 has_main_guard
-                    && function.name == "main"
-                    && function.parent.is_none()
-                    && function.class.is_none()
+                    && ((function.name == "main"
+                        && function.parent.is_none()
+                        && function.class.is_none())
+                        || function
+                            .class
+                            .is_some_and(|class| programs.contains(&class)))
             })
             .collect();
         if !seeds.contains(&true) {
             return seeds;
         }
         closed_under_callers(&self.functions, call_sites, entry_targets, seeds)
+    }
+
+    /// Classes that are the module's program: created under `if __name__ == "__main__":`
+    /// (`DirectorControl()(*sys.argv[1:])`) and nowhere else in the module. Their methods are
+    /// the command line's, dispatched from there (often by name, which no call site shows).
+    fn program_classes(&self) -> HashSet<ClassId> {
+        let in_main_guard = |range: TextRange| {
+            self.main_guards
+                .iter()
+                .any(|guard| guard.contains_range(range))
+        };
+        let mut programs: HashSet<ClassId> = HashSet::default();
+        let mut elsewhere: HashSet<ClassId> = HashSet::default();
+        for pending in &self.pending_calls {
+            let reference = &pending.reference;
+            if !reference.instantiates {
+                continue;
+            }
+            let ruff_python_ast::Expr::Name(name) = reference.expr else {
+                continue;
+            };
+            let Some(class) = self.module_class(name.id.as_str()) else {
+                continue;
+            };
+            if reference.scope.is_none() && in_main_guard(reference.expr.range()) {
+                programs.insert(class);
+            } else {
+                elsewhere.insert(class);
+            }
+        }
+        programs.retain(|class| !elsewhere.contains(class));
+        programs
     }
 
     /// Main-thread set-up: functions that call an API Python allows only in the main thread
