@@ -77,6 +77,8 @@ pub(super) fn drop_one_time_setup_findings(
 ) {
     report.messages.retain(|message| {
         let diagnostic = &message.diagnostic;
+        // A temporary override of process-wide state (NG110) is seen by the threads an
+        // application already runs when it calls set-up, and stays reported.
         let race = !matches!(
             diagnostic.rule,
             Rule::SyntaxError
@@ -84,6 +86,7 @@ pub(super) fn drop_one_time_setup_findings(
                 | Rule::SharedModuleState
                 | Rule::SharedClassState
                 | Rule::ProcessPoolConvertible
+                | Rule::ScopedOverride
         ) && !diagnostic.rule.code().starts_with("NG2");
         !(race
             && !diagnostic.functions.is_empty()

@@ -116,9 +116,10 @@ impl Execution {
     /// Whether the code runs while other threads of the process may run: process-wide state
     /// (the working directory, the environment, the standard streams) is shared with every
     /// thread, so code on an event loop or a reactor meets the threads of its executor, its
-    /// thread pool and the application, even though it never races with itself.
+    /// thread pool and the application, and set-up meets the threads an application started
+    /// before calling it, even though neither races with itself.
     pub fn meets_other_threads(self) -> bool {
-        self.runs_concurrently() || self == Execution::EventLoop
+        self.runs_concurrently() || matches!(self, Execution::EventLoop | Execution::Setup)
     }
 
     /// Whether the code runs after import at all (in some context that can meet a thread).
