@@ -1,16 +1,63 @@
-//! Main-thread set-up across modules: a function that only main-thread set-up calls, in its
-//! module or in others (gunicorn's `Arbiter` calling `systemd.listen_fds()` and
-//! `util.daemonize()`), runs on the main thread too. Its library-code findings about
-//! process-wide state are the program's set-up, not something its users run on threads.
+//! Set-up across modules: a function that only set-up calls, in its module or in others, runs
+//! as that set-up does. Main-thread set-up (gunicorn's `Arbiter` calling
+//! `systemd.listen_fds()` and `util.daemonize()`) runs on the main thread: its library-code
+//! findings about process-wide state are the program's set-up, not something its users run on
+//! threads. One-time set-up (`init()`, `AppConfig.ready()` calling another module's
+//! installers) runs once, at start-up: its races with itself are not races.
 
-use crate::diagnostic::Severity;
+use crate::diagnostic::{Diagnostic, Severity};
 use crate::registry::Rule;
 use crate::report::FileReport;
+
+/// The functions, in the project's flat numbering, that only one kind of set-up runs.
+pub(super) struct SetUpOnly {
+    marked: Vec<bool>,
+    /// Whether some function is marked that its module did not already know as set-up: only
+    /// then can the project phase drop anything.
+    reaches_other_code: bool,
+}
+
+impl SetUpOnly {
+    /// `seeds` are the functions each module knows as set-up.
+    pub(super) fn new(seeds: &[bool], callees: &[Vec<usize>], reached: &[Option<usize>]) -> Self {
+        let marked = main_thread_only(seeds, callees, reached);
+        let reaches_other_code = marked
+            .iter()
+            .zip(seeds)
+            .any(|(&marked, &seed)| marked && !seed);
+        SetUpOnly {
+            marked,
+            reaches_other_code,
+        }
+    }
+
+    /// Drops from a report (whose functions start at `offset` in the flat numbering) the
+    /// findings `droppable` accepts whose functions only this set-up runs.
+    pub(super) fn drop_findings(
+        &self,
+        report: &mut FileReport,
+        offset: usize,
+        droppable: impl Fn(&Diagnostic) -> bool,
+    ) {
+        if !self.reaches_other_code {
+            return;
+        }
+        report.messages.retain(|message| {
+            let diagnostic = &message.diagnostic;
+            !(droppable(diagnostic)
+                && !diagnostic.functions.is_empty()
+                && diagnostic
+                    .functions
+                    .iter()
+                    .all(|&function| self.marked.get(offset + function).copied().unwrap_or(false)))
+        });
+    }
+}
 
 /// For each function of the flat numbering, whether only main-thread set-up runs it: set-up
 /// itself, or called (somewhere in the project) and only by such functions, and reached from
 /// no thread. The least fixpoint, so a cycle stays unmarked unless set-up calls into it.
-pub(super) fn main_thread_only(
+fn main_thread_only(
     setup: &[bool],
     callees: &[Vec<usize>],
     reached: &[Option<usize>],
@@ -45,54 +92,30 @@ pub(super) fn main_thread_only(
     marked
 }
 
-/// Drops the library-code findings about process-wide state (NG302's warnings, NG110's
-/// public-API errors) whose functions only main-thread set-up runs. `main_thread` answers for
-/// the report's own function ids.
-pub(super) fn drop_setup_findings(report: &mut FileReport, main_thread: impl Fn(usize) -> bool) {
-    report.messages.retain(|message| {
-        let diagnostic = &message.diagnostic;
-        let library_finding = match diagnostic.rule {
-            Rule::ProcessGlobalStateInThread => diagnostic.severity == Severity::Warning,
-            Rule::ScopedOverride => diagnostic
-                .message
-                .ends_with(crate::checkers::PUBLIC_API_NOTE),
-            _ => false,
-        };
-        !(library_finding
-            && !diagnostic.functions.is_empty()
-            && diagnostic
-                .functions
-                .iter()
-                .all(|&function| main_thread(function)))
-    });
+/// The library-code findings about process-wide state (NG302's warnings, NG110's public-API
+/// errors), which main-thread set-up makes the program's own.
+pub(super) fn is_library_process_finding(diagnostic: &Diagnostic) -> bool {
+    match diagnostic.rule {
+        Rule::ProcessGlobalStateInThread => diagnostic.severity == Severity::Warning,
+        Rule::ScopedOverride => diagnostic
+            .message
+            .ends_with(crate::checkers::PUBLIC_API_NOTE),
+        _ => false,
+    }
 }
 
-/// Drops the race findings whose functions only one-time set-up runs, across modules: a helper
-/// of another module that only `init()` or `AppConfig.ready()` calls (scout's
-/// `ensure_sql_instrumented`) runs once, at start-up, as they do. The inventory (NG105, NG106),
-/// the extension and pool rules are not about a race of the function and stay.
-pub(super) fn drop_one_time_setup_findings(
-    report: &mut FileReport,
-    setup_only: impl Fn(usize) -> bool,
-) {
-    report.messages.retain(|message| {
-        let diagnostic = &message.diagnostic;
-        // A temporary override of process-wide state (NG110) is seen by the threads an
-        // application already runs when it calls set-up, and stays reported.
-        let race = !matches!(
-            diagnostic.rule,
-            Rule::SyntaxError
-                | Rule::UnusedNoqa
-                | Rule::SharedModuleState
-                | Rule::SharedClassState
-                | Rule::ProcessPoolConvertible
-                | Rule::ScopedOverride
-        ) && !diagnostic.rule.code().starts_with("NG2");
-        !(race
-            && !diagnostic.functions.is_empty()
-            && diagnostic
-                .functions
-                .iter()
-                .all(|&function| setup_only(function)))
-    });
+/// The findings of a race of the function itself, which one-time set-up does not have. The
+/// inventory (NG105, NG106), the extension and pool rules are not about such a race, and a
+/// temporary override of process-wide state (NG110) is seen by the threads an application
+/// already runs when it calls set-up: these stay.
+pub(super) fn is_race_of_its_own(diagnostic: &Diagnostic) -> bool {
+    !matches!(
+        diagnostic.rule,
+        Rule::SyntaxError
+            | Rule::UnusedNoqa
+            | Rule::SharedModuleState
+            | Rule::SharedClassState
+            | Rule::ProcessPoolConvertible
+            | Rule::ScopedOverride
+    ) && !diagnostic.rule.code().starts_with("NG2")
 }

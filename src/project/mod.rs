@@ -21,6 +21,7 @@ use crate::facts::{EntryFacts, FunctionFacts, ModuleFacts, PoolFact, ProcessGlob
 use crate::registry::{Rule, RuleSet};
 use crate::report::{FileReport, Message};
 use crate::semantic::{FunctionId, ThreadEntryKind, WorkerRef};
+use main_thread::SetUpOnly;
 
 struct Module<'r> {
     names: Vec<String>,
@@ -188,29 +189,26 @@ pub fn link(reports: &mut [FileReport], names: &ModuleNames, rules: &RuleSet) {
         }
     }
 
-    // Main-thread set-up across modules: its library-code findings about process-wide state
-    // are the program's own set-up.
-    let setup: Vec<bool> = linker
-        .modules
-        .iter()
-        .flat_map(|module| module.facts.functions.iter().map(|f| f.main_thread_setup))
-        .collect();
-    let main_thread = main_thread::main_thread_only(&setup, &callees, &reached);
-    let setup_reaches_other_code = main_thread
-        .iter()
-        .zip(&setup)
-        .any(|(&marked, &setup)| marked && !setup);
-    // One-time set-up across modules, the same way: what only `init()` calls runs once.
-    let one_time: Vec<bool> = linker
-        .modules
-        .iter()
-        .flat_map(|module| module.facts.functions.iter().map(|f| f.one_time_setup))
-        .collect();
-    let one_time_only = main_thread::main_thread_only(&one_time, &callees, &reached);
-    let one_time_reaches_other_code = one_time_only
-        .iter()
-        .zip(&one_time)
-        .any(|(&marked, &seed)| marked && !seed);
+    // Set-up across modules: main-thread set-up makes its library-code findings about
+    // process-wide state the program's own; what only one-time set-up (`init()`) calls runs
+    // once.
+    let per_function = |fact: fn(&FunctionFacts) -> bool| -> Vec<bool> {
+        linker
+            .modules
+            .iter()
+            .flat_map(|module| module.facts.functions.iter().map(fact))
+            .collect()
+    };
+    let main_thread_setup = SetUpOnly::new(
+        &per_function(|function| function.main_thread_setup),
+        &callees,
+        &reached,
+    );
+    let one_time = SetUpOnly::new(
+        &per_function(|function| function.one_time_setup),
+        &callees,
+        &reached,
+    );
 
     // NG301: a pool whose submitted work, its initializer and what they call (three levels
     // deep) are thread-safe and need nothing per process.
@@ -404,24 +402,11 @@ pub fn link(reports: &mut [FileReport], names: &ModuleNames, rules: &RuleSet) {
         }
     }
     // Applied last: the findings above were computed from the reports' facts.
-    if one_time_reaches_other_code {
-        for (module_index, &report_index) in index_of_report.iter().enumerate() {
-            let offset = offsets[module_index];
-            main_thread::drop_one_time_setup_findings(&mut reports[report_index], |function| {
-                one_time_only
-                    .get(offset + function)
-                    .copied()
-                    .unwrap_or(false)
-            });
-        }
-    }
-    if setup_reaches_other_code {
-        for (module_index, &report_index) in index_of_report.iter().enumerate() {
-            let offset = offsets[module_index];
-            main_thread::drop_setup_findings(&mut reports[report_index], |function| {
-                main_thread.get(offset + function).copied().unwrap_or(false)
-            });
-        }
+    for (module_index, &report_index) in index_of_report.iter().enumerate() {
+        let offset = offsets[module_index];
+        let report = &mut reports[report_index];
+        one_time.drop_findings(report, offset, main_thread::is_race_of_its_own);
+        main_thread_setup.drop_findings(report, offset, main_thread::is_library_process_finding);
     }
     // A test module's findings stay information, also where a thread made them errors above;
     // so do a vendored copy's, which the project it comes from fixes.

@@ -27,18 +27,15 @@ impl<'a> Builder<'a> {
         }
     }
 
-    /// Records the child's code when `stmt` (at `position` in `suite`) branches on the result
-    /// of a fork.
-    pub(super) fn record_fork_child(&mut self, suite: &'a [Stmt], position: usize) {
-        let Some(Stmt::If(ast::StmtIf {
+    /// Records the child's code when an `if` (followed in its suite by `rest`) branches on the
+    /// result of a fork.
+    pub(super) fn record_fork_child(&mut self, branch: &'a ast::StmtIf, rest: &'a [Stmt]) {
+        let ast::StmtIf {
             test,
             body,
             elif_else_clauses,
             ..
-        })) = suite.get(position)
-        else {
-            return;
-        };
+        } = branch;
         let Some(test) = self.fork_test(test) else {
             return;
         };
@@ -52,9 +49,8 @@ impl<'a> Builder<'a> {
                 if let Some(else_body) = else_body {
                     self.fork_child_ranges.push(suite_range(else_body));
                 }
-                if body.last().is_some_and(|last| self.leaves(last)) && position + 1 < suite.len() {
-                    self.fork_child_ranges
-                        .push(suite_range(&suite[position + 1..]));
+                if body.last().is_some_and(|last| self.leaves(last)) && !rest.is_empty() {
+                    self.fork_child_ranges.push(suite_range(rest));
                 }
             }
         }

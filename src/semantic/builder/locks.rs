@@ -167,8 +167,12 @@ impl<'a> Builder<'a> {
             {
                 self.checks.push((function, test.range()));
             }
-            self.record_fork_child(suite, position);
-            self.record_main_thread_branch(suite, position);
+            // Branches that only a forked child, or only the main thread, takes.
+            if let Stmt::If(branch) = stmt {
+                let rest = &suite[position + 1..];
+                self.record_fork_child(branch, rest);
+                self.record_main_thread_branch(branch, rest);
+            }
             self.next_stmt_exits = matches!(
                 suite.get(position + 1),
                 Some(Stmt::Return(_) | Stmt::Raise(_))

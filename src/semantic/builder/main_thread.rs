@@ -10,30 +10,24 @@ use super::syntax::ends_leaving_suite;
 use super::syntax::suite_range;
 
 impl<'a> Builder<'a> {
-    /// Records the main-thread-only code when `stmt` (at `position` in `suite`) tests whether
-    /// the current thread is the main thread.
-    pub(super) fn record_main_thread_branch(&mut self, suite: &'a [Stmt], position: usize) {
-        let Some(Stmt::If(ast::StmtIf {
+    /// Records the main-thread-only code when an `if` (followed in its suite by `rest`) tests
+    /// whether the current thread is the main thread.
+    pub(super) fn record_main_thread_branch(&mut self, branch: &'a ast::StmtIf, rest: &'a [Stmt]) {
+        let ast::StmtIf {
             test,
             body,
             elif_else_clauses,
             ..
-        })) = suite.get(position)
-        else {
-            return;
-        };
+        } = branch;
         if self.current_function().is_none() {
             return;
         }
         match self.main_thread_test(test) {
             Some(true) => self.main_thread_ranges.push(suite_range(body)),
             Some(false)
-                if elif_else_clauses.is_empty()
-                    && ends_leaving_suite(body)
-                    && position + 1 < suite.len() =>
+                if elif_else_clauses.is_empty() && ends_leaving_suite(body) && !rest.is_empty() =>
             {
-                self.main_thread_ranges
-                    .push(suite_range(&suite[position + 1..]));
+                self.main_thread_ranges.push(suite_range(rest));
             }
             _ => {}
         }

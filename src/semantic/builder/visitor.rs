@@ -769,7 +769,7 @@ fn lone_act_building<'a>(body: &'a [Stmt], scratch: &mut Vec<&'a str>) -> bool {
 /// through `LookupError`, `Exception` or `BaseException`, or with a bare `except:`.
 fn caught_lookup_errors(try_stmt: &ast::StmtTry) -> (bool, bool) {
     let mut caught = (false, false);
-    let mut note = |name: &str| match name.rsplit('.').next().unwrap_or(name) {
+    let mut note = |name: &str| match name {
         "KeyError" => caught.0 = true,
         "IndexError" => caught.1 = true,
         "LookupError" | "Exception" | "BaseException" => caught = (true, true),
