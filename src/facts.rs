@@ -18,6 +18,13 @@ pub struct ModuleFacts {
     pub functions: Vec<FunctionFacts>,
     /// Module-level functions by name.
     pub top_level: FxHashMap<String, FunctionId>,
+    /// Methods of module-level classes by `Class.method`, for calls spelled that way in other
+    /// modules (`Colors.register(...)`).
+    pub methods: FxHashMap<String, FunctionId>,
+    /// This module's functions that its module-level code calls (at import).
+    pub import_callees: Vec<FunctionId>,
+    /// Imported names that its module-level code calls, as qualified names.
+    pub import_external_callees: Vec<String>,
     /// Module-level imports: local name → qualified name (relative ones keep their dots).
     pub imports: FxHashMap<String, String>,
     pub entries: Vec<EntryFacts>,
@@ -55,6 +62,9 @@ pub struct FunctionFacts {
     /// One-time set-up in its module (`Execution::Setup`: `init()`, `AppConfig.ready()`, what
     /// only they call): what only it calls in other modules is set-up too.
     pub one_time_setup: bool,
+    /// Referenced as a value (passed, stored, returned): it may be called from anywhere, so
+    /// the calls the project shows are not all of its callers.
+    pub escapes: bool,
 }
 
 /// An import and where it is written.
@@ -121,9 +131,11 @@ impl ModuleFacts {
                 functions[caller].local_callees.push(site.callee);
             }
         }
+        let mut import_external_callees: Vec<String> = Vec::new();
         for (caller, qualified) in &model.external_calls {
-            if let Some(caller) = caller {
-                functions[*caller].external_callees.push(qualified.clone());
+            match caller {
+                Some(caller) => functions[*caller].external_callees.push(qualified.clone()),
+                None => import_external_callees.push(qualified.clone()),
             }
         }
         for (id, function) in functions.iter_mut().enumerate() {
@@ -131,6 +143,7 @@ impl ModuleFacts {
             function.local_callees.dedup();
             function.main_thread_setup = model.is_main_thread_setup(id);
             function.one_time_setup = model.execution(id) == crate::semantic::Execution::Setup;
+            function.escapes = model.functions[id].escapes;
         }
         for use_ in &model.process_global_uses {
             if let Some(function) = use_.function {
@@ -207,6 +220,17 @@ impl ModuleFacts {
             .filter(|(_, function)| function.parent.is_none() && function.class.is_none())
             .map(|(id, function)| (function.name.to_string(), id))
             .collect();
+        let methods = model
+            .functions
+            .iter()
+            .enumerate()
+            .filter(|(_, function)| {
+                function.parent.is_none()
+                    && function.class.is_some()
+                    && function.qualname.matches('.').count() == 1
+            })
+            .map(|(id, function)| (function.qualname.clone(), id))
+            .collect();
         let imports = model
             .imports
             .iter()
@@ -247,6 +271,9 @@ impl ModuleFacts {
         ModuleFacts {
             functions,
             top_level,
+            methods,
+            import_callees: model.import_calls.clone(),
+            import_external_callees,
             imports,
             entries,
             process_global,

@@ -485,6 +485,69 @@ fn helpers_only_one_time_set_up_calls_are_set_up_across_modules() {
     assert_eq!(found, [("NG104".to_string(), 14)]);
 }
 
+/// A registry filled by another module's top-level code (`RED = Colors.register("red")`) is
+/// filled while the package is imported: its class-level counter is not raced. A registry
+/// that a public function also fills, one that only a test module or a `__main__` block
+/// fills, stays reported.
+#[test]
+fn what_only_other_modules_call_at_import_runs_at_import() {
+    let dir = tempfile::tempdir().unwrap();
+    let package = dir.path().join("palette");
+    std::fs::create_dir_all(package.join("tests")).unwrap();
+    let registry = "\n\nclass NAME:\n    count = 0\n\n    @classmethod\n    \
+                    def register(cls, name):\n        cls.count += 1\n        return name\n";
+    let base: String = ["Colors", "Shapes", "Tools", "Brushes"]
+        .iter()
+        .map(|name| registry.replace("NAME", name))
+        .collect();
+    std::fs::write(package.join("base.py"), base).unwrap();
+    std::fs::write(package.join("__init__.py"), "").unwrap();
+    std::fs::write(package.join("tests").join("__init__.py"), "").unwrap();
+    std::fs::write(
+        package.join("colors.py"),
+        "from palette.base import Colors\n\nRED = Colors.register(\"red\")\n",
+    )
+    .unwrap();
+    std::fs::write(
+        package.join("shapes.py"),
+        "from .base import Shapes\n\nSQUARE = Shapes.register(\"square\")\n\n\n\
+         def add_shape(name):\n    return Shapes.register(name)\n",
+    )
+    .unwrap();
+    std::fs::write(
+        package.join("tests").join("test_tools.py"),
+        "from palette.base import Tools\n\nHAMMER = Tools.register(\"hammer\")\n",
+    )
+    .unwrap();
+    std::fs::write(
+        package.join("demo.py"),
+        "from palette.base import Brushes\n\nif __name__ == \"__main__\":\n    \
+         Brushes.register(\"round\")\n",
+    )
+    .unwrap();
+    let reports = check_project(&package);
+    let found: Vec<(String, usize)> = reports
+        .iter()
+        .flat_map(|report| {
+            report.messages.iter().map(|message| {
+                (
+                    message.diagnostic.rule.code().to_string(),
+                    message.start.row,
+                )
+            })
+        })
+        .collect();
+    // Shapes (line 17), Tools (26) and Brushes (35); not Colors (8).
+    assert_eq!(
+        found,
+        [
+            ("NG102".to_string(), 17),
+            ("NG102".to_string(), 26),
+            ("NG102".to_string(), 35)
+        ]
+    );
+}
+
 /// Directories above the project do not make it a test suite: a checkout under `~/test/` is
 /// checked like any other.
 #[test]

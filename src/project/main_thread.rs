@@ -54,6 +54,54 @@ impl SetUpOnly {
     }
 }
 
+impl SetUpOnly {
+    /// The functions that run only at import: called from some module's top-level code
+    /// (`at_import`, tests' module code excluded) and otherwise only by such functions, never
+    /// referenced as a value nor called by a test's top-level code (`called_elsewhere`), nor
+    /// reached from a thread. A registry that
+    /// `colors.py` fills with `Colors.register(...)` at its top level is filled while the
+    /// package is imported, before its users' threads call anything.
+    pub(super) fn import_time(
+        at_import: &[bool],
+        called_elsewhere: &[bool],
+        callees: &[Vec<usize>],
+        reached: &[Option<usize>],
+    ) -> Self {
+        let mut callers: Vec<Vec<usize>> = vec![Vec::new(); at_import.len()];
+        for (caller, called) in callees.iter().enumerate() {
+            for &callee in called {
+                callers[callee].push(caller);
+            }
+        }
+        let mut marked = vec![false; at_import.len()];
+        let mut changed = true;
+        while changed {
+            changed = false;
+            for node in 0..at_import.len() {
+                if marked[node]
+                    || called_elsewhere[node]
+                    || reached[node].is_some()
+                    || (!at_import[node] && callers[node].is_empty())
+                {
+                    continue;
+                }
+                if callers[node]
+                    .iter()
+                    .all(|&caller| caller != node && marked[caller])
+                {
+                    marked[node] = true;
+                    changed = true;
+                }
+            }
+        }
+        let reaches_other_code = marked.contains(&true);
+        SetUpOnly {
+            marked,
+            reaches_other_code,
+        }
+    }
+}
+
 /// For each function of the flat numbering, whether only main-thread set-up runs it: set-up
 /// itself, or called (somewhere in the project) and only by such functions, and reached from
 /// no thread. The least fixpoint, so a cycle stays unmarked unless set-up calls into it.
@@ -117,5 +165,16 @@ pub(super) fn is_race_of_its_own(diagnostic: &Diagnostic) -> bool {
             | Rule::SharedClassState
             | Rule::ProcessPoolConvertible
             | Rule::ScopedOverride
+    ) && !diagnostic.rule.code().starts_with("NG2")
+}
+
+/// The findings that code running only at import does not have: as in its own module
+/// ([`crate::semantic::Execution::ImportTime`]), no race and no change of process-wide state
+/// that threads could see (the extension and pool rules are about imports and pools, not
+/// about when code runs).
+pub(super) fn is_runtime_finding(diagnostic: &Diagnostic) -> bool {
+    !matches!(
+        diagnostic.rule,
+        Rule::SyntaxError | Rule::UnusedNoqa | Rule::ProcessPoolConvertible
     ) && !diagnostic.rule.code().starts_with("NG2")
 }

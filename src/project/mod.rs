@@ -72,13 +72,33 @@ impl Linker<'_> {
         }
         let absolute = self.absolute(from, qualified)?;
         let (module_name, function) = absolute.rsplit_once('.')?;
-        let &module = self.by_name.get(module_name)?;
+        let Some(&module) = self.by_name.get(module_name) else {
+            return self.resolve_method(module_name, function, depth);
+        };
         let facts = self.modules[module].facts;
         if let Some(&id) = facts.top_level.get(function) {
             return Some((module, id));
         }
         let reexport = facts.imports.get(function)?;
         self.resolve(module, reexport, depth + 1)
+    }
+
+    /// `pkg.base.Colors.register`: a method of a module-level class, called on the class, or
+    /// on a re-export of it.
+    fn resolve_method(
+        &self,
+        class_path: &str,
+        method: &str,
+        depth: usize,
+    ) -> Option<(usize, FunctionId)> {
+        let (module_name, class) = class_path.rsplit_once('.')?;
+        let &module = self.by_name.get(module_name)?;
+        let facts = self.modules[module].facts;
+        if let Some(&id) = facts.methods.get(&format!("{class}.{method}")) {
+            return Some((module, id));
+        }
+        let reexport = facts.imports.get(class)?;
+        self.resolve(module, &format!("{reexport}.{method}"), depth + 1)
     }
 }
 
@@ -209,6 +229,38 @@ pub fn link(reports: &mut [FileReport], names: &ModuleNames, rules: &RuleSet) {
         &callees,
         &reached,
     );
+
+    // Import time across modules: what only other modules' top-level code calls runs while
+    // they are imported. Tests' top-level calls do not count: a library function a test
+    // module calls at import is still the library's API.
+    let mut at_import = vec![false; total];
+    let mut called_elsewhere = per_function(|function| function.escapes);
+    for (module_index, module) in linker.modules.iter().enumerate() {
+        if module.is_test {
+            continue;
+        }
+        for &callee in &module.facts.import_callees {
+            at_import[offsets[module_index] + callee] = true;
+        }
+        for qualified in &module.facts.import_external_callees {
+            if let Some((target_module, target)) = linker.resolve(module_index, qualified, 0) {
+                at_import[offsets[target_module] + target] = true;
+            }
+        }
+    }
+    for (module_index, module) in linker.modules.iter().enumerate() {
+        if !module.is_test {
+            continue;
+        }
+        // A test's top-level call is a caller the fixpoint cannot mark: it keeps the callee
+        // library API.
+        for qualified in &module.facts.import_external_callees {
+            if let Some((target_module, target)) = linker.resolve(module_index, qualified, 0) {
+                called_elsewhere[offsets[target_module] + target] = true;
+            }
+        }
+    }
+    let import_time = SetUpOnly::import_time(&at_import, &called_elsewhere, &callees, &reached);
 
     // NG301: a pool whose submitted work, its initializer and what they call (three levels
     // deep) are thread-safe and need nothing per process.
@@ -405,6 +457,7 @@ pub fn link(reports: &mut [FileReport], names: &ModuleNames, rules: &RuleSet) {
     for (module_index, &report_index) in index_of_report.iter().enumerate() {
         let offset = offsets[module_index];
         let report = &mut reports[report_index];
+        import_time.drop_findings(report, offset, main_thread::is_runtime_finding);
         one_time.drop_findings(report, offset, main_thread::is_race_of_its_own);
         main_thread_setup.drop_findings(report, offset, main_thread::is_library_process_finding);
     }

@@ -524,6 +524,8 @@ pub struct SemanticModel<'a> {
     pub import_refs: Vec<ImportRef>,
     /// Calls of imported names (`helpers.work`, `from .jobs import run; run()`), by caller.
     pub external_calls: Vec<(Option<FunctionId>, String)>,
+    /// This module's functions its top-level code calls at import (not under `__main__`).
+    pub import_calls: Vec<FunctionId>,
     pub gil_api_uses: Vec<GilApiUse>,
     /// The bodies of `if __name__ == "__main__":` blocks.
     pub main_guards: Vec<TextRange>,

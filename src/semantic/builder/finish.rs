@@ -29,6 +29,7 @@ impl<'a> Builder<'a> {
         let process_pools = self.resolve_process_pools();
         let external_calls = self.resolve_external_calls();
         let call_sites = self.resolve_call_sites();
+        let import_calls = self.resolve_import_calls();
         self.mark_escaped_functions();
         self.mark_lone_handlers();
         let entry_targets = entry_targets(&thread_entries);
@@ -124,6 +125,7 @@ impl<'a> Builder<'a> {
             import_refs: self.import_refs,
             process_pools,
             external_calls,
+            import_calls,
             gil_api_uses: self.gil_api_uses,
             main_guards: self.main_guards,
             header_end: TextSize::default(),
@@ -318,6 +320,9 @@ impl<'a> Builder<'a> {
             .external_call_refs
             .iter()
             .filter(|(caller, expr)| seen.insert((*caller, self.text(expr.range()))))
+            // The program's `__main__` block is not import: what it calls is the program's,
+            // not code the module runs once while imported.
+            .filter(|(caller, expr)| caller.is_some() || !self.in_main_guard(expr.range()))
             .filter_map(|(caller, expr)| {
                 self.qualified_name(expr)
                     .filter(|qualified| !qualified.starts_with("builtins."))
@@ -342,6 +347,29 @@ impl<'a> Builder<'a> {
             }
         }
         call_sites
+    }
+
+    /// This module's functions that its top-level code calls while it is imported (not in
+    /// its `__main__` block), sorted.
+    fn resolve_import_calls(&self) -> Vec<FunctionId> {
+        let mut calls: Vec<FunctionId> = self
+            .pending_calls
+            .iter()
+            .filter(|pending| {
+                pending.reference.scope.is_none()
+                    && !self.in_main_guard(pending.reference.expr.range())
+            })
+            .filter_map(|pending| self.resolve(&pending.reference))
+            .collect();
+        calls.sort_unstable();
+        calls.dedup();
+        calls
+    }
+
+    fn in_main_guard(&self, range: TextRange) -> bool {
+        self.main_guards
+            .iter()
+            .any(|guard| guard.contains_range(range))
     }
 
     /// Command-line entry points: `main` of a module with an `if __name__ == "__main__":`
@@ -377,11 +405,6 @@ impl<'a> Builder<'a> {
     /// (`DirectorControl()(*sys.argv[1:])`) and nowhere else in the module. Their methods are
     /// the command line's, dispatched from there (often by name, which no call site shows).
     fn program_classes(&self) -> HashSet<ClassId> {
-        let in_main_guard = |range: TextRange| {
-            self.main_guards
-                .iter()
-                .any(|guard| guard.contains_range(range))
-        };
         let mut programs: HashSet<ClassId> = HashSet::default();
         let mut elsewhere: HashSet<ClassId> = HashSet::default();
         for pending in &self.pending_calls {
@@ -395,7 +418,7 @@ impl<'a> Builder<'a> {
             let Some(class) = self.module_class(name.id.as_str()) else {
                 continue;
             };
-            if reference.scope.is_none() && in_main_guard(reference.expr.range()) {
+            if reference.scope.is_none() && self.in_main_guard(reference.expr.range()) {
                 programs.insert(class);
             } else {
                 elsewhere.insert(class);
