@@ -21,6 +21,12 @@ pub struct ModuleFacts {
     /// Methods of module-level classes by `Class.method`, for calls spelled that way in other
     /// modules (`Colors.register(...)`).
     pub methods: FxHashMap<String, FunctionId>,
+    /// Classes by name, with their bases as written (qualified when imported) and whether the
+    /// module already knows them as `threading.local` subclasses: the project phase follows
+    /// bases across modules.
+    pub classes: FxHashMap<String, (Vec<String>, bool)>,
+    /// The modules of `from module import *`, as written with a trailing dot.
+    pub star_imports: Vec<String>,
     /// This module's functions that its module-level code calls (at import).
     pub import_callees: Vec<FunctionId>,
     /// Imported names that its module-level code calls, as qualified names.
@@ -272,6 +278,17 @@ impl ModuleFacts {
             functions,
             top_level,
             methods,
+            classes: model
+                .classes
+                .iter()
+                .map(|class| {
+                    (
+                        class.name.to_string(),
+                        (class.bases.clone(), class.is_thread_local),
+                    )
+                })
+                .collect(),
+            star_imports: model.star_imports.clone(),
             import_callees: model.import_calls.clone(),
             import_external_callees,
             imports,

@@ -243,6 +243,7 @@ impl Settings {
                     .unwrap_or_default(),
                 lock_factories: options.lock_factories.clone().unwrap_or_default(),
                 project_modules: Default::default(),
+                thread_local_classes: Default::default(),
                 thread_entry_decorators: options
                     .thread_entry_decorators
                     .clone()

@@ -548,6 +548,51 @@ fn what_only_other_modules_call_at_import_runs_at_import() {
     );
 }
 
+/// A `threading.local` subclass whose base another module binds (`from threading import local
+/// as localbase`, re-exported with `import *`) has per-thread attributes: the module that
+/// derives from it is checked again knowing that. A class derived from another module's plain
+/// class stays shared.
+#[test]
+fn thread_local_bases_from_other_modules_are_per_thread() {
+    let dir = tempfile::tempdir().unwrap();
+    let package = dir.path().join("orm");
+    std::fs::create_dir_all(package.join("utils")).unwrap();
+    std::fs::write(package.join("__init__.py"), "").unwrap();
+    std::fs::write(
+        package.join("utils").join("__init__.py"),
+        "from .compat import *\n",
+    )
+    .unwrap();
+    std::fs::write(
+        package.join("utils").join("compat.py"),
+        "import os\n\nif os.environ.get(\"NO_THREADS\"):\n    localbase = object\nelse:\n    \
+         from threading import local as localbase\n\n\nclass Plain:\n    pass\n",
+    )
+    .unwrap();
+    std::fs::write(
+        package.join("session.py"),
+        "from orm.utils import Plain, localbase\n\n\nclass Local(localbase):\n    \
+         depth = 0\n\n\nclass Shared(Plain):\n    depth = 0\n\n\n\
+         local = Local()\nshared = Shared()\n\n\n\
+         def enter():\n    local.depth += 1\n    shared.depth += 1\n",
+    )
+    .unwrap();
+    let reports = check_project(&package);
+    let found: Vec<(String, usize)> = reports
+        .iter()
+        .flat_map(|report| {
+            report.messages.iter().map(|message| {
+                (
+                    message.diagnostic.rule.code().to_string(),
+                    message.start.row,
+                )
+            })
+        })
+        .collect();
+    // `shared.depth += 1` only.
+    assert_eq!(found, [("NG102".to_string(), 18)]);
+}
+
 /// Directories above the project do not make it a test suite: a checkout under `~/test/` is
 /// checked like any other.
 #[test]

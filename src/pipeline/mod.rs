@@ -76,7 +76,14 @@ pub fn run(
         });
         reports.push(report);
     }
-    reports.extend(check_files(&files, settings, mode));
+    let first_of_files = reports.len();
+    // Fixes are applied once the whole project is known (see `recheck_with_thread_locals`).
+    let first_mode = match mode {
+        FixMode::Apply(_) => FixMode::Report,
+        other => other,
+    };
+    reports.extend(check_files(&files, settings, first_mode));
+    recheck_with_thread_locals(&mut reports, first_of_files, &module_names, settings, mode);
 
     // The project phase: link the modules so that workers started from another module count
     // as reached from a thread, and decide NG301 with every worker in view.
@@ -213,6 +220,60 @@ pub fn discover_files(paths: &[PathBuf], settings: &Settings) -> (Vec<PathBuf>, 
         })
         .collect();
     (files, errors)
+}
+
+/// Checks again, knowing, the files that use another module's `threading.local` subclass
+/// (pony's `class Local(localbase)`): their instances' attributes are per thread, which the
+/// first, per-file pass could not see. With `--fix`, the first pass only reported, and every
+/// file is fixed now, with what the project shows. Files from `first_of_files` on are the
+/// files checked from disk (standard input is not checked again).
+fn recheck_with_thread_locals(
+    reports: &mut [FileReport],
+    first_of_files: usize,
+    module_names: &crate::project::ModuleNames,
+    settings: &Settings,
+    mode: FixMode,
+) {
+    let found = crate::isolation::isolated(|| {
+        crate::project::cross_module_thread_locals(reports, module_names)
+    })
+    .unwrap_or_default();
+    let mut knowing = settings.clone();
+    let mut names: rustc_hash::FxHashSet<String> = rustc_hash::FxHashSet::default();
+    let mut affected: rustc_hash::FxHashSet<usize> = rustc_hash::FxHashSet::default();
+    for (report, thread_locals) in found {
+        if report >= first_of_files {
+            affected.insert(report);
+            names.extend(thread_locals);
+        }
+    }
+    knowing.model.thread_local_classes = Arc::new(names);
+    let applying = matches!(mode, FixMode::Apply(_));
+    let again: Vec<(usize, PathBuf)> = reports
+        .iter()
+        .enumerate()
+        .skip(first_of_files)
+        .filter(|(index, _)| applying || affected.contains(index))
+        .filter_map(|(index, report)| report.path.clone().map(|path| (index, path)))
+        .collect();
+    let rechecked: Vec<(usize, FileReport)> = again
+        .par_iter()
+        .map(|(index, path)| {
+            let settings = if affected.contains(index) {
+                &knowing
+            } else {
+                settings
+            };
+            let report = crate::isolation::isolated(|| check_path_with(path, settings, mode))
+                .unwrap_or_else(|description| {
+                    FileReport::internal_error(display_name(path), Some(path.clone()), description)
+                });
+            (*index, report)
+        })
+        .collect();
+    for (index, report) in rechecked {
+        reports[index] = report;
+    }
 }
 
 fn check_files(files: &[PathBuf], settings: &Settings, mode: FixMode) -> Vec<FileReport> {

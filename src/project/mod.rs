@@ -8,12 +8,14 @@
 
 mod main_thread;
 mod module_names;
+mod thread_locals;
 
 use std::collections::VecDeque;
 
 use rustc_hash::FxHashMap;
 
 pub use module_names::{ModuleNames, source_roots};
+pub use thread_locals::cross_module_thread_locals;
 
 use crate::checkers::PUBLIC_API_NOTE;
 use crate::diagnostic::{Harm, Severity};

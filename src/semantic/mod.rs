@@ -464,6 +464,10 @@ pub struct ModelOptions {
     /// Top-level module names of the project: attributes of its modules are shared state of
     /// the project, those of third-party and standard modules are someone else's.
     pub project_modules: std::sync::Arc<rustc_hash::FxHashSet<String>>,
+    /// Qualified names (as this module's imports spell them) of classes that other modules of
+    /// the project derive from `threading.local` (`pony.utils.localbase`, bound there by
+    /// `from threading import local as localbase`): found by the project phase.
+    pub thread_local_classes: std::sync::Arc<rustc_hash::FxHashSet<String>>,
 }
 
 /// A lock created once and shared where a per-instance or per-call lock was likely meant.
@@ -522,6 +526,9 @@ pub struct SemanticModel<'a> {
     /// process pools run in processes started a chosen way.
     pub sets_start_method: bool,
     pub import_refs: Vec<ImportRef>,
+    /// The modules of `from module import *` statements as written, each followed by the dot
+    /// a name would follow (`.utils.`, or `.` for `from . import *`).
+    pub star_imports: Vec<String>,
     /// Calls of imported names (`helpers.work`, `from .jobs import run; run()`), by caller.
     pub external_calls: Vec<(Option<FunctionId>, String)>,
     /// This module's functions its top-level code calls at import (not under `__main__`).

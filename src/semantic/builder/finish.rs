@@ -123,6 +123,7 @@ impl<'a> Builder<'a> {
             per_process_uses: self.per_process_uses,
             sets_start_method: self.sets_start_method,
             import_refs: self.import_refs,
+            star_imports: self.star_imports,
             process_pools,
             external_calls,
             import_calls,

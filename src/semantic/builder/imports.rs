@@ -89,6 +89,7 @@ impl<'a> Builder<'a> {
                 }
                 for alias in names {
                     if alias.name.as_str() == "*" {
+                        self.star_imports.push(base.clone());
                         continue;
                     }
                     let local = alias.asname.as_ref().unwrap_or(&alias.name).as_str();
@@ -201,10 +202,15 @@ impl<'a> Builder<'a> {
         match expr {
             Expr::Call(ast::ExprCall { func, .. })
                 if matches!(&**func, Expr::Name(name)
-                    if self.module_class(name.id.as_str())
-                        .is_some_and(|class| self.classes[class].is_thread_local)) =>
+                if self.module_class(name.id.as_str())
+                    .is_some_and(|class| self.classes[class].is_thread_local)
+                || (!self.options.thread_local_classes.is_empty()
+                    && self.imports.get(name.id.as_str()).is_some_and(|qualified| {
+                        self.options.thread_local_classes.contains(qualified)
+                    }))) =>
             {
-                // An instance of a `threading.local` subclass: per-thread attributes.
+                // An instance of a `threading.local` subclass (of this module or another):
+                // per-thread attributes.
                 ValueKind::ThreadSafe
             }
             Expr::Call(call @ ast::ExprCall { func, .. }) => {

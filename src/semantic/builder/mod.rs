@@ -223,6 +223,7 @@ struct Builder<'a> {
     environ_aliases: Vec<&'a str>,
     /// Module-level names bound to a `threading.local` (or an instance of a subclass).
     thread_local_names: HashSet<&'a str>,
+    star_imports: Vec<String>,
     gil_api_uses: Vec<GilApiUse>,
     import_refs: Vec<ImportRef>,
     /// Expressions used directly as conditions (`if`/`while` tests, `not` and `and`/`or`
@@ -383,6 +384,7 @@ impl<'a> Builder<'a> {
             per_process_uses: Vec::new(),
             sets_start_method: false,
             thread_local_names: HashSet::default(),
+            star_imports: Vec::new(),
             environ_aliases: Vec::new(),
             singletons: HashMap::default(),
             locking_decorators: HashMap::default(),

@@ -134,8 +134,7 @@ impl<'a> Builder<'a> {
 
     /// `threading.local()`, or an instance of a class of this module derived from it.
     fn is_thread_local_factory(&self, call: &ast::ExprCall) -> bool {
-        let is_thread_local =
-            |qualified: &str| matches!(qualified, "threading.local" | "_threading_local.local");
+        let is_thread_local = |qualified: &str| self.is_thread_local_class(qualified);
         if let Expr::Name(name) = &*call.func
             && let Some(class) = self.module_class(name.id.as_str())
         {

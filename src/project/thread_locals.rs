@@ -1,0 +1,137 @@
+//! `threading.local` subclasses across modules. pony's `core.py` declares
+//! `class Local(localbase)`, and `localbase` is `threading.local`, bound in `pony/utils`
+//! (`from threading import local as localbase`) and re-exported with `import *`: the module
+//! alone cannot see that `Local`'s attributes are per thread. The project phase finds such
+//! bases, and the pipeline checks the modules that use them again, knowing.
+
+use rustc_hash::{FxHashMap, FxHashSet};
+
+use super::{Linker, Module, ModuleNames};
+use crate::report::FileReport;
+
+/// For each report whose module uses a class of another module that derives from
+/// `threading.local` (as a base, or called to make an instance), the qualified names by which
+/// it refers to such classes.
+pub fn cross_module_thread_locals(
+    reports: &[FileReport],
+    names: &ModuleNames,
+) -> Vec<(usize, Vec<String>)> {
+    let mut index_of_report: Vec<usize> = Vec::new();
+    let mut modules: Vec<Module<'_>> = Vec::new();
+    for (report_index, report) in reports.iter().enumerate() {
+        let (Some(facts), Some(path)) = (&report.facts, &report.path) else {
+            continue;
+        };
+        let (module_names, is_package) = names.of(path);
+        modules.push(Module {
+            names: module_names,
+            is_package,
+            is_test: false,
+            facts,
+            filename: &report.filename,
+            path,
+        });
+        index_of_report.push(report_index);
+    }
+    // Nothing derives from `threading.local` anywhere: the common case costs one scan.
+    let any_thread_local = modules.iter().any(|module| {
+        module.facts.classes.values().any(|(_, known)| *known)
+            || module
+                .facts
+                .imports
+                .values()
+                .any(|qualified| is_threading_local(qualified))
+    });
+    if !any_thread_local {
+        return Vec::new();
+    }
+    let mut by_name: FxHashMap<String, usize> = FxHashMap::default();
+    for (index, module) in modules.iter().enumerate() {
+        for name in &module.names {
+            by_name.entry(name.clone()).or_insert(index);
+        }
+    }
+    let linker = Linker { modules, by_name };
+    let mut found = Vec::new();
+    for (module_index, module) in linker.modules.iter().enumerate() {
+        let facts = module.facts;
+        let mut names: FxHashSet<&str> = FxHashSet::default();
+        let imported_bases = facts
+            .classes
+            .values()
+            .filter(|(_, known)| !known)
+            .flat_map(|(bases, _)| bases.iter())
+            .filter(|base| !facts.classes.contains_key(base.as_str()));
+        for qualified in imported_bases.chain(facts.imports.values()) {
+            if !is_threading_local(qualified) && linker.is_thread_local(module_index, qualified, 0)
+            {
+                names.insert(qualified);
+            }
+        }
+        if !names.is_empty() {
+            let mut names: Vec<String> = names.into_iter().map(str::to_string).collect();
+            names.sort_unstable();
+            found.push((index_of_report[module_index], names));
+        }
+    }
+    found
+}
+
+fn is_threading_local(qualified: &str) -> bool {
+    matches!(qualified, "threading.local" | "_threading_local.local")
+}
+
+impl Linker<'_> {
+    /// Whether `qualified`, as module `from` spells it, is a `threading.local` class: the
+    /// class itself, a class of the project deriving from it, or a re-export of either
+    /// (through `from … import …` or `import *`).
+    fn is_thread_local(&self, from: usize, qualified: &str, depth: usize) -> bool {
+        if is_threading_local(qualified) {
+            return true;
+        }
+        if depth > 6 {
+            return false;
+        }
+        let Some(absolute) = self.absolute(from, qualified) else {
+            return false;
+        };
+        if is_threading_local(&absolute) {
+            return true;
+        }
+        let Some((module_name, name)) = absolute.rsplit_once('.') else {
+            return false;
+        };
+        let Some(&module) = self.by_name.get(module_name) else {
+            return false;
+        };
+        let facts = self.modules[module].facts;
+        if facts.classes.contains_key(name) {
+            return self.class_is_thread_local(module, name, depth + 1);
+        }
+        if let Some(reexport) = facts.imports.get(name) {
+            return self.is_thread_local(module, reexport, depth + 1);
+        }
+        facts
+            .star_imports
+            .iter()
+            .any(|star| self.is_thread_local(module, &format!("{star}{name}"), depth + 1))
+    }
+
+    /// Whether class `name` of `module` derives from `threading.local`, through its bases in
+    /// the module or in others.
+    fn class_is_thread_local(&self, module: usize, name: &str, depth: usize) -> bool {
+        let facts = self.modules[module].facts;
+        let Some((bases, known)) = facts.classes.get(name) else {
+            return false;
+        };
+        *known
+            || (depth <= 6
+                && bases.iter().any(|base| {
+                    if facts.classes.contains_key(base.as_str()) {
+                        base != name && self.class_is_thread_local(module, base, depth + 1)
+                    } else {
+                        self.is_thread_local(module, base, depth + 1)
+                    }
+                }))
+    }
+}
