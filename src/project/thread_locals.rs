@@ -45,6 +45,41 @@ pub fn cross_module_thread_locals(
     if !any_thread_local {
         return Vec::new();
     }
+    // The last names a thread-local class can be reached by: `local`, the classes modules
+    // know as thread-local, and (to a fixpoint) the names imports bind them to and the classes
+    // deriving from them. Only an import or base ending in one of these is resolved: most
+    // projects import thousands of names and none of them is thread-local.
+    let mut last_names: FxHashSet<&str> = FxHashSet::default();
+    last_names.insert("local");
+    for module in &modules {
+        for (name, (_, known)) in &module.facts.classes {
+            if *known {
+                last_names.insert(name);
+            }
+        }
+    }
+    let mut changed = true;
+    while changed {
+        changed = false;
+        for module in &modules {
+            let facts = module.facts;
+            for (local, qualified) in &facts.imports {
+                if last_names.contains(last_segment(qualified)) && last_names.insert(local) {
+                    changed = true;
+                }
+            }
+            for (name, (bases, _)) in &facts.classes {
+                if !last_names.contains(name.as_str())
+                    && bases
+                        .iter()
+                        .any(|base| last_names.contains(last_segment(base)))
+                {
+                    last_names.insert(name);
+                    changed = true;
+                }
+            }
+        }
+    }
     let mut by_name: FxHashMap<String, usize> = FxHashMap::default();
     for (index, module) in modules.iter().enumerate() {
         for name in &module.names {
@@ -63,7 +98,9 @@ pub fn cross_module_thread_locals(
             .flat_map(|(bases, _)| bases.iter())
             .filter(|base| !facts.classes.contains_key(base.as_str()));
         for qualified in imported_bases.chain(facts.imports.values()) {
-            if !is_threading_local(qualified) && linker.is_thread_local(module_index, qualified, 0)
+            if last_names.contains(last_segment(qualified))
+                && !is_threading_local(qualified)
+                && linker.is_thread_local(module_index, qualified, 0)
             {
                 names.insert(qualified);
             }
@@ -75,6 +112,10 @@ pub fn cross_module_thread_locals(
         }
     }
     found
+}
+
+fn last_segment(qualified: &str) -> &str {
+    qualified.rsplit('.').next().unwrap_or(qualified)
 }
 
 fn is_threading_local(qualified: &str) -> bool {

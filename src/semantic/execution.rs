@@ -86,7 +86,7 @@ pub enum Execution {
     /// (`await`, a callback's return), so it races only with threads.
     EventLoop,
     /// One-time set-up: a module-level `init`/`initialize`/`setup`/`configure`/`install`, an
-    /// extension's `init_app`, an instrumentor's `instrument`/`uninstrument`, a Django
+    /// extension's `init_app`, an application factory (`create_app`, `make_app`, `*app_factory`), an instrumentor's `instrument`/`uninstrument`, a Django
     /// `AppConfig.ready()`, that nothing in
     /// the module calls but set-up itself, and what only they call. Programs call these once,
     /// at start-up, before their threads: set-up races with nothing of its own, only with code
@@ -136,11 +136,22 @@ pub fn names_one_time_setup(name: &str, module_level: bool) -> bool {
     if matches!(name, "init_app" | "instrument" | "uninstrument") {
         return true;
     }
+    // An application factory (Flask's `create_app`, a PasteDeploy `app_factory` or
+    // `filter_app_factory`) builds the application once, when the server starts.
+    let application_factory =
+        matches!(name, "create_app" | "make_app") || name.ends_with("app_factory");
     module_level
-        && matches!(
-            name,
-            "init" | "initialize" | "initialise" | "setup" | "configure" | "install" | "bootstrap"
-        )
+        && (application_factory
+            || matches!(
+                name,
+                "init"
+                    | "initialize"
+                    | "initialise"
+                    | "setup"
+                    | "configure"
+                    | "install"
+                    | "bootstrap"
+            ))
 }
 
 /// Whether two threads that both compute the value written get the same thing, which decides
