@@ -52,8 +52,11 @@ pub fn check(context: &mut Context<'_, '_>, diagnostics: &mut Vec<Diagnostic>) {
                 ),
             ),
             // `self.calls += 1` in a class whose one module-level instance every caller shares.
+            // Not in its constructor: that `self` is an object no one else has yet (the
+            // shared instance's own construction runs once, at import).
             (StateKey::InstanceAttr(class, attr), AccessTarget::Whole | AccessTarget::Item(_))
-                if super::shared_instance_attr(model, class, attr).is_some() =>
+                if !model.is_construction(access.function)
+                    && super::shared_instance_attr(model, class, attr).is_some() =>
             {
                 let (description, _) =
                     super::shared_instance_attr(model, class, attr).unwrap_or_default();
