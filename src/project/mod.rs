@@ -245,7 +245,14 @@ pub fn link(reports: &mut [FileReport], names: &ModuleNames, rules: &RuleSet) {
             at_import[offsets[module_index] + callee] = true;
         }
         for qualified in &module.facts.import_external_callees {
-            if let Some((target_module, target)) = linker.resolve(module_index, qualified, 0) {
+            let target = if qualified.starts_with('.') {
+                linker.resolve(module_index, qualified, 0)
+            } else {
+                *resolved
+                    .entry(qualified.as_str())
+                    .or_insert_with(|| linker.resolve(module_index, qualified, 0))
+            };
+            if let Some((target_module, target)) = target {
                 at_import[offsets[target_module] + target] = true;
             }
         }
@@ -257,7 +264,14 @@ pub fn link(reports: &mut [FileReport], names: &ModuleNames, rules: &RuleSet) {
         // A test's top-level call is a caller the fixpoint cannot mark: it keeps the callee
         // library API.
         for qualified in &module.facts.import_external_callees {
-            if let Some((target_module, target)) = linker.resolve(module_index, qualified, 0) {
+            let target = if qualified.starts_with('.') {
+                linker.resolve(module_index, qualified, 0)
+            } else {
+                *resolved
+                    .entry(qualified.as_str())
+                    .or_insert_with(|| linker.resolve(module_index, qualified, 0))
+            };
+            if let Some((target_module, target)) = target {
                 called_elsewhere[offsets[target_module] + target] = true;
             }
         }
