@@ -471,17 +471,7 @@ fn helpers_only_one_time_set_up_calls_are_set_up_across_modules() {
     )
     .unwrap();
     let reports = check_project(&package);
-    let found: Vec<(String, usize)> = reports
-        .iter()
-        .flat_map(|report| {
-            report.messages.iter().map(|message| {
-                (
-                    message.diagnostic.rule.code().to_string(),
-                    message.start.row,
-                )
-            })
-        })
-        .collect();
+    let found = codes_and_rows(&reports);
     assert_eq!(found, [("NG104".to_string(), 14)]);
 }
 
@@ -526,17 +516,7 @@ fn what_only_other_modules_call_at_import_runs_at_import() {
     )
     .unwrap();
     let reports = check_project(&package);
-    let found: Vec<(String, usize)> = reports
-        .iter()
-        .flat_map(|report| {
-            report.messages.iter().map(|message| {
-                (
-                    message.diagnostic.rule.code().to_string(),
-                    message.start.row,
-                )
-            })
-        })
-        .collect();
+    let found = codes_and_rows(&reports);
     // Shapes (line 17), Tools (26) and Brushes (35); not Colors (8).
     assert_eq!(
         found,
@@ -578,17 +558,7 @@ fn thread_local_bases_from_other_modules_are_per_thread() {
     )
     .unwrap();
     let reports = check_project(&package);
-    let found: Vec<(String, usize)> = reports
-        .iter()
-        .flat_map(|report| {
-            report.messages.iter().map(|message| {
-                (
-                    message.diagnostic.rule.code().to_string(),
-                    message.start.row,
-                )
-            })
-        })
-        .collect();
+    let found = codes_and_rows(&reports);
     // `shared.depth += 1` only.
     assert_eq!(found, [("NG102".to_string(), 18)]);
 }
@@ -650,6 +620,21 @@ fn helpers_only_main_thread_set_up_calls_are_set_up_across_modules() {
 }
 
 /// The reports of a whole directory, checked as a project with the default settings.
+/// Each finding of a project's reports as (code, row), in report order.
+fn codes_and_rows(reports: &[nogil_lint::report::FileReport]) -> Vec<(String, usize)> {
+    reports
+        .iter()
+        .flat_map(|report| {
+            report.messages.iter().map(|message| {
+                (
+                    message.diagnostic.rule.code().to_string(),
+                    message.start.row,
+                )
+            })
+        })
+        .collect()
+}
+
 fn check_project(directory: &Path) -> Vec<nogil_lint::report::FileReport> {
     let (reports, errors) = pipeline::run(
         &[directory.to_path_buf()],

@@ -58,42 +58,21 @@ impl SetUpOnly {
     /// The functions that run only at import: called from some module's top-level code
     /// (`at_import`, tests' module code excluded) and otherwise only by such functions, never
     /// referenced as a value nor called by a test's top-level code (`called_elsewhere`), nor
-    /// reached from a thread. A registry that
-    /// `colors.py` fills with `Colors.register(...)` at its top level is filled while the
-    /// package is imported, before its users' threads call anything.
+    /// reached from a thread. A registry that `colors.py` fills with `Colors.register(...)`
+    /// at its top level is filled while the package is imported, before its users' threads
+    /// call anything.
     pub(super) fn import_time(
         at_import: &[bool],
         called_elsewhere: &[bool],
         callees: &[Vec<usize>],
         reached: &[Option<usize>],
     ) -> Self {
-        let mut callers: Vec<Vec<usize>> = vec![Vec::new(); at_import.len()];
-        for (caller, called) in callees.iter().enumerate() {
-            for &callee in called {
-                callers[callee].push(caller);
-            }
-        }
-        let mut marked = vec![false; at_import.len()];
-        let mut changed = true;
-        while changed {
-            changed = false;
-            for node in 0..at_import.len() {
-                if marked[node]
-                    || called_elsewhere[node]
-                    || reached[node].is_some()
-                    || (!at_import[node] && callers[node].is_empty())
-                {
-                    continue;
-                }
-                if callers[node]
-                    .iter()
-                    .all(|&caller| caller != node && marked[caller])
-                {
-                    marked[node] = true;
-                    changed = true;
-                }
-            }
-        }
+        let marked =
+            closed_under_callers(vec![false; at_import.len()], callees, |node, callers| {
+                !called_elsewhere[node]
+                    && reached[node].is_none()
+                    && (at_import[node] || !callers.is_empty())
+            });
         let reaches_other_code = marked.contains(&true);
         SetUpOnly {
             marked,
@@ -110,22 +89,35 @@ fn main_thread_only(
     callees: &[Vec<usize>],
     reached: &[Option<usize>],
 ) -> Vec<bool> {
-    let mut callers: Vec<Vec<usize>> = vec![Vec::new(); setup.len()];
+    let marked: Vec<bool> = setup
+        .iter()
+        .zip(reached)
+        .map(|(&setup, reached)| setup && reached.is_none())
+        .collect();
+    closed_under_callers(marked, callees, |node, callers| {
+        reached[node].is_none() && !callers.is_empty()
+    })
+}
+
+/// The least fixpoint that marks, besides `marked`, each function `may_mark` accepts (given
+/// its callers) whose callers are all marked: a cycle stays unmarked unless marked code calls
+/// into it.
+fn closed_under_callers(
+    mut marked: Vec<bool>,
+    callees: &[Vec<usize>],
+    may_mark: impl Fn(usize, &[usize]) -> bool,
+) -> Vec<bool> {
+    let mut callers: Vec<Vec<usize>> = vec![Vec::new(); marked.len()];
     for (caller, called) in callees.iter().enumerate() {
         for &callee in called {
             callers[callee].push(caller);
         }
     }
-    let mut marked: Vec<bool> = setup
-        .iter()
-        .zip(reached)
-        .map(|(&setup, reached)| setup && reached.is_none())
-        .collect();
     let mut changed = true;
     while changed {
         changed = false;
-        for node in 0..setup.len() {
-            if marked[node] || reached[node].is_some() || callers[node].is_empty() {
+        for node in 0..marked.len() {
+            if marked[node] || !may_mark(node, &callers[node]) {
                 continue;
             }
             if callers[node]

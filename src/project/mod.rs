@@ -238,31 +238,11 @@ pub fn link(reports: &mut [FileReport], names: &ModuleNames, rules: &RuleSet) {
     let mut at_import = vec![false; total];
     let mut called_elsewhere = per_function(|function| function.escapes);
     for (module_index, module) in linker.modules.iter().enumerate() {
-        if module.is_test {
-            continue;
-        }
-        for &callee in &module.facts.import_callees {
-            at_import[offsets[module_index] + callee] = true;
-        }
-        for qualified in &module.facts.import_external_callees {
-            let target = if qualified.starts_with('.') {
-                linker.resolve(module_index, qualified, 0)
-            } else {
-                *resolved
-                    .entry(qualified.as_str())
-                    .or_insert_with(|| linker.resolve(module_index, qualified, 0))
-            };
-            if let Some((target_module, target)) = target {
-                at_import[offsets[target_module] + target] = true;
+        if !module.is_test {
+            for &callee in &module.facts.import_callees {
+                at_import[offsets[module_index] + callee] = true;
             }
         }
-    }
-    for (module_index, module) in linker.modules.iter().enumerate() {
-        if !module.is_test {
-            continue;
-        }
-        // A test's top-level call is a caller the fixpoint cannot mark: it keeps the callee
-        // library API.
         for qualified in &module.facts.import_external_callees {
             let target = if qualified.starts_with('.') {
                 linker.resolve(module_index, qualified, 0)
@@ -272,7 +252,14 @@ pub fn link(reports: &mut [FileReport], names: &ModuleNames, rules: &RuleSet) {
                     .or_insert_with(|| linker.resolve(module_index, qualified, 0))
             };
             if let Some((target_module, target)) = target {
-                called_elsewhere[offsets[target_module] + target] = true;
+                // A test's top-level call is a caller the fixpoint cannot mark: it keeps the
+                // callee library API.
+                let marks = if module.is_test {
+                    &mut called_elsewhere
+                } else {
+                    &mut at_import
+                };
+                marks[offsets[target_module] + target] = true;
             }
         }
     }
