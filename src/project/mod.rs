@@ -85,6 +85,22 @@ impl Linker<'_> {
         self.resolve(module, reexport, depth + 1)
     }
 
+    /// As [`Linker::resolve`], remembering what absolute names resolve to: they resolve the
+    /// same from every module, and a project calls the same names from many modules.
+    fn resolve_cached<'q>(
+        &self,
+        resolved: &mut FxHashMap<&'q str, Option<(usize, FunctionId)>>,
+        from: usize,
+        qualified: &'q str,
+    ) -> Option<(usize, FunctionId)> {
+        if qualified.starts_with('.') {
+            return self.resolve(from, qualified, 0);
+        }
+        *resolved
+            .entry(qualified)
+            .or_insert_with(|| self.resolve(from, qualified, 0))
+    }
+
     /// `pkg.base.Colors.register`: a method of a module-level class, called on the class, or
     /// on a re-export of it.
     fn resolve_method(
@@ -161,13 +177,7 @@ pub fn link(reports: &mut [FileReport], names: &ModuleNames, rules: &RuleSet) {
                 callees[node].push(offsets[module_index] + callee);
             }
             for qualified in &facts.external_callees {
-                let target = if qualified.starts_with('.') {
-                    linker.resolve(module_index, qualified, 0)
-                } else {
-                    *resolved
-                        .entry(qualified.as_str())
-                        .or_insert_with(|| linker.resolve(module_index, qualified, 0))
-                };
+                let target = linker.resolve_cached(&mut resolved, module_index, qualified);
                 if let Some((target_module, target)) = target {
                     callees[node].push(offsets[target_module] + target);
                 }
@@ -244,13 +254,7 @@ pub fn link(reports: &mut [FileReport], names: &ModuleNames, rules: &RuleSet) {
             }
         }
         for qualified in &module.facts.import_external_callees {
-            let target = if qualified.starts_with('.') {
-                linker.resolve(module_index, qualified, 0)
-            } else {
-                *resolved
-                    .entry(qualified.as_str())
-                    .or_insert_with(|| linker.resolve(module_index, qualified, 0))
-            };
+            let target = linker.resolve_cached(&mut resolved, module_index, qualified);
             if let Some((target_module, target)) = target {
                 // A test's top-level call is a caller the fixpoint cannot mark: it keeps the
                 // callee library API.
