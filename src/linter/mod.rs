@@ -267,27 +267,36 @@ pub fn check_and_fix(
             (lossy, diagnostics)
         }
     };
-    let index = LineIndex::from_source_text(&source);
-    let messages = resolve_positions(&filename, &source, &index, diagnostics);
+    // Most files have no finding and nothing to place: the line index is built on first use.
+    let line_index = std::cell::OnceCell::new();
+    let index = || line_index.get_or_init(|| LineIndex::from_source_text(&source));
+    let messages = if diagnostics.is_empty() {
+        Vec::new()
+    } else {
+        resolve_positions(&filename, &source, index(), diagnostics)
+    };
     if let Some(facts) = &mut facts {
         for fact in &mut facts.process_global {
-            fact.start = location(&index, &source, fact.range.start());
-            fact.end = location(&index, &source, fact.range.end());
+            fact.start = location(index(), &source, fact.range.start());
+            fact.end = location(index(), &source, fact.range.end());
         }
-        for import in &mut facts.imports_at {
-            import.start = location(&index, &source, import.range.start());
-            import.end = location(&index, &source, import.range.end());
+        // Imports are placed only for the installed-package check, which reports at them.
+        if settings.inspect_environment {
+            for import in &mut facts.imports_at {
+                import.start = location(index(), &source, import.range.start());
+                import.end = location(index(), &source, import.range.end());
+            }
         }
         for pool in &mut facts.pools {
-            pool.start = location(&index, &source, pool.range.start());
-            pool.end = location(&index, &source, pool.range.end());
+            pool.start = location(index(), &source, pool.range.start());
+            pool.end = location(index(), &source, pool.range.end());
             pool.fix_edits = pool
                 .fix
                 .iter()
                 .flat_map(|fix| &fix.edits)
                 .map(|edit| ResolvedEdit {
-                    start: location(&index, &source, edit.range.start()),
-                    end: location(&index, &source, edit.range.end()),
+                    start: location(index(), &source, edit.range.start()),
+                    end: location(index(), &source, edit.range.end()),
                     content: edit.content.clone(),
                 })
                 .collect();
