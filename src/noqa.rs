@@ -358,6 +358,17 @@ pub fn noqa_edits(source: &str, path: &std::path::Path, findings: &[(usize, Rule
     edits
 }
 
+/// Whether `text` contains "noqa" in any case. Found from its `q`, the rarest of its letters
+/// in code.
+fn mentions_noqa(text: &[u8]) -> bool {
+    memchr::memchr2_iter(b'q', b'Q', text).any(|at| {
+        at >= 2
+            && text
+                .get(at - 2..at + 2)
+                .is_some_and(|word| word.eq_ignore_ascii_case(b"noqa"))
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -399,15 +410,4 @@ mod tests {
         assert!(!s.file_all);
         assert!(suppressions("x = 1  # nogil-lint: noqa\n").file_all);
     }
-}
-
-/// Whether `text` contains "noqa" in any case. Found from its `q`, the rarest of its letters
-/// in code.
-fn mentions_noqa(text: &[u8]) -> bool {
-    memchr::memchr2_iter(b'q', b'Q', text).any(|at| {
-        at >= 2
-            && text
-                .get(at - 2..at + 2)
-                .is_some_and(|word| word.eq_ignore_ascii_case(b"noqa"))
-    })
 }
