@@ -373,6 +373,14 @@ fn mentions_noqa(text: &[u8]) -> bool {
 mod tests {
     use super::*;
 
+    #[test]
+    fn the_file_wide_search_finds_noqa_in_any_case() {
+        assert!(mentions_noqa(b"x = 1  # NoQA: NG101"));
+        assert!(mentions_noqa(b"noqa"));
+        assert!(!mentions_noqa(b"qa = 1  # no q-a here, nor in 'oqa'"));
+        assert!(!mentions_noqa(b"q"));
+    }
+
     fn suppressions(source: &str) -> Suppressions {
         let parsed = ruff_python_parser::parse_module(source).unwrap();
         Suppressions::from_tokens(source, parsed.tokens())
