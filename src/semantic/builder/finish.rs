@@ -452,6 +452,32 @@ impl<'a> Builder<'a> {
         if !seeds.contains(&true) {
             return seeds;
         }
+        // What calls a function that requires the main thread requires it too
+        // (python-daemon's `DaemonContext.open()` calling `set_signal_handlers()`): it fails
+        // on any other thread. A thread entry is left alone (it would fail, and is reported).
+        let mut requires: Vec<bool> = vec![false; self.functions.len()];
+        let mut work: Vec<FunctionId> = self.requires_main_thread.clone();
+        for &function in &work {
+            requires[function] = true;
+        }
+        let mut callers: Vec<Vec<FunctionId>> = vec![Vec::new(); self.functions.len()];
+        if !work.is_empty() {
+            for site in call_sites {
+                if let Some(caller) = site.caller {
+                    callers[site.callee].push(caller);
+                }
+            }
+        }
+        while let Some(callee) = work.pop() {
+            for &caller in &callers[callee] {
+                if !requires[caller] && !entry_targets.contains(&caller) {
+                    requires[caller] = true;
+                    seeds[caller] = true;
+                    classes.extend(self.functions[caller].class);
+                    work.push(caller);
+                }
+            }
+        }
         for (id, function) in self.functions.iter().enumerate() {
             if function.class.is_some_and(|class| classes.contains(&class)) {
                 seeds[id] = true;

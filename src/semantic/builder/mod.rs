@@ -319,6 +319,8 @@ struct Builder<'a> {
     fork_child_ranges: Vec<TextRange>,
     /// Code only the main thread runs (see `main_thread.rs`).
     main_thread_ranges: Vec<TextRange>,
+    /// Functions that call a main-thread-only API outside any `try` and main-thread branch.
+    requires_main_thread: Vec<FunctionId>,
     /// Branches the target interpreter never runs (`if sys.version_info < (3, 8):`).
     dead_on_target: Vec<TextRange>,
     /// The statement after the one being visited, in its block, returns or raises.
@@ -441,6 +443,7 @@ impl<'a> Builder<'a> {
             fork_results: HashSet::default(),
             fork_child_ranges: Vec::new(),
             main_thread_ranges: Vec::new(),
+            requires_main_thread: Vec::new(),
             dead_on_target: Vec::new(),
             next_stmt_exits: false,
             external_call_refs: Vec::new(),

@@ -70,6 +70,19 @@ impl<'a> Builder<'a> {
                 .is_none_or(Expr::is_none_literal_expr)
             && call.arguments.find_keyword("locale").is_none();
         if let Some((name, reason)) = found.filter(|_| !query) {
+            // Called outside any `try` and any main-thread-only branch, a main-thread-only
+            // API (`signal.signal`) makes its function fail on any other thread: the function
+            // is written for the main thread, and so is what calls it.
+            if crate::data::is_main_thread_only(&name)
+                && self.caught_lookup_errors.is_empty()
+                && !self
+                    .main_thread_ranges
+                    .iter()
+                    .any(|range| range.contains_range(call.range()))
+                && let Some(function) = self.current_function()
+            {
+                self.requires_main_thread.push(function);
+            }
             self.process_global_uses.push(ProcessGlobalUse {
                 function: self.current_function(),
                 range: call.range(),
