@@ -563,6 +563,42 @@ fn thread_local_bases_from_other_modules_are_per_thread() {
     assert_eq!(found, [("NG102".to_string(), 18)]);
 }
 
+/// The asynchronous twin of a library (`client/aio/`) runs on an event loop: its plain
+/// helpers' check-then-store is not raced by its coroutines. The synchronous twin's is.
+#[test]
+fn an_async_twin_package_runs_on_the_event_loop() {
+    let dir = tempfile::tempdir().unwrap();
+    let package = dir.path().join("client");
+    std::fs::create_dir_all(package.join("aio")).unwrap();
+    std::fs::write(package.join("__init__.py"), "").unwrap();
+    std::fs::write(package.join("aio").join("__init__.py"), "").unwrap();
+    let helper = "import tempfile\n\n_files = {}\n\n\n\
+                  def file_for(content):\n    if content not in _files:\n        \
+                  _files[content] = tempfile.mkstemp()[1]\n    return _files[content]\n";
+    std::fs::write(package.join("config.py"), helper).unwrap();
+    std::fs::write(package.join("aio").join("config.py"), helper).unwrap();
+    let reports = check_project(&package);
+    let found: Vec<(String, String)> = reports
+        .iter()
+        .flat_map(|report| {
+            report.messages.iter().map(|message| {
+                (
+                    report
+                        .filename
+                        .replace('\\', "/")
+                        .rsplit("client/")
+                        .next()
+                        .unwrap()
+                        .to_string(),
+                    message.diagnostic.rule.code().to_string(),
+                )
+            })
+        })
+        .filter(|(_, code)| code == "NG103")
+        .collect();
+    assert_eq!(found, [("config.py".to_string(), "NG103".to_string())]);
+}
+
 /// Directories above the project do not make it a test suite: a checkout under `~/test/` is
 /// checked like any other.
 #[test]

@@ -53,7 +53,13 @@ pub fn analyze(
         ModuleRole::Library if settings.test_modules.contains(path) => ModuleRole::Test,
         role => role,
     };
-    let mut model = SemanticModel::build_with(parsed.syntax(), source, &settings.model, role);
+    let mut model = SemanticModel::build_with(
+        parsed.syntax(),
+        source,
+        &settings.model,
+        role,
+        crate::semantic::is_async_package_path(path),
+    );
     model.command_line_module = crate::semantic::is_command_line_file(path);
     model.vendored = settings.vendored_modules.contains(path);
     crate::isolation::injected_panic(path);

@@ -70,6 +70,24 @@ pub fn is_command_line_file(path: &Path) -> bool {
         )
 }
 
+/// Whether a file belongs to the asynchronous twin of a library: a package directory on its
+/// path named `aio`, `_aio`, `asyncio`, `_async` or `async_` (`kubernetes/aio/`,
+/// `redis/asyncio/`, `elasticsearch/_async/`). Such a package is written for an event loop:
+/// its plain functions are helpers of its coroutines and run on the loop's thread, and the
+/// library's synchronous twin is what threads use. Work it hands to threads (`to_thread`,
+/// `run_in_executor`) is still thread code.
+pub fn is_async_package_path(path: &Path) -> bool {
+    let Some(parent) = path.parent() else {
+        return false;
+    };
+    parent.components().any(|component| {
+        matches!(
+            component.as_os_str().to_str(),
+            Some("aio" | "_aio" | "asyncio" | "_async" | "async_")
+        )
+    })
+}
+
 /// Where a function may run, the most telling fact first.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub enum Execution {

@@ -23,7 +23,8 @@ use ruff_text_size::{TextRange, TextSize};
 
 pub use evictions::{Eviction, EvictionTrigger, Removal};
 pub use execution::{
-    Execution, ModuleRole, ValueIdentity, is_command_line_file, names_one_time_setup,
+    Execution, ModuleRole, ValueIdentity, is_async_package_path, is_command_line_file,
+    names_one_time_setup,
 };
 pub use iteration::{IterationKind, MappingIteration, ProcessMapping, StateIteration};
 pub use iterators::{AdvanceKind, IteratorAdvance, IteratorKind, SharedIterator};
@@ -583,16 +584,20 @@ impl<'a> SemanticModel<'a> {
             source,
             &ModelOptions::default(),
             ModuleRole::Library,
+            false,
         )
     }
 
+    /// `async_package`: the module belongs to the asynchronous twin of a library (see
+    /// [`is_async_package_path`]), whose code runs on an event loop.
     pub fn build_with(
         module: &'a ModModule,
         source: &'a str,
         options: &ModelOptions,
         role: ModuleRole,
+        async_package: bool,
     ) -> Self {
-        builder::build(module, source, options, role)
+        builder::build(module, source, options, role, async_package)
     }
 
     pub fn function(&self, id: FunctionId) -> &Function<'a> {

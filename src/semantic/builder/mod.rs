@@ -84,9 +84,10 @@ pub(super) fn build<'a>(
     source: &'a str,
     options: &ModelOptions,
     role: ModuleRole,
+    async_package: bool,
 ) -> SemanticModel<'a> {
     let mut builder = Builder::new(source, options.clone(), role);
-    builder.cooperative_loop = imports_cooperative_loop(&module.body);
+    builder.cooperative_loop = async_package || imports_cooperative_loop(&module.body);
     builder.scan_module_suite(&module.body);
     builder.walk_suite(&module.body);
     let mut model = builder.finish();
