@@ -438,3 +438,43 @@ fn locks_for_private_classes_survive_name_mangling() {
         String::from_utf8_lossy(&output.stderr)
     );
 }
+
+/// `--fix` applies fixes with the whole project known: an instance of a `threading.local`
+/// subclass whose base another module binds gets no lock, a shared object does.
+#[test]
+fn fixes_know_thread_local_bases_from_other_modules() {
+    let dir = tempfile::tempdir().unwrap();
+    let package = dir.path().join("orm");
+    fs::create_dir_all(&package).unwrap();
+    fs::write(package.join("__init__.py"), "").unwrap();
+    fs::write(
+        package.join("compat.py"),
+        "from threading import local as localbase\n",
+    )
+    .unwrap();
+    let session = package.join("session.py");
+    fs::write(
+        &session,
+        "from orm.compat import localbase\n\n\nclass Local(localbase):\n    depth = 0\n\n\n\
+         class Shared:\n    depth = 0\n\n\nlocal = Local()\nshared = Shared()\n\n\n\
+         def enter():\n    local.depth += 1\n    shared.depth += 1\n",
+    )
+    .unwrap();
+    let settings = Settings {
+        collect_facts: true,
+        ..Settings::default()
+    };
+    let (reports, _) = pipeline::run(
+        &[package.clone()],
+        None,
+        &settings,
+        FixMode::Apply(FixApplicability::Unsafe),
+    );
+    assert!(reports.iter().all(|report| report.fix_errors.is_empty()));
+    let fixed = fs::read_to_string(&session).unwrap();
+    assert!(
+        fixed.contains("def enter():\n    local.depth += 1\n"),
+        "{fixed}"
+    );
+    assert!(fixed.contains("        shared.depth += 1\n"), "{fixed}");
+}
