@@ -465,7 +465,7 @@ fn fixes_know_thread_local_bases_from_other_modules() {
         ..Settings::default()
     };
     let (reports, _) = pipeline::run(
-        &[package.clone()],
+        std::slice::from_ref(&package),
         None,
         &settings,
         FixMode::Apply(FixApplicability::Unsafe),
