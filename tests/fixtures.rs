@@ -599,6 +599,34 @@ fn an_async_twin_package_runs_on_the_event_loop() {
     assert_eq!(found, [("config.py".to_string(), "NG103".to_string())]);
 }
 
+/// `local` imported from a module that binds it with `try: from threading import local`,
+/// `except ImportError: class local(object): ...` is `threading.local`: the fallback class of
+/// the same name does not hide the import.
+#[test]
+fn a_thread_local_import_with_a_fallback_class_is_per_thread() {
+    let dir = tempfile::tempdir().unwrap();
+    let package = dir.path().join("store");
+    std::fs::create_dir_all(package.join("util")).unwrap();
+    std::fs::write(package.join("__init__.py"), "").unwrap();
+    std::fs::write(package.join("util").join("__init__.py"), "").unwrap();
+    std::fs::write(
+        package.join("util").join("threadinglocal.py"),
+        "try:\n    from threading import local\nexcept ImportError:\n    \
+         class local(object):\n        pass\n",
+    )
+    .unwrap();
+    std::fs::write(
+        package.join("rows.py"),
+        "from .util.threadinglocal import local\n\n_postponed = local()\n\n\n\
+         def postpone(call):\n    if not hasattr(_postponed, \"calls\"):\n        \
+         _postponed.calls = []\n    _postponed.depth = getattr(_postponed, \"depth\", 0)\n    \
+         _postponed.depth += 1\n    _postponed.calls.append(call)\n",
+    )
+    .unwrap();
+    let reports = check_project(&package);
+    assert_eq!(codes_and_rows(&reports), []);
+}
+
 /// Directories above the project do not make it a test suite: a checkout under `~/test/` is
 /// checked like any other.
 #[test]

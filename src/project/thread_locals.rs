@@ -146,11 +146,18 @@ impl Linker<'_> {
             return false;
         };
         let facts = self.modules[module].facts;
+        // An import first: a class of the same name is the fallback of `try: from threading
+        // import local` / `except ImportError: class local(object): ...`.
+        if let Some(reexport) = facts.imports.get(name)
+            && self.is_thread_local(module, reexport, depth + 1)
+        {
+            return true;
+        }
         if facts.classes.contains_key(name) {
             return self.class_is_thread_local(module, name, depth + 1);
         }
-        if let Some(reexport) = facts.imports.get(name) {
-            return self.is_thread_local(module, reexport, depth + 1);
+        if facts.imports.contains_key(name) {
+            return false;
         }
         facts
             .star_imports
