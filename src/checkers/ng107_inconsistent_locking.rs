@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use ruff_text_size::TextRange;
 
-use crate::diagnostic::{Diagnostic, Harm};
+use crate::diagnostic::{Diagnostic, Harm, Severity};
 use crate::registry::Rule;
 use crate::semantic::{
     AccessKind, AccessTarget, Execution, LockKey, SemanticModel, StateAccess, StateKey,
@@ -247,6 +247,18 @@ pub fn check(context: &mut Context<'_, '_>, diagnostics: &mut Vec<Diagnostic>) {
             .collect();
         let (harm, consequence) = harm_of(model, access, &locked);
         let (severity, reached) = context.judge(harm, access.function);
+        // Without a thread in view, an unlocked write next to locked ones is nearly always a
+        // phase the author knows to be single-threaded (set-up before the threads start, a
+        // reset after they are joined, the owner's own thread): in blind reviews of unseen
+        // libraries such findings were real 2 times of 34, against 3 of 3 where a thread
+        // reached the write. They stay information; a thread, in this module or (found by the
+        // project phase) another, restores the judged severity.
+        let (severity, reached) =
+            if matches!(model.execution(access.function), Execution::Thread(_)) {
+                (severity, reached)
+            } else {
+                (Severity::Info, String::new())
+            };
         let statement = context.snippet(access.stmt);
         let state = describe_state(model, access);
         // A lock expression can span lines (`DirectoryLock(root, name,\n    …)`): one line of it.

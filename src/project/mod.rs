@@ -410,6 +410,12 @@ pub fn link(reports: &mut [FileReport], names: &ModuleNames, rules: &RuleSet) {
                 // is, now with the thread named.
                 if diagnostic.harm == Some(Harm::Hazard) {
                     diagnostic.severity = Severity::Error;
+                } else if diagnostic.rule == Rule::InconsistentLocking
+                    && diagnostic.harm == Some(Harm::Uncertain)
+                {
+                    // NG107 keeps a write no thread reaches as information (see its rule):
+                    // reached, it is the likely race it was judged to be.
+                    diagnostic.severity = diagnostic.severity.max(Severity::Warning);
                 }
                 if let Some(without) = diagnostic.message.strip_suffix(PUBLIC_API_NOTE) {
                     diagnostic.message = without.to_string();
