@@ -627,6 +627,44 @@ fn a_thread_local_import_with_a_fallback_class_is_per_thread() {
     assert_eq!(codes_and_rows(&reports), []);
 }
 
+/// NG107 rates an unlocked write no thread in view reaches as information; a thread started in
+/// another module on it restores the judged severity: a tally's lost update (uncertain harm)
+/// becomes a warning, a hazard an error.
+#[test]
+fn a_thread_in_another_module_raises_inconsistent_locking() {
+    let dir = tempfile::tempdir().unwrap();
+    let package = dir.path().join("svc");
+    std::fs::create_dir_all(&package).unwrap();
+    std::fs::write(package.join("__init__.py"), "").unwrap();
+    let stats = "import threading\n\n_lock = threading.Lock()\nserved = 0\nqueue = []\n\n\n\
+                 def served_one():\n    global served\n    with _lock:\n        served += 1\n\n\n\
+                 def served_unlocked():\n    global served\n    served -= 1\n\n\n\
+                 def add(item):\n    with _lock:\n        queue.append(item)\n\n\n\
+                 def drain():\n    global queue\n    queue = []\n";
+    std::fs::write(package.join("stats.py"), stats).unwrap();
+    let severities = |reports: &[nogil_lint::report::FileReport]| -> Vec<(usize, Severity)> {
+        reports
+            .iter()
+            .flat_map(|report| &report.messages)
+            .filter(|message| message.diagnostic.rule.code() == "NG107")
+            .map(|message| (message.start.row, message.diagnostic.severity))
+            .collect()
+    };
+    // No thread in view: hidden (information).
+    assert_eq!(severities(&check_project(&package)), []);
+    std::fs::write(
+        package.join("main.py"),
+        "import threading\n\nfrom svc.stats import drain, served_unlocked\n\n\n\
+         def start():\n    threading.Thread(target=served_unlocked).start()\n    \
+         threading.Thread(target=drain).start()\n",
+    )
+    .unwrap();
+    assert_eq!(
+        severities(&check_project(&package)),
+        [(16, Severity::Warning), (26, Severity::Error)]
+    );
+}
+
 /// Directories above the project do not make it a test suite: a checkout under `~/test/` is
 /// checked like any other.
 #[test]
