@@ -478,3 +478,34 @@ fn fixes_know_thread_local_bases_from_other_modules() {
     );
     assert!(fixed.contains("        shared.depth += 1\n"), "{fixed}");
 }
+
+/// A fix that locks one write of a state makes its other writes NG107 findings, which are
+/// information where no thread is in view: `--fix` at the default severity locks them too, so
+/// the file ends with one lock discipline.
+#[test]
+fn fixes_lock_every_write_of_the_state_they_lock() {
+    let source = "hits = 0\n\n\ndef record():\n    global hits\n    hits += 1\n    return hits\n\n\n\
+                  def reset():\n    global hits\n    hits = 0\n";
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("app.py");
+    fs::write(&path, source).unwrap();
+    let (reports, _) = pipeline::run(
+        std::slice::from_ref(&path),
+        None,
+        &Settings {
+            collect_facts: true,
+            ..Settings::default()
+        },
+        FixMode::Apply(FixApplicability::Unsafe),
+    );
+    assert!(reports.iter().all(|report| report.fix_errors.is_empty()));
+    let fixed = fs::read_to_string(&path).unwrap();
+    assert!(
+        fixed.contains("    with _hits_lock:\n        hits += 1\n"),
+        "{fixed}"
+    );
+    assert!(
+        fixed.contains("    with _hits_lock:\n        hits = 0\n"),
+        "{fixed}"
+    );
+}
