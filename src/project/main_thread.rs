@@ -52,9 +52,7 @@ impl SetUpOnly {
                     .all(|&function| self.marked.get(offset + function).copied().unwrap_or(false)))
         });
     }
-}
 
-impl SetUpOnly {
     /// The functions that run only at import: called from some module's top-level code
     /// (`at_import`, tests' module code excluded) and otherwise only by such functions, never
     /// referenced as a value nor called by a test's top-level code (`called_elsewhere`), nor

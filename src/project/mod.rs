@@ -40,7 +40,36 @@ struct Linker<'r> {
     by_name: FxHashMap<String, usize>,
 }
 
-impl Linker<'_> {
+impl<'r> Linker<'r> {
+    /// The modules of the reports that have facts, named, with the index of each one's report.
+    fn new(reports: &'r [FileReport], names: &ModuleNames) -> (Self, Vec<usize>) {
+        let mut index_of_report: Vec<usize> = Vec::new();
+        let mut modules: Vec<Module<'r>> = Vec::new();
+        for (report_index, report) in reports.iter().enumerate() {
+            let (Some(facts), Some(path)) = (&report.facts, &report.path) else {
+                continue;
+            };
+            let is_test = names.is_test(path);
+            let (names, is_package) = names.of(path);
+            modules.push(Module {
+                names,
+                is_package,
+                is_test,
+                facts,
+                filename: &report.filename,
+                path,
+            });
+            index_of_report.push(report_index);
+        }
+        let mut by_name: FxHashMap<String, usize> = FxHashMap::default();
+        for (index, module) in modules.iter().enumerate() {
+            for name in &module.names {
+                by_name.entry(name.clone()).or_insert(index);
+            }
+        }
+        (Linker { modules, by_name }, index_of_report)
+    }
+
     /// `.jobs.run` in module `pkg.sub.main` → `pkg.sub.jobs.run`.
     fn absolute(&self, module: usize, qualified: &str) -> Option<String> {
         let level = qualified.chars().take_while(|c| *c == '.').count();
@@ -129,34 +158,10 @@ fn describe(kind: ThreadEntryKind, filename: &str, line: usize) -> String {
 /// functions that another module runs on a thread become errors and say where the thread
 /// starts, and NG302 is reported for process-wide changes reached that way.
 pub fn link(reports: &mut [FileReport], names: &ModuleNames, rules: &RuleSet) {
-    let mut index_of_report: Vec<usize> = Vec::new();
-    let mut modules: Vec<Module<'_>> = Vec::new();
-    for (report_index, report) in reports.iter().enumerate() {
-        let (Some(facts), Some(path)) = (&report.facts, &report.path) else {
-            continue;
-        };
-        let is_test = names.is_test(path);
-        let (names, is_package) = names.of(path);
-        modules.push(Module {
-            names,
-            is_package,
-            is_test,
-            facts,
-            filename: &report.filename,
-            path,
-        });
-        index_of_report.push(report_index);
-    }
-    if modules.is_empty() {
+    let (linker, index_of_report) = Linker::new(reports, names);
+    if linker.modules.is_empty() {
         return;
     }
-    let mut by_name: FxHashMap<String, usize> = FxHashMap::default();
-    for (index, module) in modules.iter().enumerate() {
-        for name in &module.names {
-            by_name.entry(name.clone()).or_insert(index);
-        }
-    }
-    let linker = Linker { modules, by_name };
 
     // Offsets of each module's functions in one flat numbering.
     let mut offsets = Vec::with_capacity(linker.modules.len());

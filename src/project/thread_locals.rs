@@ -4,10 +4,11 @@
 //! alone cannot see that `Local`'s attributes are per thread. The project phase finds such
 //! bases, and the pipeline checks the modules that use them again, knowing.
 
-use rustc_hash::{FxHashMap, FxHashSet};
+use rustc_hash::FxHashSet;
 
-use super::{Linker, Module, ModuleNames};
+use super::{Linker, ModuleNames};
 use crate::report::FileReport;
+use crate::semantic::{is_threading_local, last_segment};
 
 /// For each report whose module uses a class of another module that derives from
 /// `threading.local` (as a base, or called to make an instance), the qualified names by which
@@ -16,42 +17,29 @@ pub fn cross_module_thread_locals(
     reports: &[FileReport],
     names: &ModuleNames,
 ) -> Vec<(usize, Vec<String>)> {
-    let mut index_of_report: Vec<usize> = Vec::new();
-    let mut modules: Vec<Module<'_>> = Vec::new();
-    for (report_index, report) in reports.iter().enumerate() {
-        let (Some(facts), Some(path)) = (&report.facts, &report.path) else {
-            continue;
-        };
-        let (module_names, is_package) = names.of(path);
-        modules.push(Module {
-            names: module_names,
-            is_package,
-            is_test: false,
-            facts,
-            filename: &report.filename,
-            path,
-        });
-        index_of_report.push(report_index);
-    }
     // Nothing derives from `threading.local` anywhere: the common case costs one scan.
-    let any_thread_local = modules.iter().any(|module| {
-        module.facts.classes.values().any(|(_, known)| *known)
-            || module
-                .facts
-                .imports
-                .values()
-                .any(|qualified| is_threading_local(qualified))
-    });
+    let any_thread_local = reports
+        .iter()
+        .filter_map(|report| report.facts.as_ref())
+        .any(|facts| {
+            facts.classes.values().any(|(_, known)| *known)
+                || facts
+                    .imports
+                    .values()
+                    .any(|qualified| is_threading_local(qualified))
+        });
     if !any_thread_local {
         return Vec::new();
     }
+    let (linker, index_of_report) = Linker::new(reports, names);
+    let modules = &linker.modules;
     // The last names a thread-local class can be reached by: `local`, the classes modules
     // know as thread-local, and (to a fixpoint) the names imports bind them to and the classes
     // deriving from them. Only an import or base ending in one of these is resolved: most
     // projects import thousands of names and none of them is thread-local.
     let mut last_names: FxHashSet<&str> = FxHashSet::default();
     last_names.insert("local");
-    for module in &modules {
+    for module in modules {
         for (name, (_, known)) in &module.facts.classes {
             if *known {
                 last_names.insert(name);
@@ -61,7 +49,7 @@ pub fn cross_module_thread_locals(
     let mut changed = true;
     while changed {
         changed = false;
-        for module in &modules {
+        for module in modules {
             let facts = module.facts;
             for (local, qualified) in &facts.imports {
                 if last_names.contains(last_segment(qualified)) && last_names.insert(local) {
@@ -80,13 +68,6 @@ pub fn cross_module_thread_locals(
             }
         }
     }
-    let mut by_name: FxHashMap<String, usize> = FxHashMap::default();
-    for (index, module) in modules.iter().enumerate() {
-        for name in &module.names {
-            by_name.entry(name.clone()).or_insert(index);
-        }
-    }
-    let linker = Linker { modules, by_name };
     let mut found = Vec::new();
     for (module_index, module) in linker.modules.iter().enumerate() {
         let facts = module.facts;
@@ -112,14 +93,6 @@ pub fn cross_module_thread_locals(
         }
     }
     found
-}
-
-fn last_segment(qualified: &str) -> &str {
-    qualified.rsplit('.').next().unwrap_or(qualified)
-}
-
-fn is_threading_local(qualified: &str) -> bool {
-    matches!(qualified, "threading.local" | "_threading_local.local")
 }
 
 impl Linker<'_> {

@@ -31,7 +31,9 @@ pub use iterators::{AdvanceKind, IteratorAdvance, IteratorKind, SharedIterator};
 pub use overrides::{OverriddenState, OverrideShape, ScopedOverride};
 pub use reads::{NameIndex, StateRead};
 pub use stacks::{SharedStack, StackEnd, StackOp, StackOpKind};
-pub use values::{ContainerKind, PoolKind, ValueKind, is_atomic_deque_method};
+pub use values::{
+    ContainerKind, PoolKind, ValueKind, is_atomic_deque_method, is_threading_local, last_segment,
+};
 
 pub type FunctionId = usize;
 pub type ClassId = usize;

@@ -329,18 +329,18 @@ impl<'a> Builder<'a> {
     }
 }
 
-/// `self.<attr>.acquire(…)` as a statement of `__enter__`: the lock `with obj:` then holds.
-/// `_LOCK.acquire()` as a statement of `__enter__`'s body: a module-level name (whether it is a
-/// lock is judged where the name's binding is known).
 impl Builder<'_> {
     /// Whether a qualified class name is per thread: `threading.local`, or a class another
     /// module of the project derives from it (the project phase names those).
     pub(super) fn is_thread_local_class(&self, qualified: &str) -> bool {
-        matches!(qualified, "threading.local" | "_threading_local.local")
+        crate::semantic::is_threading_local(qualified)
             || self.options.thread_local_classes.contains(qualified)
     }
 }
 
+/// `self.<attr>.acquire(…)` as a statement of `__enter__`: the lock `with obj:` then holds.
+/// `_LOCK.acquire()` as a statement of `__enter__`'s body: a module-level name (whether it is a
+/// lock is judged where the name's binding is known).
 fn acquired_module_lock(body: &[Stmt]) -> Option<&str> {
     body.iter().find_map(|stmt| {
         let Stmt::Expr(ast::StmtExpr { value, .. }) = stmt else {

@@ -448,15 +448,7 @@ fn names_tests(text: &str) -> bool {
     .any(|phrase| text.contains(phrase))
 }
 
-/// The last segment of a dotted name (`"os.path.join"` → `"join"`): a byte search from the
-/// end, which the builder runs for nearly every call of an imported name, where
-/// `rsplit('.')` costs several times as much.
-pub(super) fn last_segment(dotted: &str) -> &str {
-    match dotted.as_bytes().iter().rposition(|&byte| byte == b'.') {
-        Some(dot) => &dotted[dot + 1..],
-        None => dotted,
-    }
-}
+pub(super) use crate::semantic::values::last_segment;
 
 /// The range from a suite's first statement to its last (empty for an empty suite).
 pub(super) fn suite_range(suite: &[Stmt]) -> TextRange {
