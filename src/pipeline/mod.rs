@@ -154,20 +154,17 @@ pub fn project_settings(
     let module_names = crate::project::ModuleNames::new(files, roots);
     settings.project_modules = Arc::new(module_names.top_level());
     settings.model.project_modules = settings.project_modules.clone();
-    settings.test_modules = Arc::new(
-        files
-            .iter()
-            .filter(|file| module_names.is_test(file))
-            .cloned()
-            .collect(),
-    );
-    settings.vendored_modules = Arc::new(
-        files
-            .iter()
-            .filter(|file| module_names.is_vendored(file))
-            .cloned()
-            .collect(),
-    );
+    let files_where = |keep: fn(&crate::project::ModuleNames, &Path) -> bool| {
+        Arc::new(
+            files
+                .iter()
+                .filter(|file| keep(&module_names, file))
+                .cloned()
+                .collect(),
+        )
+    };
+    settings.test_modules = files_where(crate::project::ModuleNames::is_test);
+    settings.vendored_modules = files_where(crate::project::ModuleNames::is_vendored);
     if settings.rules.contains(Rule::ExtensionEnablesGil) {
         settings.build = crate::checkers::ng203_extension_enables_gil::build_context(roots);
         settings.build.included_cython =
@@ -238,7 +235,10 @@ fn recheck_with_thread_locals(
         crate::project::cross_module_thread_locals(reports, module_names)
     })
     .unwrap_or_default();
-    let mut knowing = settings.clone();
+    let applying = matches!(mode, FixMode::Apply(_));
+    if found.is_empty() && !applying {
+        return;
+    }
     let mut names: rustc_hash::FxHashSet<String> = rustc_hash::FxHashSet::default();
     let mut affected: rustc_hash::FxHashSet<usize> = rustc_hash::FxHashSet::default();
     for (report, thread_locals) in found {
@@ -247,8 +247,8 @@ fn recheck_with_thread_locals(
             names.extend(thread_locals);
         }
     }
+    let mut knowing = settings.clone();
     knowing.model.thread_local_classes = Arc::new(names);
-    let applying = matches!(mode, FixMode::Apply(_));
     let again: Vec<(usize, PathBuf)> = reports
         .iter()
         .enumerate()
