@@ -110,33 +110,26 @@ pub fn fix_source(
     // A fix that locks some writes of a state leaves its other writes NG107 findings, which
     // are information where no thread is in view: those the fixes made are fixed too, so the
     // file ends with one lock discipline. NG107 findings the file had before are not (they
-    // stay hidden, and unfixed). A finding is known by its statement and state, which the
-    // message starts with (its line numbers move as fixes insert lines).
+    // stay hidden, and unfixed). A finding is known by the text of its statement (its
+    // position moves as fixes insert lines).
     let mut first_pass = true;
     let mut before_fixes: rustc_hash::FxHashSet<String> = rustc_hash::FxHashSet::default();
-    let inconsistent_locking_key = |diagnostic: &Diagnostic| {
-        diagnostic
-            .message
-            .split(" without a lock")
-            .next()
-            .unwrap_or_default()
-            .to_string()
-    };
     fix::fix_in_passes(source, path, threshold, |text| {
         let mut diagnostics = lint_source(text, path, settings);
+        let statement = |diagnostic: &Diagnostic| &text[diagnostic.range];
         if first_pass {
             first_pass = false;
             before_fixes.extend(
                 diagnostics
                     .iter()
                     .filter(|diagnostic| diagnostic.rule == Rule::InconsistentLocking)
-                    .map(inconsistent_locking_key),
+                    .map(|diagnostic| statement(diagnostic).to_string()),
             );
         }
         diagnostics.retain(|diagnostic| {
             diagnostic.severity >= settings.min_severity
                 || (diagnostic.rule == Rule::InconsistentLocking
-                    && !before_fixes.contains(&inconsistent_locking_key(diagnostic)))
+                    && !before_fixes.contains(statement(diagnostic)))
         });
         diagnostics
     })
