@@ -3,7 +3,9 @@
 //! in (a hazard), or something in between. Shared by NG103 and NG104.
 
 use crate::diagnostic::Harm;
-use crate::semantic::{AccessKind, AccessTarget, Guard, SemanticModel, StateAccess, ValueIdentity};
+use crate::semantic::{
+    AccessKind, AccessTarget, BranchWork, Guard, SemanticModel, StateAccess, ValueIdentity,
+};
 
 /// The harm of two threads both running the act, and the clause that says what happens.
 pub fn check_then_act_harm(
@@ -58,13 +60,17 @@ pub fn check_then_act_harm(
         ValueIdentity::Equal => benign_or_setup(guard),
         // A cache keyed by what is looked up (`D[k] = compute(k)`): a result of the key, the
         // same for both threads unless something shows it is not (a unique value above).
-        ValueIdentity::Unknown if guard.lone_act && access.target != AccessTarget::Whole => (
-            Harm::Benign,
-            "both may compute the value for the key and store it; harmless when it depends only \
-             on the key, as a cache's does"
-                .to_string(),
-        ),
-        ValueIdentity::Unknown if guard.lone_act => (
+        ValueIdentity::Unknown
+            if guard.work != BranchWork::Effects && access.target != AccessTarget::Whole =>
+        {
+            (
+                Harm::Benign,
+                "both may compute the value for the key and store it; harmless when it depends \
+                 only on the key, as a cache's does"
+                    .to_string(),
+            )
+        }
+        ValueIdentity::Unknown if guard.work != BranchWork::Effects => (
             Harm::Uncertain,
             "each can compute the value and the second store replaces the first, which matters \
              unless the two values are interchangeable"
@@ -77,22 +83,28 @@ pub fn check_then_act_harm(
     }
 }
 
-/// Equal values: harmless when the branch only stores them, uncertain when it also does work
-/// that would run twice.
+/// Equal values: harmless when the branch only stores them (or also logs or warns), uncertain
+/// when it also does work that would run twice.
 fn benign_or_setup(guard: &Guard) -> (Harm, String) {
-    if guard.lone_act {
-        (
+    match guard.work {
+        BranchWork::Stores => (
             Harm::Benign,
             "both may compute the value and store equal results; the only cost is the duplicate \
              work"
                 .to_string(),
-        )
-    } else {
-        (
+        ),
+        // `if not _WARNED: _WARNED = True; warnings.warn(…)`: a warn-once flag.
+        BranchWork::StoresAndReports => (
+            Harm::Benign,
+            "both store the same value and the message the branch logs or warns appears twice; \
+             nothing else runs twice"
+                .to_string(),
+        ),
+        BranchWork::Effects => (
             Harm::Uncertain,
             "the other work in the branch runs twice, though the stored values are equal"
                 .to_string(),
-        )
+        ),
     }
 }
 

@@ -283,6 +283,18 @@ pub enum GuardKind {
     NoneCheck,
 }
 
+/// What a guarded branch does, which decides what two threads both past its check repeat.
+/// Ordered from the least work to the most.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum BranchWork {
+    /// Only computes and stores values (assignments, imports, loops that fill locals).
+    Stores,
+    /// Stores, and logs or warns: repeated, a message appears twice.
+    StoresAndReports,
+    /// Does work with effects of its own (a call, a store that wraps what is there).
+    Effects,
+}
+
 #[derive(Debug, Clone)]
 pub struct Guard {
     pub kind: GuardKind,
@@ -292,9 +304,9 @@ pub struct Guard {
     pub stmt: TextRange,
     /// Locks held where the check runs (without the ones the function inherits).
     pub locks: Vec<LockKey>,
-    /// The guarded branch does nothing but the act (one assignment): running it twice only
-    /// stores the value twice. Otherwise it also does setup work that would run twice.
-    pub lone_act: bool,
+    /// What the guarded branch does besides the act: running it twice stores the value
+    /// twice, and repeats whatever else it does.
+    pub work: BranchWork,
     /// The check rejects the key when it is there (`if k in D: raise …` before `D[k] = v`):
     /// a registration that refuses duplicates, not a cache that returns what it has.
     pub rejects: bool,

@@ -8,7 +8,7 @@ use ruff_text_size::{Ranged, TextRange};
 use super::syntax::{SubscriptLoadFinder, ends_leaving_suite};
 use super::{ActiveGuard, Builder};
 use crate::semantic::values::ValueKind;
-use crate::semantic::{Guard, GuardKind, StateKey};
+use crate::semantic::{BranchWork, Guard, GuardKind, StateKey};
 
 impl<'a> Builder<'a> {
     /// The shared mapping `k in D` / `k not in D` tests, when `D` may be one (a mapping, or a
@@ -34,7 +34,7 @@ impl<'a> Builder<'a> {
                 check: test.range(),
                 stmt,
                 locks: self.locks_now(),
-                lone_act: false,
+                work: BranchWork::Effects,
                 rejects: false,
             },
         };
@@ -137,7 +137,7 @@ impl<'a> Builder<'a> {
             }
             _ => return None,
         };
-        guard.guard.lone_act = super::visitor::is_lone_act(rest);
+        guard.guard.work = super::branch_work::branch_work(rest);
         Some(guard)
     }
 
@@ -157,7 +157,7 @@ impl<'a> Builder<'a> {
                 check: test.range(),
                 stmt: span,
                 locks: self.locks_now(),
-                lone_act: false,
+                work: BranchWork::Effects,
                 rejects: false,
             },
         };
@@ -360,7 +360,7 @@ impl<'a> Builder<'a> {
                 check: subscript.range,
                 stmt: stmt.range,
                 locks: lookup_locks,
-                lone_act: false,
+                work: BranchWork::Effects,
                 rejects: false,
             },
         })

@@ -85,6 +85,16 @@ const EQUAL_CALLS: &[&str] = &[
     "builtins.type",
     "builtins.format",
     "builtins.sorted",
+    "builtins.pow",
+    "builtins.divmod",
+    "builtins.chr",
+    "builtins.ord",
+    "builtins.hex",
+    "builtins.oct",
+    "builtins.bin",
+    "builtins.any",
+    "builtins.all",
+    "builtins.callable",
     "re.compile",
     "re.escape",
     "logging.getLogger",
@@ -123,6 +133,39 @@ const EQUAL_CALLS: &[&str] = &[
     "operator.itemgetter",
     "string.Template",
 ];
+
+/// A built-in exception or type, by its name.
+fn is_builtin_class(name: &str) -> bool {
+    let exception = name.starts_with(|c: char| c.is_ascii_uppercase())
+        && [
+            "Error",
+            "Exception",
+            "Exit",
+            "Warning",
+            "Interrupt",
+            "Iteration",
+        ]
+        .iter()
+        .any(|suffix| name.ends_with(suffix));
+    exception
+        || matches!(
+            name,
+            "int"
+                | "float"
+                | "complex"
+                | "str"
+                | "bytes"
+                | "bool"
+                | "tuple"
+                | "frozenset"
+                | "type"
+                | "object"
+                | "list"
+                | "dict"
+                | "set"
+                | "bytearray"
+        )
+}
 
 /// Function names (the callee's last name, whatever module it comes from) that import or look
 /// up a name: equal for equal arguments.
@@ -277,6 +320,9 @@ impl<'a> Builder<'a> {
                     (unique @ ValueIdentity::Unique(_), _)
                     | (_, unique @ ValueIdentity::Unique(_)) => unique,
                     (ValueIdentity::Equal, ValueIdentity::Equal) => ValueIdentity::Equal,
+                    // `get_option("size") * 1e6`: arithmetic with a number gives a number,
+                    // whose identity no caller observes.
+                    _ if self.is_number(left) || self.is_number(right) => ValueIdentity::Equal,
                     _ => ValueIdentity::Unknown,
                 }
             }
@@ -289,6 +335,9 @@ impl<'a> Builder<'a> {
                 {
                     return match self.local_values.get(&(function, id.as_str())) {
                         Some(assigned) => self.identity_within(assigned, scope, depth + 1),
+                        // `from opentelemetry import trace` in the function: the module (or
+                        // name) every import of it gives.
+                        None if self.imports.contains_key(id.as_str()) => ValueIdentity::Equal,
                         None => ValueIdentity::Unknown,
                     };
                 }
@@ -303,6 +352,10 @@ impl<'a> Builder<'a> {
                         | ValueKind::None,
                     ) => ValueIdentity::Equal,
                     _ if self.imports.contains_key(id.as_str()) => ValueIdentity::Equal,
+                    // `GeneratorExit`, `ValueError`: a built-in class is one object.
+                    None if is_builtin_class(id.as_str()) && !self.is_enclosing_local(id) => {
+                        ValueIdentity::Equal
+                    }
                     _ => ValueIdentity::Unknown,
                 }
             }
@@ -314,7 +367,7 @@ impl<'a> Builder<'a> {
             Expr::Await(ast::ExprAwait { value: awaited, .. }) => {
                 self.identity_within(awaited, scope, depth + 1)
             }
-            Expr::Call(call) => self.call_identity(call),
+            Expr::Call(call) => self.call_identity(call, scope),
             _ => ValueIdentity::Unknown,
         }
     }
@@ -337,6 +390,20 @@ impl<'a> Builder<'a> {
         self.identity_within(operand, scope, depth + 1)
     }
 
+    /// A number: a literal, or what `int(…)`, `float(…)`, `len(…)` and the like return.
+    fn is_number(&self, expr: &Expr) -> bool {
+        match expr {
+            Expr::NumberLiteral(_) => true,
+            Expr::UnaryOp(ast::ExprUnaryOp { operand, .. }) => self.is_number(operand),
+            Expr::Call(ast::ExprCall { func, .. }) => matches!(&**func,
+                Expr::Name(ast::ExprName { id, .. })
+                    if matches!(id.as_str(), "int" | "float" | "len" | "abs" | "round" | "pow")
+                        && !self.bindings.contains_key(id.as_str())
+                        && !self.imports.contains_key(id.as_str())),
+            _ => false,
+        }
+    }
+
     /// Several parts: unique if any part is, equal if all are.
     fn combined<'e>(
         &self,
@@ -347,7 +414,7 @@ impl<'a> Builder<'a> {
         combine(parts.map(|part| self.identity_within(part, scope, depth + 1)))
     }
 
-    fn call_identity(&self, call: &ast::ExprCall) -> ValueIdentity {
+    fn call_identity(&self, call: &ast::ExprCall, scope: Option<FunctionId>) -> ValueIdentity {
         if classify_literal(&call.func).is_some() {
             return ValueIdentity::Unknown;
         }
@@ -365,7 +432,20 @@ impl<'a> Builder<'a> {
         {
             return ValueIdentity::Unique("a new instance");
         }
-        let qualified = self.qualified_name(&call.func);
+        // `len(…)`, `open(…)`: a built-in function unless a binding hides it (the qualified
+        // names only know the built-in containers, which other checks construct).
+        let qualified = self
+            .qualified_name(&call.func)
+            .or_else(|| match &*call.func {
+                Expr::Name(ast::ExprName { id, .. })
+                    if !self.bindings.contains_key(id.as_str())
+                        && !self.is_enclosing_local(id)
+                        && scope.is_none_or(|function| !self.functions[function].is_local(id)) =>
+                {
+                    Some(format!("builtins.{id}"))
+                }
+                _ => None,
+            });
         if let Some(qualified) = qualified.as_deref() {
             if let Some((_, description)) = UNIQUE_CALLS.iter().find(|(name, _)| *name == qualified)
             {

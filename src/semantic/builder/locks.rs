@@ -208,7 +208,7 @@ impl<'a> Builder<'a> {
                 for mut guard in inner {
                     if let Some(last) = rest.last() {
                         guard.guard.stmt = TextRange::new(guard.guard.stmt.start(), last.end());
-                        guard.guard.lone_act = super::visitor::is_lone_act(rest);
+                        guard.guard.work = super::branch_work::branch_work(rest);
                         leaving_function.push(guard.clone());
                         self.guard_stack.push(guard);
                     }

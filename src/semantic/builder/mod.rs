@@ -40,6 +40,7 @@
 //! - [`syntax`]: syntax helpers that need no builder state.
 
 mod accesses;
+mod branch_work;
 mod call_graph;
 mod calls;
 mod classes;

@@ -6,10 +6,11 @@ use ruff_python_ast::visitor::{self, Visitor};
 use ruff_python_ast::{self as ast, Expr, ExprContext, Stmt, UnaryOp};
 use ruff_text_size::{Ranged, TextRange};
 
+use super::branch_work::branch_work;
 use super::syntax::{is_main_guard, method_receiver, scan_scope};
 use super::{Builder, FunctionFrame};
 use crate::semantic::values::ValueKind;
-use crate::semantic::{AccessKind, Function, IterationKind, ParameterLockDefault};
+use crate::semantic::{AccessKind, BranchWork, Function, IterationKind, ParameterLockDefault};
 
 /// Below this much free stack, a deeper visit continues on a new stack segment: code nested
 /// tens of thousands of levels deep (a generated `1 + 1 + …` of a million terms) must not
@@ -282,7 +283,7 @@ impl<'a> Builder<'a> {
                 self.visit_expr(test);
                 let main_guard = self.frames.is_empty() && is_main_guard(test);
                 let guard = self.guard_for_test(test, stmt.range()).map(|mut guard| {
-                    guard.guard.lone_act = is_lone_act(body);
+                    guard.guard.work = branch_work(body);
                     guard
                 });
                 // Every test of shared state counts as a check for double-checked locking,
@@ -338,7 +339,7 @@ impl<'a> Builder<'a> {
                 let else_guard = match elif_else_clauses.as_slice() {
                     [only] if only.test.is_none() => {
                         self.present_test(test, &[], stmt.range()).map(|mut guard| {
-                            guard.guard.lone_act = is_lone_act(&only.body);
+                            guard.guard.work = branch_work(&only.body);
                             guard
                         })
                     }
@@ -434,10 +435,16 @@ impl<'a> Builder<'a> {
             }
             Stmt::Try(try_stmt) => {
                 let guard = self.try_lookup_guard(try_stmt).map(|mut guard| {
-                    guard.guard.lone_act = try_stmt.handlers.iter().all(|handler| {
-                        let ast::ExceptHandler::ExceptHandler(handler) = handler;
-                        is_lone_act(&handler.body)
-                    });
+                    // What the handlers do, the most of any.
+                    guard.guard.work = try_stmt
+                        .handlers
+                        .iter()
+                        .map(|handler| {
+                            let ast::ExceptHandler::ExceptHandler(handler) = handler;
+                            branch_work(&handler.body)
+                        })
+                        .max()
+                        .unwrap_or(BranchWork::Stores);
                     guard
                 });
                 if let (Some(guard), Some(function)) = (&guard, self.current_function()) {
@@ -704,65 +711,6 @@ impl<'a> Builder<'a> {
             }
         }
     }
-}
-
-/// A branch that only computes and stores values (assignments, `return`, `pass`, and loops
-/// or tests that only fill locals the branch made): run twice, it computes twice and stores
-/// twice. Any other statement (a call for its effect, a write elsewhere) is setup work that
-/// would run twice too.
-pub(super) fn is_lone_act(body: &[Stmt]) -> bool {
-    lone_act_building(body, &mut Vec::new())
-}
-
-/// [`is_lone_act`], with the names the branch has assigned so far: a loop that only fills
-/// such a scratch local (`rules = []`, `for …: rules.append(r)`) computes the value to store,
-/// as an assignment does.
-fn lone_act_building<'a>(body: &'a [Stmt], scratch: &mut Vec<&'a str>) -> bool {
-    body.iter().all(|stmt| match stmt {
-        Stmt::Assign(assign) => {
-            scratch.extend(assign.targets.iter().filter_map(|target| match target {
-                Expr::Name(name) => Some(name.id.as_str()),
-                _ => None,
-            }));
-            true
-        }
-        Stmt::AnnAssign(_) | Stmt::Return(_) | Stmt::Pass(_) | Stmt::Continue(_) => true,
-        // `with lock: D[k] = value` stores under a lock: still only a store.
-        Stmt::With(with) => lone_act_building(&with.body, scratch),
-        // Importing twice gives the same module: `try: import x … except ImportError: …`.
-        Stmt::Import(_) | Stmt::ImportFrom(_) => true,
-        Stmt::Try(try_stmt) => {
-            lone_act_building(&try_stmt.body, scratch)
-                && lone_act_building(&try_stmt.orelse, scratch)
-                && lone_act_building(&try_stmt.finalbody, scratch)
-                && try_stmt.handlers.iter().all(|handler| {
-                    let ast::ExceptHandler::ExceptHandler(handler) = handler;
-                    lone_act_building(&handler.body, scratch)
-                })
-        }
-        // Loops and tests that only build scratch locals.
-        Stmt::For(for_stmt) => {
-            if let Expr::Name(name) = &*for_stmt.target {
-                scratch.push(name.id.as_str());
-            }
-            lone_act_building(&for_stmt.body, scratch)
-                && lone_act_building(&for_stmt.orelse, scratch)
-        }
-        Stmt::If(if_stmt) => {
-            lone_act_building(&if_stmt.body, scratch)
-                && if_stmt
-                    .elif_else_clauses
-                    .iter()
-                    .all(|clause| lone_act_building(&clause.body, scratch))
-        }
-        // `rules.append(r)` on a list the branch made.
-        Stmt::Expr(ast::StmtExpr { value, .. }) => matches!(&**value, Expr::Call(call)
-            if matches!(&*call.func, Expr::Attribute(attribute)
-                if matches!(&*attribute.value, Expr::Name(receiver)
-                    if scratch.contains(&receiver.id.as_str()))
-                    && crate::semantic::values::is_mutating_method(attribute.attr.as_str()))),
-        _ => false,
-    })
 }
 
 /// Which lookup errors the handlers of a `try` catch, as `(KeyError, IndexError)`: by name,
