@@ -249,6 +249,9 @@ pub(super) fn is_pure(expr: &Expr) -> bool {
 /// Also a value derived from the name itself: a slice or item of it (`x = x[1:]`) or a method
 /// call on it (`x = x.strip()`).
 pub(super) fn reads_name(value: &Expr, name: &str) -> bool {
+    if is_copy(value) {
+        return false;
+    }
     match value {
         Expr::BinOp(ast::ExprBinOp { left, right, .. }) => {
             reads_name(left, name) || reads_name(right, name)
@@ -260,6 +263,31 @@ pub(super) fn reads_name(value: &Expr, name: &str) -> bool {
         Expr::Call(ast::ExprCall { func, .. }) => matches!(&**func,
             Expr::Attribute(ast::ExprAttribute { value, .. })
                 if matches!(&**value, Expr::Name(base) if base.id.as_str() == name)),
+        _ => false,
+    }
+}
+
+/// `x.copy()` or `x[:]`: a copy of what is there, not an update of it. Storing it back
+/// (`cls.settings = cls.settings.copy()`, a subclass taking its own copy of an inherited
+/// container) loses nothing when two threads do it: both store equal copies.
+fn is_copy(value: &Expr) -> bool {
+    match value {
+        Expr::Call(ast::ExprCall {
+            func, arguments, ..
+        }) => {
+            arguments.is_empty()
+                && matches!(&**func, Expr::Attribute(ast::ExprAttribute { attr, .. })
+                    if attr.as_str() == "copy")
+        }
+        Expr::Subscript(ast::ExprSubscript { slice, .. }) => matches!(
+            &**slice,
+            Expr::Slice(ast::ExprSlice {
+                lower: None,
+                upper: None,
+                step: None,
+                ..
+            })
+        ),
         _ => false,
     }
 }
@@ -293,6 +321,9 @@ pub(super) fn reads_item(value: &Expr, container: &str, item: &str, source: &str
 /// The value reads the same expression text as an operand (`obj.n = obj.n + 1`), or derives
 /// from it (`self.buffer = self.buffer[1:]`, `self.name = self.name.strip()`).
 pub(super) fn reads_text(value: &Expr, text: &str, source: &str) -> bool {
+    if is_copy(value) {
+        return false;
+    }
     match value {
         Expr::BinOp(ast::ExprBinOp { left, right, .. }) => {
             reads_text(left, text, source) || reads_text(right, text, source)
