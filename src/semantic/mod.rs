@@ -9,6 +9,7 @@
 mod builder;
 mod evictions;
 mod execution;
+mod guards;
 mod iteration;
 mod iterators;
 mod overrides;
@@ -26,6 +27,7 @@ pub use execution::{
     Execution, ModuleRole, ValueIdentity, is_async_package_path, is_command_line_file,
     names_one_time_setup,
 };
+pub use guards::{BranchWork, CheckActLocking, Guard, GuardKind};
 pub use iteration::{IterationKind, MappingIteration, ProcessMapping, StateIteration};
 pub use iterators::{AdvanceKind, IteratorAdvance, IteratorKind, SharedIterator};
 pub use overrides::{OverriddenState, OverrideShape, ScopedOverride};
@@ -157,6 +159,8 @@ pub struct Class<'a> {
     pub metaclass: Option<String>,
     pub is_dataclass: bool,
     pub is_thread_subclass: bool,
+    /// A subclass of `multiprocessing.Process`: its `run` is a child process's main.
+    pub is_process_subclass: bool,
     /// A subclass of `threading.local`: every thread sees its own attributes.
     pub is_thread_local: bool,
     /// The attribute holding the lock that `__enter__` acquires (`self._lock.acquire()`), so
@@ -270,48 +274,6 @@ pub enum AccessKind<'a> {
     MutatingCall(&'a str),
 }
 
-/// The check in an `if`/`try` that guards a write (check-then-act).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum GuardKind {
-    /// `if k not in D:`
-    NotIn,
-    /// `if D.get(k) is None:` / `if not D.get(k):`
-    GetIsNone,
-    /// `try: D[k] except KeyError:`
-    TryKeyError,
-    /// `if X is None:` / `if not X:`
-    NoneCheck,
-}
-
-/// What a guarded branch does, which decides what two threads both past its check repeat.
-/// Ordered from the least work to the most.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum BranchWork {
-    /// Only computes and stores values (assignments, imports, loops that fill locals).
-    Stores,
-    /// Stores, and logs or warns: repeated, a message appears twice.
-    StoresAndReports,
-    /// Does work with effects of its own (a call, a store that wraps what is there).
-    Effects,
-}
-
-#[derive(Debug, Clone)]
-pub struct Guard {
-    pub kind: GuardKind,
-    /// The test (or the `try` body's lookup).
-    pub check: TextRange,
-    /// The whole `if` or `try` statement.
-    pub stmt: TextRange,
-    /// Locks held where the check runs (without the ones the function inherits).
-    pub locks: Vec<LockKey>,
-    /// What the guarded branch does besides the act: running it twice stores the value
-    /// twice, and repeats whatever else it does.
-    pub work: BranchWork,
-    /// The check rejects the key when it is there (`if k in D: raise …` before `D[k] = v`):
-    /// a registration that refuses duplicates, not a cache that returns what it has.
-    pub rejects: bool,
-}
-
 /// A write to shared state inside a function.
 #[derive(Debug, Clone)]
 pub struct StateAccess<'a> {
@@ -346,18 +308,6 @@ pub struct StateAccess<'a> {
     /// The next statement of the same block returns or raises: nothing else this call does
     /// runs after the write (`D = {}; return D`, a reset).
     pub followed_by_exit: bool,
-}
-
-/// How a check-then-act is locked.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum CheckActLocking {
-    /// One lock is held from the check through the act.
-    Atomic,
-    /// The check and the act each hold this lock, in separate sections: another thread can
-    /// act between them.
-    SeparateSections(LockKey),
-    /// No lock is common to the check and the act.
-    Unlocked,
 }
 
 /// A call from one function (or module-level code) to a function of this module.
@@ -579,7 +529,8 @@ pub struct SemanticModel<'a> {
     /// (`pkg/_vendor/…`), set by the linter: its findings are information.
     pub vendored: bool,
     /// Code that runs in the child of `os.fork()` (`if pid == 0:`), where only the forking
-    /// thread exists.
+    /// thread exists, and the `run` methods of `multiprocessing.Process` subclasses, which
+    /// start on the child process's only thread.
     fork_child_ranges: Vec<TextRange>,
     /// Code only the main thread runs (`if threading.current_thread() is
     /// threading.main_thread():`).
@@ -683,7 +634,8 @@ impl<'a> SemanticModel<'a> {
     }
 
     /// Whether code at `range` runs in the child of an `os.fork()` of its function (the body
-    /// of `if pid == 0:`), where only the forking thread exists: it races with nothing.
+    /// of `if pid == 0:`), where only the forking thread exists, or in the `run` method of a
+    /// `multiprocessing.Process` subclass, the child process's main: it races with nothing.
     pub fn in_fork_child(&self, range: TextRange) -> bool {
         self.fork_child_ranges
             .iter()

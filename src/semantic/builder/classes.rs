@@ -53,6 +53,19 @@ impl<'a> Builder<'a> {
                     .get(base.as_str())
                     .is_some_and(|&class| self.classes[class].is_thread_subclass)
         });
+        // `multiprocessing.Process` (or billiard's copy, or a context's `mp.Process`), or a
+        // subclass of one of this module's process classes.
+        let is_process_subclass = bases.iter().any(|base| {
+            base.rsplit_once('.').is_some_and(|(module, last)| {
+                last == "Process"
+                    && ["multiprocessing", "billiard", "multiprocess"]
+                        .iter()
+                        .any(|top| module.split('.').next() == Some(*top))
+            }) || self
+                .class_index
+                .get(base.as_str())
+                .is_some_and(|&class| self.classes[class].is_process_subclass)
+        });
         let is_thread_local = bases.iter().any(|base| {
             self.is_thread_local_class(base)
                 || self
@@ -90,6 +103,7 @@ impl<'a> Builder<'a> {
             metaclass,
             is_dataclass,
             is_thread_subclass,
+            is_process_subclass,
             is_thread_local,
             context_lock: None,
             lock_getters: Vec::new(),

@@ -97,6 +97,7 @@ impl<'a> Builder<'a> {
         let stack_ops = std::mem::take(&mut self.stack_ops);
         let iterator_advances = std::mem::take(&mut self.iterator_advances);
 
+        let fork_child_ranges = self.fork_child_ranges_with_process_runs();
         let mut model = SemanticModel {
             source: self.source,
             line_starts: std::sync::OnceLock::new(),
@@ -141,7 +142,7 @@ impl<'a> Builder<'a> {
             command_line_module: false,
             vendored: false,
             main_thread_setup,
-            fork_child_ranges: self.fork_child_ranges,
+            fork_child_ranges,
             main_thread_ranges: self.main_thread_ranges,
             dead_on_target: self.dead_on_target,
         };
@@ -214,6 +215,28 @@ impl<'a> Builder<'a> {
             }
         }
         thread_entries
+    }
+
+    /// The children of forks, and the `run` methods of `multiprocessing.Process` subclasses:
+    /// `run` is the child process's main, which starts on the only thread there (what it does
+    /// to its copy of the module races with nothing until it starts threads itself).
+    fn fork_child_ranges_with_process_runs(&mut self) -> Vec<TextRange> {
+        let mut ranges = std::mem::take(&mut self.fork_child_ranges);
+        for class in self
+            .classes
+            .iter()
+            .filter(|class| class.is_process_subclass)
+        {
+            for &method in &class.methods {
+                let function = &self.functions[method];
+                if function.name == "run"
+                    && let (Some(first), Some(last)) = (function.body.first(), function.body.last())
+                {
+                    ranges.push(TextRange::new(first.start(), last.end()));
+                }
+            }
+        }
+        ranges
     }
 
     /// The functions decorated with a configured thread-entry decorator.
