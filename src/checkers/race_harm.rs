@@ -25,6 +25,21 @@ pub fn check_then_act_harm(
                 .to_string(),
         );
     }
+    // A cache keyed by what is looked up whose branch also does work (an import, a compile,
+    // reading a file): run twice for one key, it computes twice, unless some other code
+    // removes keys, when the entry the check saw can be gone by the time it is used.
+    if access.target != AccessTarget::Whole
+        && guard.work == BranchWork::Effects
+        && !matches!(access.value_identity, ValueIdentity::Unique(_))
+        && !removes_keys_elsewhere(model, access)
+    {
+        return (
+            Harm::Benign,
+            "both may compute the value for the key and run the rest of the branch twice; \
+             harmless when both depend only on the key, as a cache's do"
+                .to_string(),
+        );
+    }
     match access.value_identity {
         ValueIdentity::Unique("a new container") => {
             // An empty container that callers then fill: each thread fills its own, and the
@@ -81,6 +96,20 @@ pub fn check_then_act_harm(
             "the work in the branch runs twice and the second store replaces the first".to_string(),
         ),
     }
+}
+
+/// Whether another function removes keys of the state (`del D[k]`, `D.pop(k)`, `D.clear()`).
+fn removes_keys_elsewhere(model: &SemanticModel<'_>, access: &StateAccess<'_>) -> bool {
+    model.accesses_of(access.key).any(|(_, other)| {
+        other.function != access.function
+            && match other.kind {
+                AccessKind::Delete => true,
+                AccessKind::MutatingCall(method) => {
+                    matches!(method, "pop" | "popitem" | "clear" | "remove" | "discard")
+                }
+                _ => false,
+            }
+    })
 }
 
 /// Equal values: harmless when the branch only stores them (or also logs or warns), uncertain

@@ -509,6 +509,20 @@ impl<'a> Builder<'a> {
                         self.local_values
                             .insert((function, name.id.as_str()), value);
                     }
+                    // `fd, name = tempfile.mkstemp()`: each name is a part of what the call
+                    // returned, as unique as the whole.
+                    if let (Expr::Tuple(tuple), Expr::Call(_), Some(function)) =
+                        (target, &**value, self.current_function())
+                    {
+                        for element in &tuple.elts {
+                            if let Expr::Name(name) = element
+                                && self.functions[function].is_local(name.id.as_str())
+                            {
+                                self.local_values
+                                    .insert((function, name.id.as_str()), value);
+                            }
+                        }
+                    }
                 }
                 let kind = self.classify(value);
                 for target in targets {
