@@ -99,6 +99,9 @@ pub struct Diagnostic {
     /// Other places the finding refers to (the thread entry that reaches the code, the locked
     /// write NG107 compares with): the language server shows them as related information.
     pub related: Vec<Related>,
+    /// Findings of one run with the same rule and group are one decision (every import of one
+    /// extension package): the run shows the first and lists the others in it.
+    pub group: Option<String>,
 }
 
 /// A place a finding refers to, with what it is.
@@ -132,6 +135,7 @@ impl Diagnostic {
             functions: Vec::new(),
             harm: None,
             related: Vec::new(),
+            group: None,
         }
     }
 
@@ -165,6 +169,11 @@ impl Diagnostic {
             message: message.into(),
             location,
         });
+        self
+    }
+
+    pub fn with_group(mut self, group: impl Into<String>) -> Self {
+        self.group = Some(group.into());
         self
     }
 

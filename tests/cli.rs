@@ -520,3 +520,31 @@ fn stdin_uses_the_settings_of_its_file_name() {
         .code(1)
         .stdout(predicate::str::contains("src/app.py:5:5: NG101"));
 }
+
+#[test]
+fn one_extension_package_is_one_finding_naming_its_other_imports() {
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["a.py", "b.py", "c.py"] {
+        fs::write(dir.path().join(name), "import uamqp\n").unwrap();
+    }
+    // A type stub never runs: its import loads nothing.
+    fs::write(dir.path().join("d.pyi"), "import uamqp\n").unwrap();
+    let output = nogil_lint()
+        .args(["check", "--output-format", "json"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let findings: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let findings = findings.as_array().unwrap();
+    assert_eq!(findings.len(), 1, "{findings:#?}");
+    let message = findings[0]["message"].as_str().unwrap();
+    assert!(findings[0]["filename"].as_str().unwrap().ends_with("a.py"));
+    assert!(
+        message.contains("also imported in 2 other places:")
+            && message.contains("b.py:1")
+            && message.contains("c.py:1")
+            && !message.contains("d.pyi"),
+        "{message}"
+    );
+}

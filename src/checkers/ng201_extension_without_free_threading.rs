@@ -205,7 +205,8 @@ pub fn check(context: &Context<'_, '_>, diagnostics: &mut Vec<Diagnostic>) {
                 }
                 ExtensionProblem::ReenablesGil { .. } => "re-enables the GIL",
             })
-            .with_help(advice(package, &problem, target)),
+            .with_help(advice(package, &problem, target))
+            .with_group(package.name.clone()),
         );
     }
 }

@@ -47,6 +47,11 @@ pub fn analyze(
             .collect();
         return (diagnostics, None);
     }
+    // A type stub (`.pyi`) describes a module to type checkers and never runs: nothing in it
+    // can race or load an extension (its syntax errors are still reported above).
+    if source_type == PySourceType::Stub {
+        return (Vec::new(), None);
+    }
     // The pipeline knows the project's test directories; a file checked on its own (standard
     // input, a direct call) is judged by its name.
     let role = match ModuleRole::of_file_name(path) {

@@ -4,6 +4,7 @@
 //! command line, `nogil-lint parity` and the tests all go through it.
 
 mod add_noqa;
+mod grouped_findings;
 mod installed_packages;
 mod project_fixes;
 
@@ -127,6 +128,7 @@ pub fn run(
     }
     project_fixes::apply_project_fixes(&mut reports, mode, settings.min_severity);
     filter_shown(&mut reports, settings);
+    grouped_findings::fold_grouped_findings(&mut reports);
     for report in &mut reports {
         if let Some((original, fixed)) = report.diff_base.take()
             && original != fixed

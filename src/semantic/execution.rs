@@ -45,7 +45,12 @@ impl ModuleRole {
             .strip_suffix(".py")
             .or_else(|| name.strip_suffix(".pyi"))
             .unwrap_or(name);
-        if stem.starts_with("test_") || stem.ends_with("_test") || stem == "conftest" {
+        if stem.starts_with("test_")
+            || stem.ends_with("_test")
+            || stem.ends_with("_tests")
+            || stem == "tests"
+            || stem == "conftest"
+        {
             ModuleRole::Test
         } else {
             ModuleRole::Library
@@ -197,6 +202,9 @@ mod tests {
         assert_eq!(role("pkg/tests/test_app.py"), ModuleRole::Test);
         assert_eq!(role("conftest.py"), ModuleRole::Test);
         assert_eq!(role("pkg/app_test.py"), ModuleRole::Test);
+        assert_eq!(role("keyboard/_keyboard_tests.py"), ModuleRole::Test);
+        assert_eq!(role("polls/tests.py"), ModuleRole::Test);
+        assert_eq!(role("pkg/contests.py"), ModuleRole::Library);
         assert_eq!(
             role("pkg/contrib/emscripten/fetch.py"),
             ModuleRole::NoThreads

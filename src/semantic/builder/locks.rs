@@ -30,6 +30,15 @@ impl<'a> Builder<'a> {
                 {
                     return Some(name.to_string());
                 }
+                // `with budget:` in a closure, on the lock (or condition) of the function
+                // around it: the closures that function starts on threads share it.
+                if let Some(function) = self.current_function()
+                    && !self.functions[function].is_local(name)
+                    && let Some(owner) = self.enclosing_owner(function, name)
+                    && self.local_locks.contains(&(owner, name))
+                {
+                    return Some(name.to_string());
+                }
                 let local = self.current_function().is_some() && self.is_enclosing_local(name);
                 match self.bindings.get(name) {
                     Some(binding) if !local => match binding.kind {
