@@ -85,6 +85,28 @@ impl<'m, 'a> Context<'m, 'a> {
             && self.may_race_in(access.function, access.key)
     }
 
+    /// As [`Context::may_race`], where only the accesses `harmful` picks can break the code:
+    /// an eviction (`if D: D.pop()`) breaks only when another thread removes entries in
+    /// between, not when it adds them.
+    pub fn may_race_with(
+        &self,
+        access: &StateAccess<'a>,
+        harmful: impl Fn(&StateAccess<'a>) -> bool,
+    ) -> bool {
+        if !self.may_race(access) {
+            return false;
+        }
+        match self.model.execution(access.function) {
+            // Code that does not race with itself meets only what other code does meanwhile.
+            Execution::EventLoop | Execution::Setup => {
+                self.model.accesses_of(access.key).any(|(_, other)| {
+                    harmful(other) && self.model.execution(other.function).runs_concurrently()
+                })
+            }
+            _ => true,
+        }
+    }
+
     /// As [`Context::may_race`], for code of `function` touching `key`.
     pub fn may_race_in(&self, function: FunctionId, key: StateKey<'a>) -> bool {
         // A closure's variables are shared only by a closure that runs on threads or wraps a

@@ -36,7 +36,12 @@ pub fn racing<'s, 'a>(
     let ops: Vec<&'s StackOp<'a>> = stack
         .ops
         .iter()
-        .filter(|op| context.may_race_in(op.function, op.key))
+        // Set-up runs once: a drain at set-up or teardown (`while L: L.pop()` in `unpatch`) is
+        // not a scope that pairs with another thread's push.
+        .filter(|op| {
+            context.may_race_in(op.function, op.key)
+                && context.model.execution(op.function) != crate::semantic::Execution::Setup
+        })
         .collect();
     let push = ops
         .iter()

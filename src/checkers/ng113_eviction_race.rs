@@ -18,7 +18,9 @@ pub fn check(context: &mut Context<'_, '_>, diagnostics: &mut Vec<Diagnostic>) {
     let mut reported = HashSet::new();
     for eviction in &model.evictions {
         let access = &model.accesses[eviction.access];
-        if context.claimed.contains(&eviction.access) || !context.may_race(access) {
+        if context.claimed.contains(&eviction.access)
+            || !context.may_race_with(access, |other| other.removes())
+        {
             continue;
         }
         let Some(state) = shared_container(model, access.key, access.function) else {

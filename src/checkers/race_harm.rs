@@ -100,16 +100,9 @@ pub fn check_then_act_harm(
 
 /// Whether another function removes keys of the state (`del D[k]`, `D.pop(k)`, `D.clear()`).
 fn removes_keys_elsewhere(model: &SemanticModel<'_>, access: &StateAccess<'_>) -> bool {
-    model.accesses_of(access.key).any(|(_, other)| {
-        other.function != access.function
-            && match other.kind {
-                AccessKind::Delete => true,
-                AccessKind::MutatingCall(method) => {
-                    matches!(method, "pop" | "popitem" | "clear" | "remove" | "discard")
-                }
-                _ => false,
-            }
-    })
+    model
+        .accesses_of(access.key)
+        .any(|(_, other)| other.function != access.function && other.removes())
 }
 
 /// Equal values: harmless when the branch only stores them (or also logs or warns), uncertain

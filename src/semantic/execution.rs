@@ -108,7 +108,8 @@ pub enum Execution {
     /// driven by Twisted's reactor. Code on one loop interleaves only where it yields control
     /// (`await`, a callback's return), so it races only with threads.
     EventLoop,
-    /// One-time set-up: a module-level `init`/`initialize`/`setup`/`configure`/`install`, an
+    /// One-time set-up: a module-level `init`/`initialize`/`setup`/`configure`/`install` (or
+    /// `unpatch`/`uninstall`), an
     /// extension's `init_app`, an application factory (`create_app`, `make_app`, `*app_factory`), an instrumentor's `instrument`/`uninstrument`, a Django
     /// `AppConfig.ready()`, that nothing in
     /// the module calls but set-up itself, and what only they call. Programs call these once,
@@ -174,6 +175,10 @@ pub fn names_one_time_setup(name: &str, module_level: bool) -> bool {
                     | "configure"
                     | "install"
                     | "bootstrap"
+                    // Integration hooks a tracer or agent calls once, to take its patches
+                    // off (`patch` is also an HTTP verb, so only the undoing side counts).
+                    | "unpatch"
+                    | "uninstall"
             ))
 }
 

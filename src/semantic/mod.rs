@@ -310,6 +310,20 @@ pub struct StateAccess<'a> {
     pub followed_by_exit: bool,
 }
 
+impl StateAccess<'_> {
+    /// Whether the write takes entries out (`del D[k]`, `D.pop(k)`, `L.clear()`, …).
+    pub fn removes(&self) -> bool {
+        match self.kind {
+            AccessKind::Delete => true,
+            AccessKind::MutatingCall(method) => matches!(
+                method,
+                "pop" | "popitem" | "popleft" | "clear" | "remove" | "discard"
+            ),
+            _ => false,
+        }
+    }
+}
+
 /// A call from one function (or module-level code) to a function of this module.
 #[derive(Debug, Clone)]
 pub struct CallSite {
