@@ -358,14 +358,12 @@ fn mapping_finding(context: &Context<'_, '_>, iteration: &MappingIteration<'_>) 
                     ),
                     None,
                 ),
-                // Programs rarely delete variables while threads run; with no deletion in
-                // view this is a note, not a warning.
                 None => (
-                    Harm::Benign,
+                    Harm::Uncertain,
                     format!(
                         "{what} over `os.environ.{view}()` lists the variable names, then looks \
                          each one up: a variable another thread deletes in between raises \
-                         `KeyError`, though nothing in this module changes the environment"
+                         `KeyError`"
                     ),
                     None,
                 ),
