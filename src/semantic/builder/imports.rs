@@ -368,7 +368,13 @@ impl<'a> Builder<'a> {
                 if is_main_guard(test) {
                     self.main_guards.push(stmt.range());
                 }
+                let before_body = self.import_refs.len();
                 self.scan_module_suite(body);
+                // `if TYPE_CHECKING:` imports for annotations only: the names are bound for
+                // the checks, but nothing is imported when the program runs.
+                if is_type_checking(test) {
+                    self.import_refs.truncate(before_body);
+                }
                 for clause in elif_else_clauses {
                     self.scan_module_suite(&clause.body);
                 }
@@ -522,5 +528,14 @@ fn catches_import_error(kind: Option<&Expr>) -> bool {
         ),
         Some(Expr::Tuple(tuple)) => tuple.elts.iter().any(|elt| catches_import_error(Some(elt))),
         Some(_) => false,
+    }
+}
+
+/// `TYPE_CHECKING` or `typing.TYPE_CHECKING` (any module prefix): true only for type checkers.
+fn is_type_checking(test: &Expr) -> bool {
+    match test {
+        Expr::Name(name) => name.id.as_str() == "TYPE_CHECKING",
+        Expr::Attribute(attribute) => attribute.attr.as_str() == "TYPE_CHECKING",
+        _ => false,
     }
 }
