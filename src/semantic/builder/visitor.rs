@@ -81,10 +81,17 @@ impl<'a> Builder<'a> {
             (None, None) => def.name.to_string(),
         };
         let scope = scan_scope(def);
+        // `@contextmanager` keeps the function where its callers are: its body runs in their
+        // `with` statement, on their thread, holding their locks.
         let decorated = def.decorator_list.iter().any(|decorator| {
             !matches!(
                 self.qualified_name(&decorator.expression).as_deref(),
-                Some("builtins.staticmethod" | "builtins.classmethod" | "atexit.register")
+                Some(
+                    "builtins.staticmethod"
+                        | "builtins.classmethod"
+                        | "atexit.register"
+                        | "contextlib.contextmanager"
+                )
             )
         });
         let runs_alone = def.decorator_list.iter().any(|decorator| {
