@@ -322,7 +322,9 @@ impl<'a> Builder<'a> {
                     (ValueIdentity::Equal, ValueIdentity::Equal) => ValueIdentity::Equal,
                     // `get_option("size") * 1e6`: arithmetic with a number gives a number,
                     // whose identity no caller observes.
-                    _ if self.is_number(left) || self.is_number(right) => ValueIdentity::Equal,
+                    _ if self.is_number(left, scope) || self.is_number(right, scope) => {
+                        ValueIdentity::Equal
+                    }
                     _ => ValueIdentity::Unknown,
                 }
             }
@@ -353,7 +355,7 @@ impl<'a> Builder<'a> {
                     ) => ValueIdentity::Equal,
                     _ if self.imports.contains_key(id.as_str()) => ValueIdentity::Equal,
                     // `GeneratorExit`, `ValueError`: a built-in class is one object.
-                    None if is_builtin_class(id.as_str()) && !self.is_enclosing_local(id) => {
+                    None if is_builtin_class(id.as_str()) && self.is_builtin_here(id, scope) => {
                         ValueIdentity::Equal
                     }
                     _ => ValueIdentity::Unknown,
@@ -391,17 +393,23 @@ impl<'a> Builder<'a> {
     }
 
     /// A number: a literal, or what `int(…)`, `float(…)`, `len(…)` and the like return.
-    fn is_number(&self, expr: &Expr) -> bool {
+    fn is_number(&self, expr: &Expr, scope: Option<FunctionId>) -> bool {
         match expr {
             Expr::NumberLiteral(_) => true,
-            Expr::UnaryOp(ast::ExprUnaryOp { operand, .. }) => self.is_number(operand),
+            Expr::UnaryOp(ast::ExprUnaryOp { operand, .. }) => self.is_number(operand, scope),
             Expr::Call(ast::ExprCall { func, .. }) => matches!(&**func,
                 Expr::Name(ast::ExprName { id, .. })
                     if matches!(id.as_str(), "int" | "float" | "len" | "abs" | "round" | "pow")
-                        && !self.bindings.contains_key(id.as_str())
-                        && !self.imports.contains_key(id.as_str())),
+                        && self.is_builtin_here(id, scope)),
             _ => false,
         }
+    }
+
+    /// Whether `name` means the builtin in `scope`: also not a local of the function whose
+    /// value is judged (identity is also judged once the walk has left it).
+    fn is_builtin_here(&self, name: &str, scope: Option<FunctionId>) -> bool {
+        self.is_unshadowed_builtin(name)
+            && scope.is_none_or(|function| !self.functions[function].is_local(name))
     }
 
     /// Several parts: unique if any part is, equal if all are.
@@ -437,11 +445,7 @@ impl<'a> Builder<'a> {
         let qualified = self
             .qualified_name(&call.func)
             .or_else(|| match &*call.func {
-                Expr::Name(ast::ExprName { id, .. })
-                    if !self.bindings.contains_key(id.as_str())
-                        && !self.is_enclosing_local(id)
-                        && scope.is_none_or(|function| !self.functions[function].is_local(id)) =>
-                {
+                Expr::Name(ast::ExprName { id, .. }) if self.is_builtin_here(id, scope) => {
                     Some(format!("builtins.{id}"))
                 }
                 _ => None,

@@ -89,10 +89,7 @@ impl<'a> Builder<'a> {
     fn builtin_name(&self, func: &'a Expr) -> Option<&'a str> {
         let Expr::Name(name) = func else { return None };
         let id = name.id.as_str();
-        let shadowed = self.imports.contains_key(id)
-            || self.bindings.contains_key(id)
-            || self.is_enclosing_local(id);
-        (!shadowed).then_some(id)
+        self.is_unshadowed_builtin(id).then_some(id)
     }
 
     /// Records `expr` when it denotes shared state iterated by `kind`; `snapshot` is the

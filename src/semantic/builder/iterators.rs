@@ -66,13 +66,6 @@ impl<'a> Builder<'a> {
         }
     }
 
-    /// Whether `name` means the builtin here: not imported, bound at module level or a local.
-    fn is_unshadowed_builtin(&self, name: &str) -> bool {
-        !self.imports.contains_key(name)
-            && !self.bindings.contains_key(name)
-            && !self.is_enclosing_local(name)
-    }
-
     /// A module-level or class-body assignment of one name to a value that may be an iterator.
     pub(super) fn record_iterator_binding(&mut self, targets: &'a [Expr], value: &'a Expr) {
         let [Expr::Name(target)] = targets else {

@@ -516,6 +516,13 @@ impl<'a> Builder<'a> {
         None
     }
 
+    /// Whether `name` means the builtin here: not imported, bound at module level or a local.
+    fn is_unshadowed_builtin(&self, name: &str) -> bool {
+        !self.imports.contains_key(name)
+            && !self.bindings.contains_key(name)
+            && !self.is_enclosing_local(name)
+    }
+
     fn is_enclosing_local(&self, name: &str) -> bool {
         self.frames
             .iter()
