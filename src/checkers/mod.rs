@@ -98,11 +98,10 @@ impl<'m, 'a> Context<'m, 'a> {
         }
         match self.model.execution(access.function) {
             // Code that does not race with itself meets only what other code does meanwhile.
-            Execution::EventLoop | Execution::Setup => {
-                self.model.accesses_of(access.key).any(|(_, other)| {
-                    harmful(other) && self.model.execution(other.function).runs_concurrently()
-                })
-            }
+            Execution::EventLoop | Execution::Setup => self
+                .model
+                .accesses_of(access.key)
+                .any(|(_, other)| harmful(other) && self.runs_concurrently_on(access.key, other)),
             _ => true,
         }
     }
@@ -128,8 +127,18 @@ impl<'m, 'a> Context<'m, 'a> {
             Execution::EventLoop | Execution::Setup => self
                 .model
                 .accesses_of(key)
-                .any(|(_, other)| self.model.execution(other.function).runs_concurrently()),
+                .any(|(_, other)| self.runs_concurrently_on(key, other)),
         }
+    }
+
+    /// Whether `other`, an access of `key`, may run while other code touches the same state.
+    /// A constructor's writes to `self` do not: they reach an object no one else has yet, so
+    /// `__init__` filling the attributes that only coroutines use afterwards does not make
+    /// those coroutines race.
+    fn runs_concurrently_on(&self, key: StateKey<'a>, other: &StateAccess<'a>) -> bool {
+        self.model.execution(other.function).runs_concurrently()
+            && !(matches!(key, StateKey::InstanceAttr(..))
+                && self.model.is_construction(other.function))
     }
 
     /// The severity of a race in `function` that does `harm`, and the note that says where the

@@ -290,6 +290,8 @@ struct Builder<'a> {
     // Walk state.
     frames: Vec<Option<FunctionFrame<'a>>>,
     class_stack: Vec<ClassId>,
+    /// Whether each class on `class_stack` says it exists for tests: its methods do too.
+    test_class_stack: Vec<bool>,
     lock_stack: Vec<(LockKey, String)>,
     guard_stack: Vec<ActiveGuard<'a>>,
     /// Size and emptiness checks whose `if`/`while` body is being walked.
@@ -428,6 +430,7 @@ impl<'a> Builder<'a> {
             function_exit_guards: Vec::new(),
             frames: Vec::new(),
             class_stack: Vec::new(),
+            test_class_stack: Vec::new(),
             lock_stack: Vec::new(),
             guard_stack: Vec::new(),
             size_checks: Vec::new(),

@@ -4,7 +4,7 @@
 
 use ruff_python_ast::visitor::{self, Visitor};
 use ruff_python_ast::{self as ast, CmpOp, Expr, ExprContext, Stmt};
-use ruff_text_size::{Ranged, TextRange};
+use ruff_text_size::{Ranged, TextRange, TextSize};
 
 use super::Receiver;
 use super::visitor::with_stack;
@@ -418,17 +418,32 @@ impl<'a> Visitor<'a> for CallFinder<'a> {
 /// say it exists for tests: "Used only for testing.", "for tests only", "meant for use in
 /// tests", "test-only helper".
 pub(super) fn says_for_tests(source: &str, def: &ast::StmtFunctionDef) -> bool {
-    let docstring = match def.body.first() {
+    let start = def
+        .decorator_list
+        .first()
+        .map_or(def.start(), |decorator| decorator.start());
+    documented_for_tests(source, start, &def.body)
+}
+
+/// Whether a class's docstring or the comment above it says it exists for tests ("A test
+/// utility which tracks connections"): its methods are test helpers the library never runs.
+pub(super) fn class_says_for_tests(source: &str, def: &ast::StmtClassDef) -> bool {
+    let start = def
+        .decorator_list
+        .first()
+        .map_or(def.start(), |decorator| decorator.start());
+    documented_for_tests(source, start, &def.body)
+}
+
+/// The docstring of `body` or the comment block ending on the line before `start`.
+fn documented_for_tests(source: &str, start: TextSize, body: &[Stmt]) -> bool {
+    let docstring = match body.first() {
         Some(Stmt::Expr(ast::StmtExpr { value, .. })) => match &**value {
             Expr::StringLiteral(literal) => Some(literal.value.to_str()),
             _ => None,
         },
         _ => None,
     };
-    let start = def
-        .decorator_list
-        .first()
-        .map_or(def.start(), |decorator| decorator.start());
     let before = &source[..usize::from(start)];
     let line_start = before.rfind('\n').map_or(0, |newline| newline + 1);
     // The comment block ending on the line before the definition.
@@ -474,6 +489,12 @@ fn names_tests(text: &str) -> bool {
         "intended for use in tests",
         "test-only",
         "test only helper",
+        "test utility",
+        "testing utility",
+        "test helper",
+        "testing helper",
+        "for use in tests",
+        "for use in unit tests",
     ]
     .iter()
     .any(|phrase| text.contains(phrase))

@@ -112,7 +112,8 @@ impl<'a> Builder<'a> {
             body: def.body.iter().map(Ranged::range).collect(),
             escapes: false,
             runs_alone,
-            for_tests: super::syntax::says_for_tests(self.source, def),
+            for_tests: super::syntax::says_for_tests(self.source, def)
+                || (class.is_some() && self.test_class_stack.last() == Some(&true)),
             in_main_guard: self.in_main_guard,
             is_async: def.is_async,
             parameters: def
@@ -252,7 +253,11 @@ impl<'a> Builder<'a> {
         let saved_size_checks = std::mem::take(&mut self.size_checks);
         self.frames.push(None);
         self.class_stack.push(id);
+        let for_tests = self.test_class_stack.last() == Some(&true)
+            || super::syntax::class_says_for_tests(self.source, def);
+        self.test_class_stack.push(for_tests);
         self.walk_suite(&def.body);
+        self.test_class_stack.pop();
         self.class_stack.pop();
         self.frames.pop();
         self.lock_stack = saved_locks;
