@@ -265,8 +265,12 @@ pub fn shared_singleton<'a>(
     class: crate::semantic::ClassId,
 ) -> Option<&'a str> {
     let singleton = model.class(class).singleton?;
+    // Creating another instance (`Polyhedron(...)` runs `__new__` and `__init__`) does not
+    // use the module's one.
     let used_by_module_functions = model.call_sites.iter().any(|site| {
-        model.function(site.callee).class == Some(class)
+        let callee = model.function(site.callee);
+        callee.class == Some(class)
+            && !matches!(callee.name, "__new__" | "__init__")
             && site
                 .caller
                 .is_some_and(|caller| model.function(caller).class != Some(class))

@@ -7,7 +7,9 @@ use std::collections::HashSet;
 
 use crate::diagnostic::{Diagnostic, Harm};
 use crate::registry::Rule;
-use crate::semantic::{AccessKind, AccessTarget, CheckActLocking, GuardKind, StateKey};
+use crate::semantic::{
+    AccessKind, AccessTarget, CheckActLocking, GuardKind, SemanticModel, StateAccess, StateKey,
+};
 
 use super::{Context, race_harm};
 
@@ -28,6 +30,9 @@ pub fn check(context: &mut Context<'_, '_>, diagnostics: &mut Vec<Diagnostic>) {
         // Re-checked under the lock that the assignment holds (double-checked locking), even
         // when the inner check tests another flag.
         if access.rechecked_under_lock && !model.access_locks(access).is_empty() {
+            continue;
+        }
+        if initialized_at_import(model, access) {
             continue;
         }
         let locking = match model.check_and_act_locking(access) {
@@ -124,4 +129,16 @@ pub fn check(context: &mut Context<'_, '_>, diagnostics: &mut Vec<Diagnostic>) {
         found,
         "the same check and store repeat in",
     ));
+}
+
+/// The initialization already ran while the module was imported: the module's top-level code
+/// calls the function (`_no_value = _NoValueType()` runs the singleton's `__new__`;
+/// `_registry = get_registry()`; not its `__main__` block), and no other function writes the state, so nothing puts it
+/// back to unset. Every later call finds it set and only reads it.
+fn initialized_at_import(model: &SemanticModel<'_>, access: &StateAccess<'_>) -> bool {
+    let called_at_import = model.import_calls.binary_search(&access.function).is_ok();
+    called_at_import
+        && model
+            .accesses_of(access.key)
+            .all(|(_, other)| other.function == access.function)
 }

@@ -67,6 +67,19 @@ impl<'a> Builder<'a> {
         }
     }
 
+    /// The `__new__` a class creation also runs (`Sentinel()` runs `Sentinel.__new__` before
+    /// `__init__`), when the class or a base of this module defines one.
+    pub(super) fn resolve_allocator(&self, reference: &PendingRef<'a>) -> Option<FunctionId> {
+        if !reference.instantiates {
+            return None;
+        }
+        let Expr::Name(name) = reference.expr else {
+            return None;
+        };
+        let class = self.module_class(name.id.as_str())?;
+        self.method(class, "__new__")
+    }
+
     pub(super) fn resolve(&self, reference: &PendingRef<'a>) -> Option<FunctionId> {
         if reference.instantiates || reference.invokes.is_some() {
             let Expr::Name(name) = reference.expr else {

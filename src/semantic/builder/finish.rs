@@ -362,7 +362,11 @@ impl<'a> Builder<'a> {
     fn resolve_call_sites(&self) -> Vec<CallSite> {
         let mut call_sites: Vec<CallSite> = Vec::new();
         for pending in &self.pending_calls {
-            if let Some(callee) = self.resolve(&pending.reference) {
+            let callees = self
+                .resolve(&pending.reference)
+                .into_iter()
+                .chain(self.resolve_allocator(&pending.reference));
+            for callee in callees {
                 call_sites.push(CallSite {
                     caller: pending.reference.scope,
                     callee,
@@ -383,7 +387,11 @@ impl<'a> Builder<'a> {
                 pending.reference.scope.is_none()
                     && !self.in_main_guard(pending.reference.expr.range())
             })
-            .filter_map(|pending| self.resolve(&pending.reference))
+            .flat_map(|pending| {
+                self.resolve(&pending.reference)
+                    .into_iter()
+                    .chain(self.resolve_allocator(&pending.reference))
+            })
             .collect();
         calls.sort_unstable();
         calls.dedup();
