@@ -322,7 +322,7 @@ pub fn describe_closure_variable(
 ) -> String {
     let wrapper = std::iter::successors(Some(function), |&id| model.function(id).parent)
         .take_while(|&id| id != owner)
-        .any(|id| model.function(id).is_decorator_wrapper());
+        .any(|id| model.wraps_with_cells_of(id, owner));
     let owner = model.function(owner).qualname.as_str();
     if wrapper {
         format!(

@@ -91,8 +91,9 @@ pub struct Function<'a> {
     pub is_async: bool,
     /// The names of its parameters.
     pub parameters: Vec<&'a str>,
-    /// Calls a parameter of an enclosing function (`func(*args)` in a decorator's wrapper).
-    pub calls_enclosing_parameter: bool,
+    /// The enclosing functions whose parameter it calls (`func(*args)` in a decorator's
+    /// wrapper calls the decorator's `func`).
+    pub calls_parameters_of: Vec<FunctionId>,
 }
 
 impl Function<'_> {
@@ -109,7 +110,7 @@ impl Function<'_> {
     /// once, where the wrapped function is defined, so every caller of that function runs
     /// this one closure and shares the variables it closes over.
     pub fn is_decorator_wrapper(&self) -> bool {
-        self.parent.is_some() && self.escapes && self.calls_enclosing_parameter
+        self.parent.is_some() && self.escapes && !self.calls_parameters_of.is_empty()
     }
 
     /// Construction runs before the object is shared with another thread; so does
@@ -617,7 +618,7 @@ impl<'a> SemanticModel<'a> {
             if id == owner {
                 return false;
             }
-            if self.functions[id].is_decorator_wrapper()
+            if self.wraps_with_cells_of(id, owner)
                 || (owner_starts_threads && self.reached_from(id).is_some())
             {
                 return true;
@@ -625,6 +626,20 @@ impl<'a> SemanticModel<'a> {
             current = self.functions[id].parent;
         }
         false
+    }
+
+    /// Whether `function` is a decorator's wrapper that every call of the decorated function
+    /// runs with the cells of `owner`: it calls a parameter of `owner` or of a function nested
+    /// in it, so `owner` ran once per decoration. A callback that calls a parameter of a
+    /// function *around* `owner` (Rx's `on_next` calling the operator's predicate, with a
+    /// counter of the `subscribe` call that made it) has fresh cells for each call of `owner`.
+    pub fn wraps_with_cells_of(&self, function: FunctionId, owner: FunctionId) -> bool {
+        let wrapper = &self.functions[function];
+        wrapper.is_decorator_wrapper()
+            && wrapper.calls_parameters_of.iter().any(|&decorator| {
+                std::iter::successors(Some(decorator), |&id| self.functions[id].parent)
+                    .any(|id| id == owner)
+            })
     }
 
     pub fn reached_from(&self, function: FunctionId) -> Option<&ThreadEntry> {

@@ -121,7 +121,7 @@ impl<'a> Builder<'a> {
                 .iter()
                 .map(|parameter| parameter.name().as_str())
                 .collect(),
-            calls_enclosing_parameter: false,
+            calls_parameters_of: Vec::new(),
         });
         // Decorators that run the function on a thread: Tornado's `run_on_executor` (a
         // method of an IOLoop-driven class that runs on the executor's threads) and the
@@ -711,7 +711,10 @@ impl<'a> Builder<'a> {
         if let Some(owner) = self.enclosing_owner(function, name)
             && self.functions[owner].parameters.contains(&name)
         {
-            self.functions[function].calls_enclosing_parameter = true;
+            let wrapped = &mut self.functions[function].calls_parameters_of;
+            if !wrapped.contains(&owner) {
+                wrapped.push(owner);
+            }
         }
     }
 
