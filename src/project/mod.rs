@@ -110,6 +110,14 @@ impl<'r> Linker<'r> {
         if let Some(&id) = facts.top_level.get(function) {
             return Some((module, id));
         }
+        // Creating a class of that module runs its constructor (`@sqltype_for("text")` in
+        // another module's class body builds one while that module is imported).
+        let constructor = ["__init__", "__new__"]
+            .iter()
+            .find_map(|method| facts.methods.get(&format!("{function}.{method}")));
+        if let Some(&id) = constructor {
+            return Some((module, id));
+        }
         let reexport = facts.imports.get(function)?;
         self.resolve(module, reexport, depth + 1)
     }
