@@ -132,12 +132,14 @@ pub(super) fn inherit_locks(
 /// like module-level code they run once, while the module is imported (`def_op(...)` tables,
 /// registration helpers applied at import, decorators applied to module-level definitions).
 /// `class_creation` marks the methods that run when a class is created, which are import-time
-/// code too, as is what only they call.
+/// code too, as is what only they call; `in_child_process` marks code that runs alone in a
+/// child process.
 pub(super) fn import_time_only(
     functions: &[Function<'_>],
     call_sites: &[CallSite],
     entry_targets: &HashSet<FunctionId>,
     class_creation: &[bool],
+    in_child_process: &[bool],
 ) -> Vec<bool> {
     let mut callers: Vec<Vec<Option<FunctionId>>> = vec![Vec::new(); functions.len()];
     for site in call_sites {
@@ -154,8 +156,10 @@ pub(super) fn import_time_only(
     let mut import_time: Vec<bool> = (0..functions.len())
         .map(|id| {
             let named = names_fork_child_handler(functions[id].name);
-            (functions[id].runs_alone || class_creation[id])
-                && (callers[id].is_empty() || named)
+            // A child process's main, or what only a fork's child calls, runs on that
+            // process's one thread (see `Builder::child_process_functions`).
+            ((functions[id].runs_alone || class_creation[id]) && (callers[id].is_empty() || named)
+                || in_child_process[id])
                 && !entry_targets.contains(&id)
         })
         .collect();

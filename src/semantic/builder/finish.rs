@@ -51,11 +51,14 @@ impl<'a> Builder<'a> {
             Some(&construction),
         );
         let class_creation = self.class_creation_methods();
+        let fork_child_ranges = self.fork_child_ranges_with_process_runs();
+        let in_child_process = self.child_process_functions(&fork_child_ranges);
         let import_time = import_time_only(
             &self.functions,
             &call_sites,
             &entry_targets,
             &class_creation,
+            &in_child_process,
         );
         let event_loop = event_loop_only(
             &self.functions,
@@ -97,7 +100,6 @@ impl<'a> Builder<'a> {
         let stack_ops = std::mem::take(&mut self.stack_ops);
         let iterator_advances = std::mem::take(&mut self.iterator_advances);
 
-        let fork_child_ranges = self.fork_child_ranges_with_process_runs();
         let mut model = SemanticModel {
             source: self.source,
             line_starts: std::sync::OnceLock::new(),

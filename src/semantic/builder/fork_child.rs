@@ -3,9 +3,13 @@
 //! what it does to the state it inherited races with nothing.
 
 use ruff_python_ast::{self as ast, Expr, Stmt, UnaryOp};
+use ruff_text_size::Ranged;
+
+use ruff_text_size::TextRange;
 
 use super::Builder;
 use super::syntax::suite_range;
+use crate::semantic::FunctionId;
 
 /// Which branch of an `if` on a fork's result runs in the child.
 enum ForkTest {
@@ -16,6 +20,67 @@ enum ForkTest {
 }
 
 impl<'a> Builder<'a> {
+    /// `Process(target=work, …)` (`multiprocessing`, a context's or a wrapper's `Process`):
+    /// `work` is the main of a child process, where it runs on that process's only thread.
+    pub(super) fn record_process_main(&mut self, call: &'a ast::ExprCall) {
+        let last_name = match &*call.func {
+            Expr::Name(name) => name.id.as_str(),
+            Expr::Attribute(attribute) => attribute.attr.as_str(),
+            _ => return,
+        };
+        if last_name != "Process" {
+            return;
+        }
+        for keyword in &call.arguments.keywords {
+            if keyword
+                .arg
+                .as_ref()
+                .is_some_and(|arg| arg.as_str() == "target")
+                && self.may_denote_function(&keyword.value)
+            {
+                let reference = self.pending_ref(&keyword.value);
+                self.process_mains.push(reference);
+            }
+        }
+    }
+
+    /// Functions that run only in a child process, on its only thread: the mains of
+    /// `Process(target=…)`, and functions every call of which is in a fork's child
+    /// (`if pid == 0: _reseed_random()`). Like import-time code, they race with nothing.
+    pub(super) fn child_process_functions(&self, fork_child_ranges: &[TextRange]) -> Vec<bool> {
+        let mut in_child = vec![false; self.functions.len()];
+        let mut called_elsewhere: Vec<bool> = vec![false; self.functions.len()];
+        let mut called_in_child: Vec<FunctionId> = Vec::new();
+        for pending in &self.pending_calls {
+            let Some(callee) = self.resolve(&pending.reference) else {
+                continue;
+            };
+            let range = pending.reference.expr.range();
+            if fork_child_ranges
+                .iter()
+                .any(|child| child.contains_range(range))
+            {
+                called_in_child.push(callee);
+            } else {
+                called_elsewhere[callee] = true;
+            }
+        }
+        for callee in called_in_child {
+            if !called_elsewhere[callee] && !self.functions[callee].escapes {
+                in_child[callee] = true;
+            }
+        }
+        // A process's main that this module also calls directly runs here too.
+        for reference in &self.process_mains {
+            if let Some(function) = self.resolve(reference)
+                && !called_elsewhere[function]
+            {
+                in_child[function] = true;
+            }
+        }
+        in_child
+    }
+
     /// `pid = os.fork()` in a function: remembers `pid` as the fork's result there.
     pub(super) fn record_fork_result(&mut self, target: &'a Expr, value: &'a Expr) {
         if let (Expr::Name(name), Expr::Call(call), Some(function)) =

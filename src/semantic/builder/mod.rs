@@ -321,6 +321,8 @@ struct Builder<'a> {
     fork_results: HashSet<(FunctionId, &'a str)>,
     /// Code that runs in a forked child (see `fork_child.rs`).
     fork_child_ranges: Vec<TextRange>,
+    /// `target=` functions of `Process(...)` calls: each is a child process's main.
+    process_mains: Vec<PendingRef<'a>>,
     /// Code only the main thread runs (see `main_thread.rs`).
     main_thread_ranges: Vec<TextRange>,
     /// Functions that call a main-thread-only API outside any `try` and main-thread branch.
@@ -447,6 +449,7 @@ impl<'a> Builder<'a> {
             pending_lone_handlers: Vec::new(),
             fork_results: HashSet::default(),
             fork_child_ranges: Vec::new(),
+            process_mains: Vec::new(),
             main_thread_ranges: Vec::new(),
             requires_main_thread: Vec::new(),
             dead_on_target: Vec::new(),

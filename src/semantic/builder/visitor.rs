@@ -592,6 +592,7 @@ impl<'a> Builder<'a> {
                 self.record_mutating_call(call);
                 self.record_consuming_call(call);
                 self.record_thread_entry(call);
+                self.record_process_main(call);
                 self.record_process_global_call(call);
                 self.record_gil_api_call(call);
                 self.record_process_pool(call);
