@@ -14,6 +14,16 @@ use super::Context;
 pub fn check(context: &Context<'_, '_>, diagnostics: &mut Vec<Diagnostic>) {
     let model = context.model;
     for (class_id, class) in model.classes.iter().enumerate() {
+        // A class with one instance per process (the module's own `_listener = Listener()`,
+        // or a `Singleton` metaclass) has no other instances to contend with.
+        let one_instance = class.singleton.is_some()
+            || class
+                .metaclass
+                .as_deref()
+                .is_some_and(|metaclass| metaclass.ends_with("Singleton"));
+        if one_instance {
+            continue;
+        }
         for attribute in &class.attributes {
             let is_lock = attribute.kind == ValueKind::Lock || attribute.field_default_lock;
             if !is_lock || class.instance_attributes.contains_key(attribute.name) {

@@ -9,7 +9,7 @@ pub enum ModuleRole {
     /// Importable code: its public functions may be called from any thread of its users.
     #[default]
     Library,
-    /// A test module (`test_*.py`, `*_test.py`, `conftest.py`, or under the project's `tests/`,
+    /// A test module (`test_*.py`, `*_test.py`, `testing.py`, `conftest.py`, or under the project's `tests/`,
     /// `test/` or `testing/`): its functions run on the test runner's thread unless the test
     /// starts threads itself.
     Test,
@@ -49,6 +49,7 @@ impl ModuleRole {
             || stem.ends_with("_test")
             || stem.ends_with("_tests")
             || stem == "tests"
+            || stem == "testing"
             || stem == "conftest"
         {
             ModuleRole::Test
@@ -209,6 +210,7 @@ mod tests {
         assert_eq!(role("pkg/app_test.py"), ModuleRole::Test);
         assert_eq!(role("keyboard/_keyboard_tests.py"), ModuleRole::Test);
         assert_eq!(role("polls/tests.py"), ModuleRole::Test);
+        assert_eq!(role("ZEO/asyncio/testing.py"), ModuleRole::Test);
         assert_eq!(role("pkg/contests.py"), ModuleRole::Library);
         assert_eq!(
             role("pkg/contrib/emscripten/fetch.py"),

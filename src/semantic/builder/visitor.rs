@@ -499,6 +499,16 @@ impl<'a> Builder<'a> {
             Stmt::Assign(ast::StmtAssign { targets, value, .. }) => {
                 self.condition_slots.push(value.range());
                 self.visit_expr(value);
+                // `setswitchinterval = sys.setswitchinterval` at the top of a module re-exports
+                // the function; only a call of it tunes anything. (Naming an API that does
+                // not exist, `CHECK = sys._is_gil_disabled`, fails right there.)
+                if self.current_function().is_none()
+                    && self.gil_api_uses.last().is_some_and(|use_| {
+                        use_.range == value.range() && use_.name.ends_with("switchinterval")
+                    })
+                {
+                    self.gil_api_uses.pop();
+                }
                 self.record_iterator_binding(targets, value);
                 if let [target] = targets.as_slice() {
                     self.record_fork_result(target, value);
