@@ -351,7 +351,7 @@ fn environment_fixture_reports_exactly_the_marked_lines() {
 
 /// The same code in a library module and in a test module (`fixtures/roles/`): the library's
 /// public functions may run on its users' threads; a test's code runs on the test runner's one
-/// thread unless the test starts a thread.
+/// thread unless the test starts a thread; a module only Python 2 can import reports nothing.
 #[test]
 fn test_modules_report_only_what_their_threads_reach() {
     let settings = Settings {
@@ -377,7 +377,10 @@ fn test_modules_report_only_what_their_threads_reach() {
             )
         })
         .collect();
+    // `py2_profiler.py` imports `hotshot`, which only Python 2 has: none of its code runs where
+    // free threading exists. `compat_queue.py` tries Python 2's name first and runs anywhere.
     let expected: BTreeSet<(String, usize, String)> = [
+        ("fixtures/roles/pkg/compat_queue.py", 12, "NG101"),
         ("fixtures/roles/pkg/registry.py", 5, "NG105"),
         ("fixtures/roles/pkg/registry.py", 9, "NG102"),
         ("fixtures/roles/pkg/registry.py", 13, "NG106"),

@@ -141,6 +141,10 @@ pub fn check(context: &Context<'_, '_>, diagnostics: &mut Vec<Diagnostic>) {
     let model = context.model;
     let target = context.target;
     let table = data::extensions();
+    // A module that cannot be imported on Python 3 imports nothing there.
+    if model.role == ModuleRole::Python2Only {
+        return;
+    }
     for import in &model.import_refs {
         if context.project_modules.contains(&import.top) {
             continue;

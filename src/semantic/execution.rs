@@ -16,6 +16,9 @@ pub enum ModuleRole {
     /// Code for a platform whose Python runs no threads in parallel (a module, or a module of a
     /// package, named `emscripten`, `pyodide` or `wasi`): nothing in it can race.
     NoThreads,
+    /// A module that imports a standard module only Python 2 has (`import hotshot`, `import
+    /// urllib2`) at its top level: it cannot even be imported where free threading exists.
+    Python2Only,
 }
 
 impl ModuleRole {

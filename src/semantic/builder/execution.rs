@@ -39,7 +39,7 @@ pub(super) fn executions(
                 Execution::EventLoop
             } else if facts.setup[id] {
                 Execution::Setup
-            } else if role == ModuleRole::NoThreads {
+            } else if matches!(role, ModuleRole::NoThreads | ModuleRole::Python2Only) {
                 Execution::NoThreads
             } else if role == ModuleRole::Test || facts.for_tests[id] {
                 Execution::TestOnly

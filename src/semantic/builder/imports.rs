@@ -11,7 +11,7 @@ use super::syntax::{is_builtin, is_main_guard};
 use crate::semantic::values::{
     PoolKind, ValueKind, classify_factory, classify_literal, is_factory_name,
 };
-use crate::semantic::{ImportRef, ModuleBinding};
+use crate::semantic::{ImportRef, ModuleBinding, ModuleRole};
 
 impl<'a> Builder<'a> {
     /// Marks the imports recorded since `handler_from` as fallbacks of those in `tried` when
@@ -294,6 +294,40 @@ impl<'a> Builder<'a> {
         }
     }
 
+    /// Marks the module as one only Python 2 can import when its own top-level suite (not a
+    /// `try` or `if` inside it) imports a module Python 3 no longer has.
+    pub(super) fn note_python2_only_imports(&mut self, module_body: &[Stmt]) {
+        if module_body
+            .iter()
+            .any(|stmt| self.imports_python2_only_module(stmt))
+        {
+            self.role = ModuleRole::Python2Only;
+        }
+    }
+
+    /// `import hotshot` or `from urllib2 import urlopen` at the top of a module, outside any
+    /// `try` or `if`: a standard module of Python 2 that Python 3 no longer has, so importing
+    /// this module fails on every interpreter free threading exists for (unless the project
+    /// has a module of that name itself).
+    fn imports_python2_only_module(&self, stmt: &Stmt) -> bool {
+        let module = match stmt {
+            Stmt::Import(ast::StmtImport { names, .. }) => names
+                .iter()
+                .map(|alias| alias.name.as_str())
+                .find(|name| is_python2_only(name)),
+            Stmt::ImportFrom(ast::StmtImportFrom {
+                module: Some(module),
+                level: 0,
+                ..
+            }) => Some(module.as_str()).filter(|name| is_python2_only(name)),
+            _ => None,
+        };
+        module.is_some_and(|name| {
+            let top = name.split('.').next().unwrap_or(name);
+            !self.options.project_modules.contains(top)
+        })
+    }
+
     fn scan_module_stmt(&mut self, stmt: &'a Stmt) {
         match stmt {
             Stmt::Import(ast::StmtImport { names, .. }) => {
@@ -538,4 +572,50 @@ fn is_type_checking(test: &Expr) -> bool {
         Expr::Attribute(attribute) => attribute.attr.as_str() == "TYPE_CHECKING",
         _ => false,
     }
+}
+
+/// Standard modules of Python 2 that Python 3 removed or renamed, with names no Python 3
+/// package is likely to reuse (not `thread`, `new` or `commands`).
+fn is_python2_only(module: &str) -> bool {
+    let top = module.split('.').next().unwrap_or(module);
+    matches!(
+        top,
+        "hotshot"
+            | "urllib2"
+            | "urlparse"
+            | "cPickle"
+            | "cStringIO"
+            | "StringIO"
+            | "ConfigParser"
+            | "Queue"
+            | "SocketServer"
+            | "SimpleHTTPServer"
+            | "BaseHTTPServer"
+            | "CGIHTTPServer"
+            | "httplib"
+            | "cookielib"
+            | "Cookie"
+            | "xmlrpclib"
+            | "SimpleXMLRPCServer"
+            | "DocXMLRPCServer"
+            | "HTMLParser"
+            | "htmlentitydefs"
+            | "popen2"
+            | "mimetools"
+            | "rfc822"
+            | "UserDict"
+            | "UserList"
+            | "UserString"
+            | "__builtin__"
+            | "copy_reg"
+            | "anydbm"
+            | "dbhash"
+            | "whichdb"
+            | "Tkinter"
+            | "tkMessageBox"
+            | "dummy_thread"
+            | "sgmllib"
+            | "htmllib"
+            | "robotparser"
+    )
 }

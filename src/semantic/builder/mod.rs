@@ -90,6 +90,7 @@ pub(super) fn build<'a>(
     let mut builder = Builder::new(source, options.clone(), role);
     builder.cooperative_loop = async_package || imports_cooperative_loop(&module.body);
     builder.scan_module_suite(&module.body);
+    builder.note_python2_only_imports(&module.body);
     builder.walk_suite(&module.body);
     let mut model = builder.finish();
     model.header_end = header_end(module, source);
