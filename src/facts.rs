@@ -21,6 +21,9 @@ pub struct ModuleFacts {
     /// Methods of module-level classes by `Class.method`, for calls spelled that way in other
     /// modules (`Colors.register(...)`).
     pub methods: FxHashMap<String, FunctionId>,
+    /// The constructor of each module-level class that has one (`__init__`, else `__new__`),
+    /// by the class's name: creating the class from another module calls it.
+    pub constructors: FxHashMap<String, FunctionId>,
     /// Classes by name, with their bases as written (qualified when imported) and whether the
     /// module already knows them as `threading.local` subclasses: the project phase follows
     /// bases across modules.
@@ -237,6 +240,26 @@ impl ModuleFacts {
             })
             .map(|(id, function)| (function.qualname.clone(), id))
             .collect();
+        let mut constructors: FxHashMap<String, FunctionId> = FxHashMap::default();
+        for (id, function) in model.functions.iter().enumerate() {
+            let (Some(class), None) = (function.class, function.parent) else {
+                continue;
+            };
+            let class = model.class(class);
+            // `Outer.Inner` is not a module-level class.
+            if function.qualname.matches('.').count() != 1 {
+                continue;
+            }
+            match function.name {
+                "__init__" => {
+                    constructors.insert(class.name.to_string(), id);
+                }
+                "__new__" => {
+                    constructors.entry(class.name.to_string()).or_insert(id);
+                }
+                _ => {}
+            }
+        }
         let imports = model
             .imports
             .iter()
@@ -278,6 +301,7 @@ impl ModuleFacts {
             functions,
             top_level,
             methods,
+            constructors,
             classes: model
                 .classes
                 .iter()

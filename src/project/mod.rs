@@ -112,10 +112,7 @@ impl<'r> Linker<'r> {
         }
         // Creating a class of that module runs its constructor (`@sqltype_for("text")` in
         // another module's class body builds one while that module is imported).
-        let constructor = ["__init__", "__new__"]
-            .iter()
-            .find_map(|method| facts.methods.get(&format!("{function}.{method}")));
-        if let Some(&id) = constructor {
+        if let Some(&id) = facts.constructors.get(function) {
             return Some((module, id));
         }
         let reexport = facts.imports.get(function)?;

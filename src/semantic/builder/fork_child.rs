@@ -49,6 +49,10 @@ impl<'a> Builder<'a> {
     /// (`if pid == 0: _reseed_random()`). Like import-time code, they race with nothing.
     pub(super) fn child_process_functions(&self, fork_child_ranges: &[TextRange]) -> Vec<bool> {
         let mut in_child = vec![false; self.functions.len()];
+        // Most modules fork nothing: skip resolving their calls a second time.
+        if fork_child_ranges.is_empty() && self.process_mains.is_empty() {
+            return in_child;
+        }
         let mut called_elsewhere: Vec<bool> = vec![false; self.functions.len()];
         let mut called_in_child: Vec<FunctionId> = Vec::new();
         for pending in &self.pending_calls {

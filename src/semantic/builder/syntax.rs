@@ -422,21 +422,23 @@ pub(super) fn says_for_tests(source: &str, def: &ast::StmtFunctionDef) -> bool {
         .decorator_list
         .first()
         .map_or(def.start(), |decorator| decorator.start());
-    documented_for_tests(source, start, &def.body)
+    documented_for_tests(source, start, &def.body, false)
 }
 
-/// Whether a class's docstring or the comment above it says it exists for tests ("A test
-/// utility which tracks connections"): its methods are test helpers the library never runs.
+/// Whether a class's docstring summary or the comment above it says it exists for tests ("A
+/// test utility which tracks connections"): its methods are test helpers the library never
+/// runs. Only the summary (the first paragraph) is read: a class's docstring documents its
+/// whole API, and saying how to test something is not being for tests.
 pub(super) fn class_says_for_tests(source: &str, def: &ast::StmtClassDef) -> bool {
     let start = def
         .decorator_list
         .first()
         .map_or(def.start(), |decorator| decorator.start());
-    documented_for_tests(source, start, &def.body)
+    documented_for_tests(source, start, &def.body, true)
 }
 
 /// The docstring of `body` or the comment block ending on the line before `start`.
-fn documented_for_tests(source: &str, start: TextSize, body: &[Stmt]) -> bool {
+fn documented_for_tests(source: &str, start: TextSize, body: &[Stmt], summary_only: bool) -> bool {
     let docstring = match body.first() {
         Some(Stmt::Expr(ast::StmtExpr { value, .. })) => match &**value {
             Expr::StringLiteral(literal) => Some(literal.value.to_str()),
@@ -444,6 +446,13 @@ fn documented_for_tests(source: &str, start: TextSize, body: &[Stmt]) -> bool {
         },
         _ => None,
     };
+    let docstring = docstring.map(|text| {
+        let text = text.trim_start();
+        match text.find("\n\n") {
+            Some(end) if summary_only => &text[..end],
+            _ => text,
+        }
+    });
     let before = &source[..usize::from(start)];
     let line_start = before.rfind('\n').map_or(0, |newline| newline + 1);
     // The comment block ending on the line before the definition.
