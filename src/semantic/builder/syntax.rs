@@ -418,10 +418,7 @@ impl<'a> Visitor<'a> for CallFinder<'a> {
 /// say it exists for tests: "Used only for testing.", "for tests only", "meant for use in
 /// tests", "test-only helper".
 pub(super) fn says_for_tests(source: &str, def: &ast::StmtFunctionDef) -> bool {
-    let start = def
-        .decorator_list
-        .first()
-        .map_or(def.start(), |decorator| decorator.start());
+    let start = first_line_of_definition(&def.decorator_list, def.start());
     documented_for_tests(source, start, &def.body, false)
 }
 
@@ -430,11 +427,13 @@ pub(super) fn says_for_tests(source: &str, def: &ast::StmtFunctionDef) -> bool {
 /// runs. Only the summary (the first paragraph) is read: a class's docstring documents its
 /// whole API, and saying how to test something is not being for tests.
 pub(super) fn class_says_for_tests(source: &str, def: &ast::StmtClassDef) -> bool {
-    let start = def
-        .decorator_list
-        .first()
-        .map_or(def.start(), |decorator| decorator.start());
+    let start = first_line_of_definition(&def.decorator_list, def.start());
     documented_for_tests(source, start, &def.body, true)
+}
+
+/// Where a definition starts for the comments above it: at its first decorator, if any.
+fn first_line_of_definition(decorators: &[ast::Decorator], start: TextSize) -> TextSize {
+    decorators.first().map_or(start, Ranged::start)
 }
 
 /// The docstring of `body` or the comment block ending on the line before `start`.
