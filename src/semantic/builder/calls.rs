@@ -43,13 +43,17 @@ impl<'a> Builder<'a> {
     /// or a class of this module. Everything else is skipped before resolution.
     pub(super) fn may_denote_function(&self, expr: &Expr) -> bool {
         match expr {
-            Expr::Name(ast::ExprName { id, .. }) => self.function_names.contains(id.as_str()),
+            Expr::Name(ast::ExprName { id, .. }) => {
+                self.callable_names.may_contain(id.as_str())
+                    && self.function_names.contains(id.as_str())
+            }
             Expr::Attribute(ast::ExprAttribute { value, .. }) => match &**value {
                 Expr::Name(base) => {
                     let base = base.id.as_str();
                     matches!(base, "self" | "cls")
-                        || self.class_index.contains_key(base)
-                        || self.singletons.contains_key(base)
+                        || (self.callable_names.may_contain(base)
+                            && (self.class_index.contains_key(base)
+                                || self.singletons.contains_key(base)))
                 }
                 _ => false,
             },

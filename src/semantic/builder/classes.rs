@@ -117,6 +117,7 @@ impl<'a> Builder<'a> {
         self.class_by_offset
             .insert(u32::from(def.range.start()), id);
         self.class_index.entry(def.name.as_str()).or_insert(id);
+        self.callable_names.insert(def.name.as_str());
         self.scan_class_body(id, &def.body);
         id
     }

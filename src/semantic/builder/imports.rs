@@ -189,6 +189,7 @@ impl<'a> Builder<'a> {
             && !self.classes[class].is_thread_local
         {
             self.singletons.insert(name.id.as_str(), class);
+            self.callable_names.insert(name.id.as_str());
             self.classes[class]
                 .singleton
                 .get_or_insert(name.id.as_str());
@@ -283,6 +284,7 @@ impl<'a> Builder<'a> {
         match self.bindings.get(name) {
             Some(existing) if rank(existing.kind) >= rank(kind) => {}
             _ => {
+                self.module_names.insert(name);
                 self.bindings.insert(name, binding);
             }
         }
@@ -374,6 +376,7 @@ impl<'a> Builder<'a> {
             }
             Stmt::FunctionDef(def) => {
                 self.function_names.insert(def.name.as_str());
+                self.callable_names.insert(def.name.as_str());
                 if let Some(lock) = locking_decorator_lock(def) {
                     self.locking_decorators.insert(def.name.as_str(), lock);
                 }

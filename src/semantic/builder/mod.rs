@@ -243,6 +243,13 @@ struct Builder<'a> {
     /// Names of every `def` seen so far (module-level ones from the first scan), to skip
     /// references that cannot denote a function of this module before resolving them.
     function_names: HashSet<&'a str>,
+    /// The names that may denote one of this module's functions or classes (functions,
+    /// module-level classes, module-level instances): every name loaded and every call's
+    /// callee is tested against it before a hash lookup.
+    callable_names: NameFilter,
+    /// The names bound at module level or declared `global` anywhere (a superset of the keys
+    /// of `bindings` and `declared_global_names`).
+    module_names: NameFilter,
     lock_regions: Vec<LockRegion>,
     lock_unavailable: Vec<(LockKey, TextRange)>,
     accesses: Vec<StateAccess<'a>>,
@@ -385,7 +392,7 @@ struct PendingSubmission<'a> {
 
 impl<'a> Builder<'a> {
     fn new(source: &'a str, options: ModelOptions, role: ModuleRole) -> Self {
-        Builder {
+        let mut builder = Builder {
             source,
             options,
             role,
@@ -408,6 +415,8 @@ impl<'a> Builder<'a> {
             class_index: HashMap::default(),
             function_index: HashMap::default(),
             function_names: HashSet::default(),
+            callable_names: NameFilter::default(),
+            module_names: NameFilter::default(),
             lock_regions: Vec::new(),
             lock_unavailable: Vec::new(),
             accesses: Vec::new(),
@@ -467,7 +476,12 @@ impl<'a> Builder<'a> {
             override_events: Vec::new(),
             with_overrides: Vec::new(),
             override_branches: Vec::new(),
+        };
+        // Every name declared `global` may be a module-level name a function creates.
+        for &name in &builder.declared_global_names {
+            builder.module_names.insert(name);
         }
+        builder
     }
 
     fn text(&self, range: TextRange) -> &'a str {
@@ -539,11 +553,40 @@ impl<'a> Builder<'a> {
     }
 
     fn module_class(&self, name: &str) -> Option<ClassId> {
-        // Most names are not classes: one lookup rejects them.
+        // Most names are not classes: the filter, else one lookup, rejects them.
+        if !self.callable_names.may_contain(name) {
+            return None;
+        }
         let class = self.class_index.get(name).copied()?;
         match self.bindings.get(name) {
             Some(binding) if binding.kind == ValueKind::Class => Some(class),
             _ => None,
         }
+    }
+}
+
+/// A 256-bit summary of a set of names: `may_contain` is false for most names not in the set
+/// (a quick test of a slot picked by the name's length and its first and last bytes), so the
+/// hash lookups that would answer "no" are skipped. Most names a module loads (`self`, `len`,
+/// locals, imported modules) are not its own functions or classes.
+#[derive(Default)]
+struct NameFilter([u64; 4]);
+
+impl NameFilter {
+    fn slot(name: &str) -> usize {
+        let bytes = name.as_bytes();
+        let first = usize::from(bytes.first().copied().unwrap_or(0));
+        let last = usize::from(bytes.last().copied().unwrap_or(0));
+        (first.wrapping_mul(31) ^ last.wrapping_mul(7) ^ bytes.len().wrapping_mul(131)) & 255
+    }
+
+    fn insert(&mut self, name: &str) {
+        let slot = Self::slot(name);
+        self.0[slot >> 6] |= 1 << (slot & 63);
+    }
+
+    fn may_contain(&self, name: &str) -> bool {
+        let slot = Self::slot(name);
+        self.0[slot >> 6] & (1 << (slot & 63)) != 0
     }
 }

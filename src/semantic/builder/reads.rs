@@ -18,14 +18,21 @@ impl<'a> Builder<'a> {
         };
         let key = match expr {
             Expr::Name(name) => {
-                // Cheap filters first: most names are locals, builtins, functions or imports.
-                let interesting = match self.bindings.get(name.id.as_str()) {
+                // Cheap filters first: most names are locals, builtins, functions or imports,
+                // and most are no module-level name at all (the filter says so without a
+                // hash lookup).
+                let module_level = self.module_names.may_contain(name.id.as_str());
+                let binding = module_level
+                    .then(|| self.bindings.get(name.id.as_str()))
+                    .flatten();
+                let interesting = match binding {
                     Some(binding) => may_hold_container(binding.kind),
                     None if self.functions[function].declares_global(name.id.as_str()) => true,
                     None => {
                         // A global only a function creates, read where it is not declared
                         // (`p = _factor[k]`): kept until the module's declarations are known.
-                        if self.declared_global_names.contains(name.id.as_str())
+                        if module_level
+                            && self.declared_global_names.contains(name.id.as_str())
                             && !self.is_enclosing_local(name.id.as_str())
                         {
                             let locks = self.locks_now();
