@@ -71,6 +71,17 @@ fn rule_fixtures_full() {
     insta::assert_snapshot!(render(&reports(&paths), OutputFormat::Full));
 }
 
+/// The hazard families' messages (NG109–NG114) name the interleaving and its exception; the
+/// snapshot pins them (an eviction by position raises `IndexError`, not `KeyError`).
+#[test]
+fn hazard_family_fixtures_full() {
+    let files: Vec<String> = (9..=14)
+        .map(|n| format!("fixtures/rules/NG1{n:02}.py"))
+        .collect();
+    let paths: Vec<&str> = files.iter().map(String::as_str).collect();
+    insta::assert_snapshot!(render(&reports(&paths), OutputFormat::Full));
+}
+
 #[test]
 fn syntax_error_full() {
     let dir = tempfile::tempdir().unwrap();

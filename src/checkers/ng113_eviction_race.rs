@@ -44,14 +44,25 @@ pub fn check(context: &mut Context<'_, '_>, diagnostics: &mut Vec<Diagnostic>) {
             _ => context.snippet(access.range),
         };
         let removal_line = context.line(access.range);
+        // `del L[0]` on a list or deque removes by position, as `L.pop(0)` does: two threads
+        // remove two different entries, not the same key twice.
+        let positional = matches!(
+            container_kind(model, access.key),
+            Some(ContainerKind::List | ContainerKind::Deque)
+        ) && matches!(eviction.removal, Removal::Delete | Removal::PopKey { .. });
+        let removal_kind = if positional {
+            Removal::PopEnd
+        } else {
+            eviction.removal
+        };
         // `popleft()`/`pop()` on an empty deque or list raise `IndexError`; `set.pop()`,
         // `popitem()`, `pop(key)` and `del` raise `KeyError`.
-        let empty_error = match (eviction.removal, container_kind(model, access.key)) {
+        let empty_error = match (removal_kind, container_kind(model, access.key)) {
             (Removal::PopEnd, Some(ContainerKind::Set)) => "`KeyError`",
             (Removal::PopEnd, _) => "`IndexError`",
             _ => "`KeyError`",
         };
-        let (harm, what) = match (eviction.trigger, eviction.removal) {
+        let (harm, what) = match (eviction.trigger, removal_kind) {
             // The program catches the error of a removal that finds the entry gone: a thread
             // that loses the race goes on, and at worst one entry more is evicted.
             (EvictionTrigger::Emptiness | EvictionTrigger::SizeCheck, _) if eviction.handled => (
