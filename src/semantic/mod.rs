@@ -331,6 +331,8 @@ pub struct CallSite {
     pub caller: Option<FunctionId>,
     pub callee: FunctionId,
     pub locks: Vec<LockKey>,
+    /// The callee expression as written (`helper` of `helper(x)`).
+    pub range: TextRange,
 }
 
 /// A call or assignment that changes process-wide state (the NG302 table).

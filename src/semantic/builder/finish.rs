@@ -29,7 +29,7 @@ impl<'a> Builder<'a> {
         let process_pools = self.resolve_process_pools();
         let external_calls = self.resolve_external_calls();
         let call_sites = self.resolve_call_sites();
-        let import_calls = self.resolve_import_calls();
+        let import_calls = self.import_calls(&call_sites);
         self.mark_escaped_functions();
         self.mark_lone_handlers();
         let entry_targets = entry_targets(&thread_entries);
@@ -52,7 +52,7 @@ impl<'a> Builder<'a> {
         );
         let class_creation = self.class_creation_methods();
         let fork_child_ranges = self.fork_child_ranges_with_process_runs();
-        let in_child_process = self.child_process_functions(&fork_child_ranges);
+        let in_child_process = self.child_process_functions(&call_sites, &fork_child_ranges);
         let import_time = import_time_only(
             &self.functions,
             &call_sites,
@@ -373,6 +373,7 @@ impl<'a> Builder<'a> {
                     caller: pending.reference.scope,
                     callee,
                     locks: pending.locks.clone(),
+                    range: pending.reference.expr.range(),
                 });
             }
         }
@@ -381,19 +382,11 @@ impl<'a> Builder<'a> {
 
     /// This module's functions that its top-level code calls while it is imported (not in
     /// its `__main__` block), sorted.
-    fn resolve_import_calls(&self) -> Vec<FunctionId> {
-        let mut calls: Vec<FunctionId> = self
-            .pending_calls
+    fn import_calls(&self, call_sites: &[CallSite]) -> Vec<FunctionId> {
+        let mut calls: Vec<FunctionId> = call_sites
             .iter()
-            .filter(|pending| {
-                pending.reference.scope.is_none()
-                    && !self.in_main_guard(pending.reference.expr.range())
-            })
-            .flat_map(|pending| {
-                self.resolve(&pending.reference)
-                    .into_iter()
-                    .chain(self.resolve_allocator(&pending.reference))
-            })
+            .filter(|site| site.caller.is_none() && !self.in_main_guard(site.range))
+            .map(|site| site.callee)
             .collect();
         calls.sort_unstable();
         calls.dedup();

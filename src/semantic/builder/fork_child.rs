@@ -3,13 +3,11 @@
 //! what it does to the state it inherited races with nothing.
 
 use ruff_python_ast::{self as ast, Expr, Stmt, UnaryOp};
-use ruff_text_size::Ranged;
-
 use ruff_text_size::TextRange;
 
 use super::Builder;
 use super::syntax::suite_range;
-use crate::semantic::FunctionId;
+use crate::semantic::{CallSite, FunctionId};
 
 /// Which branch of an `if` on a fork's result runs in the child.
 enum ForkTest {
@@ -47,26 +45,26 @@ impl<'a> Builder<'a> {
     /// Functions that run only in a child process, on its only thread: the mains of
     /// `Process(target=…)`, and functions every call of which is in a fork's child
     /// (`if pid == 0: _reseed_random()`). Like import-time code, they race with nothing.
-    pub(super) fn child_process_functions(&self, fork_child_ranges: &[TextRange]) -> Vec<bool> {
+    pub(super) fn child_process_functions(
+        &self,
+        call_sites: &[CallSite],
+        fork_child_ranges: &[TextRange],
+    ) -> Vec<bool> {
         let mut in_child = vec![false; self.functions.len()];
-        // Most modules fork nothing: skip resolving their calls a second time.
+        // Most modules fork nothing.
         if fork_child_ranges.is_empty() && self.process_mains.is_empty() {
             return in_child;
         }
         let mut called_elsewhere: Vec<bool> = vec![false; self.functions.len()];
         let mut called_in_child: Vec<FunctionId> = Vec::new();
-        for pending in &self.pending_calls {
-            let Some(callee) = self.resolve(&pending.reference) else {
-                continue;
-            };
-            let range = pending.reference.expr.range();
+        for site in call_sites {
             if fork_child_ranges
                 .iter()
-                .any(|child| child.contains_range(range))
+                .any(|child| child.contains_range(site.range))
             {
-                called_in_child.push(callee);
+                called_in_child.push(site.callee);
             } else {
-                called_elsewhere[callee] = true;
+                called_elsewhere[site.callee] = true;
             }
         }
         for callee in called_in_child {
