@@ -229,33 +229,25 @@ impl ModuleFacts {
             .filter(|(_, function)| function.parent.is_none() && function.class.is_none())
             .map(|(id, function)| (function.name.to_string(), id))
             .collect();
-        let methods = model
-            .functions
-            .iter()
-            .enumerate()
-            .filter(|(_, function)| {
-                function.parent.is_none()
-                    && function.class.is_some()
-                    && function.qualname.matches('.').count() == 1
-            })
-            .map(|(id, function)| (function.qualname.clone(), id))
-            .collect();
+        // Methods of module-level classes (`Outer.Inner.method` is not one), and among them
+        // each class's constructor: `__init__`, else `__new__`.
+        let mut methods: FxHashMap<String, FunctionId> = FxHashMap::default();
         let mut constructors: FxHashMap<String, FunctionId> = FxHashMap::default();
         for (id, function) in model.functions.iter().enumerate() {
             let (Some(class), None) = (function.class, function.parent) else {
                 continue;
             };
-            let class = model.class(class);
-            // `Outer.Inner` is not a module-level class.
             if function.qualname.matches('.').count() != 1 {
                 continue;
             }
+            methods.insert(function.qualname.clone(), id);
+            let class = || model.class(class).name.to_string();
             match function.name {
                 "__init__" => {
-                    constructors.insert(class.name.to_string(), id);
+                    constructors.insert(class(), id);
                 }
                 "__new__" => {
-                    constructors.entry(class.name.to_string()).or_insert(id);
+                    constructors.entry(class()).or_insert(id);
                 }
                 _ => {}
             }

@@ -62,24 +62,25 @@ fn example_json() {
     insta::assert_snapshot!(json);
 }
 
-#[test]
-fn rule_fixtures_full() {
-    let files: Vec<String> = (1..=8)
-        .map(|n| format!("fixtures/rules/NG10{n}.py"))
+/// The full report of the rule fixtures `fixtures/rules/NG1xx.py` for the numbers given.
+fn rule_fixtures_report(numbers: std::ops::RangeInclusive<u32>) -> String {
+    let files: Vec<String> = numbers
+        .map(|n| format!("fixtures/rules/NG1{n:02}.py"))
         .collect();
     let paths: Vec<&str> = files.iter().map(String::as_str).collect();
-    insta::assert_snapshot!(render(&reports(&paths), OutputFormat::Full));
+    render(&reports(&paths), OutputFormat::Full)
+}
+
+#[test]
+fn rule_fixtures_full() {
+    insta::assert_snapshot!(rule_fixtures_report(1..=8));
 }
 
 /// The hazard families' messages (NG109–NG114) name the interleaving and its exception; the
 /// snapshot pins them (an eviction by position raises `IndexError`, not `KeyError`).
 #[test]
 fn hazard_family_fixtures_full() {
-    let files: Vec<String> = (9..=14)
-        .map(|n| format!("fixtures/rules/NG1{n:02}.py"))
-        .collect();
-    let paths: Vec<&str> = files.iter().map(String::as_str).collect();
-    insta::assert_snapshot!(render(&reports(&paths), OutputFormat::Full));
+    insta::assert_snapshot!(rule_fixtures_report(9..=14));
 }
 
 #[test]

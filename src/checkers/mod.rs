@@ -80,9 +80,7 @@ impl<'m, 'a> Context<'m, 'a> {
     /// on an event loop only when code that may run on a thread writes the same state, as
     /// coroutines on one loop do not run in parallel with each other.
     pub fn may_race(&self, access: &StateAccess<'a>) -> bool {
-        !self.model.in_fork_child(access.range)
-            && !self.model.on_main_thread_only(access.range)
-            && self.may_race_in(access.function, access.key)
+        self.may_race_with(access, |_| true)
     }
 
     /// As [`Context::may_race`], where only the accesses `harmful` picks can break the code:
@@ -93,21 +91,24 @@ impl<'m, 'a> Context<'m, 'a> {
         access: &StateAccess<'a>,
         harmful: impl Fn(&StateAccess<'a>) -> bool,
     ) -> bool {
-        if !self.may_race(access) {
-            return false;
-        }
-        match self.model.execution(access.function) {
-            // Code that does not race with itself meets only what other code does meanwhile.
-            Execution::EventLoop | Execution::Setup => self
-                .model
-                .accesses_of(access.key)
-                .any(|(_, other)| harmful(other) && self.runs_concurrently_on(access.key, other)),
-            _ => true,
-        }
+        !self.model.in_fork_child(access.range)
+            && !self.model.on_main_thread_only(access.range)
+            && self.may_race_in_with(access.function, access.key, harmful)
     }
 
     /// As [`Context::may_race`], for code of `function` touching `key`.
     pub fn may_race_in(&self, function: FunctionId, key: StateKey<'a>) -> bool {
+        self.may_race_in_with(function, key, |_| true)
+    }
+
+    /// As [`Context::may_race_in`], where only the accesses `harmful` picks count as the other
+    /// side of the race.
+    fn may_race_in_with(
+        &self,
+        function: FunctionId,
+        key: StateKey<'a>,
+        harmful: impl Fn(&StateAccess<'a>) -> bool,
+    ) -> bool {
         // A closure's variables are shared only by a closure that runs on threads or wraps a
         // decorated function; each call of the enclosing function makes new ones.
         if let StateKey::Nonlocal(owner, _) = key
@@ -127,7 +128,7 @@ impl<'m, 'a> Context<'m, 'a> {
             Execution::EventLoop | Execution::Setup => self
                 .model
                 .accesses_of(key)
-                .any(|(_, other)| self.runs_concurrently_on(key, other)),
+                .any(|(_, other)| harmful(other) && self.runs_concurrently_on(key, other)),
         }
     }
 

@@ -46,10 +46,9 @@ pub fn check(context: &mut Context<'_, '_>, diagnostics: &mut Vec<Diagnostic>) {
         let removal_line = context.line(access.range);
         // `del L[0]` on a list or deque removes by position, as `L.pop(0)` does: two threads
         // remove two different entries, not the same key twice.
-        let positional = matches!(
-            container_kind(model, access.key),
-            Some(ContainerKind::List | ContainerKind::Deque)
-        ) && matches!(eviction.removal, Removal::Delete | Removal::PopKey { .. });
+        let kind = container_kind(model, access.key);
+        let positional = matches!(kind, Some(ContainerKind::List | ContainerKind::Deque))
+            && matches!(eviction.removal, Removal::Delete | Removal::PopKey { .. });
         let removal_kind = if positional {
             Removal::PopEnd
         } else {
@@ -57,7 +56,7 @@ pub fn check(context: &mut Context<'_, '_>, diagnostics: &mut Vec<Diagnostic>) {
         };
         // `popleft()`/`pop()` on an empty deque or list raise `IndexError`; `set.pop()`,
         // `popitem()`, `pop(key)` and `del` raise `KeyError`.
-        let empty_error = match (removal_kind, container_kind(model, access.key)) {
+        let empty_error = match (removal_kind, kind) {
             (Removal::PopEnd, Some(ContainerKind::Set)) => "`KeyError`",
             (Removal::PopEnd, _) => "`IndexError`",
             _ => "`KeyError`",

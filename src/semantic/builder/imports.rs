@@ -312,22 +312,21 @@ impl<'a> Builder<'a> {
     /// this module fails on every interpreter free threading exists for (unless the project
     /// has a module of that name itself).
     fn imports_python2_only_module(&self, stmt: &Stmt) -> bool {
-        let module = match stmt {
-            Stmt::Import(ast::StmtImport { names, .. }) => names
-                .iter()
-                .map(|alias| alias.name.as_str())
-                .find(|name| is_python2_only(name)),
+        let python2_only = |name: &str| {
+            let top = name.split('.').next().unwrap_or(name);
+            is_python2_only(top) && !self.options.project_modules.contains(top)
+        };
+        match stmt {
+            Stmt::Import(ast::StmtImport { names, .. }) => {
+                names.iter().any(|alias| python2_only(alias.name.as_str()))
+            }
             Stmt::ImportFrom(ast::StmtImportFrom {
                 module: Some(module),
                 level: 0,
                 ..
-            }) => Some(module.as_str()).filter(|name| is_python2_only(name)),
-            _ => None,
-        };
-        module.is_some_and(|name| {
-            let top = name.split('.').next().unwrap_or(name);
-            !self.options.project_modules.contains(top)
-        })
+            }) => python2_only(module.as_str()),
+            _ => false,
+        }
     }
 
     fn scan_module_stmt(&mut self, stmt: &'a Stmt) {
@@ -577,10 +576,9 @@ fn is_type_checking(test: &Expr) -> bool {
     }
 }
 
-/// Standard modules of Python 2 that Python 3 removed or renamed, with names no Python 3
-/// package is likely to reuse (not `thread`, `new` or `commands`).
-fn is_python2_only(module: &str) -> bool {
-    let top = module.split('.').next().unwrap_or(module);
+/// Standard modules of Python 2 that Python 3 removed or renamed (by top-level name), with
+/// names no Python 3 package is likely to reuse (not `thread`, `new` or `commands`).
+fn is_python2_only(top: &str) -> bool {
     matches!(
         top,
         "hotshot"
