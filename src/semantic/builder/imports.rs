@@ -374,8 +374,7 @@ impl<'a> Builder<'a> {
                 self.scan_singleton(target, value);
             }
             Stmt::FunctionDef(def) => {
-                self.function_names.insert(def.name.as_str());
-                self.callable_names.insert(def.name.as_str());
+                self.note_function_name(def.name.as_str());
                 if let Some(lock) = locking_decorator_lock(def) {
                     self.locking_decorators.insert(def.name.as_str(), lock);
                 }

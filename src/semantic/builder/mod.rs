@@ -537,6 +537,12 @@ impl<'a> Builder<'a> {
         None
     }
 
+    /// Remembers the name of a `def`, in the set and in the filter in front of it.
+    fn note_function_name(&mut self, name: &'a str) {
+        self.function_names.insert(name);
+        self.callable_names.insert(name);
+    }
+
     /// Whether `name` means the builtin here: not imported, bound at module level or a local.
     fn is_unshadowed_builtin(&self, name: &str) -> bool {
         !self.imports.contains_key(name)

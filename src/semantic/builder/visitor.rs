@@ -61,8 +61,7 @@ impl<'a> Builder<'a> {
             }
         }
 
-        self.function_names.insert(def.name.as_str());
-        self.callable_names.insert(def.name.as_str());
+        self.note_function_name(def.name.as_str());
         let parent = self.current_function();
         let class = match self.frames.last() {
             // A `def` directly in a class body is a method.
