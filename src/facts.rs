@@ -50,6 +50,8 @@ pub struct ModuleFacts {
     /// A test module, or a vendored copy of another project: its findings stay information
     /// (see `checkers::check_module`).
     pub test_module: bool,
+    /// The module has an `if __name__ == "__main__":` block: it can run as a program.
+    pub main_guard: bool,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -334,6 +336,7 @@ impl ModuleFacts {
             suppressions: Default::default(),
             locally_reached,
             test_module: model.role == crate::semantic::ModuleRole::Test || model.vendored,
+            main_guard: !model.main_guards.is_empty(),
         }
     }
 }

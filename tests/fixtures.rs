@@ -301,6 +301,15 @@ fn assert_directory_fixture(args: &[&str], directory: &str, at_least: usize) {
     assert_eq!(actual, expected_all);
 }
 
+/// Programs in a directory of examples (`fixtures/programs/examples/`): one that runs alone
+/// (a `__main__` block, imported by no module, starting no thread) keeps its findings as
+/// information; one that starts threads, one the library imports and a plugin without a
+/// `__main__` block are reported as usual.
+#[test]
+fn stand_alone_programs_report_only_what_their_own_threads_race_on() {
+    assert_directory_fixture(&["fixtures/programs"], "fixtures/programs", 3);
+}
+
 /// The extension sources under `fixtures/extensions` (C, C++, Cython, Rust, CMake).
 #[test]
 fn extension_fixtures_report_exactly_the_marked_lines() {

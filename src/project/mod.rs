@@ -8,6 +8,7 @@
 
 mod main_thread;
 mod module_names;
+mod programs;
 mod thread_locals;
 
 use std::collections::VecDeque;
@@ -30,6 +31,8 @@ struct Module<'r> {
     is_package: bool,
     /// A test module (`test_*.py`, under `tests/`, …).
     is_test: bool,
+    /// In a directory of examples, demos or scripts (see [`programs`]).
+    in_program_directory: bool,
     facts: &'r ModuleFacts,
     filename: &'r str,
     path: &'r std::path::Path,
@@ -50,11 +53,13 @@ impl<'r> Linker<'r> {
                 continue;
             };
             let is_test = names.is_test(path);
+            let in_program_directory = names.in_program_directory(path);
             let (names, is_package) = names.of(path);
             modules.push(Module {
                 names,
                 is_package,
                 is_test,
+                in_program_directory,
                 facts,
                 filename: &report.filename,
                 path,
@@ -230,6 +235,8 @@ pub fn link(reports: &mut [FileReport], names: &ModuleNames, rules: &RuleSet) {
             }
         }
     }
+
+    let programs = programs::stand_alone_programs(&linker, &offsets, &reached);
 
     // Set-up across modules: main-thread set-up makes its library-code findings about
     // process-wide state the program's own; what only one-time set-up (`init()`) calls runs
@@ -483,6 +490,9 @@ pub fn link(reports: &mut [FileReport], names: &ModuleNames, rules: &RuleSet) {
         import_time.drop_findings(report, offset, main_thread::is_runtime_finding);
         one_time.drop_findings(report, offset, main_thread::is_race_of_its_own);
         main_thread_setup.drop_findings(report, offset, main_thread::is_library_process_finding);
+        if programs[module_index] {
+            programs::lower_program_findings(report);
+        }
     }
     // A test module's findings stay information, also where a thread made them errors above;
     // so do a vendored copy's, which the project it comes from fixes.

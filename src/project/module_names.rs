@@ -46,6 +46,8 @@ struct ModuleName {
     is_test: bool,
     /// A copy of another project kept inside a package (see [`is_vendored_path`]).
     is_vendored: bool,
+    /// In a directory of example or stand-alone programs (see [`is_program_directory_path`]).
+    in_program_directory: bool,
 }
 
 impl ModuleNames {
@@ -128,6 +130,14 @@ impl ModuleNames {
         self.by_path.get(path).is_some_and(|name| name.is_vendored)
     }
 
+    /// Whether the file sits in a directory of examples or stand-alone programs of the project
+    /// (`examples/`, `demos/`, `scripts/`, `benchmarks/`, …).
+    pub fn in_program_directory(&self, path: &Path) -> bool {
+        self.by_path
+            .get(path)
+            .is_some_and(|name| name.in_program_directory)
+    }
+
     /// The top-level module names the project's files provide (`black` for `src/black/…`).
     pub fn top_level(&self) -> rustc_hash::FxHashSet<String> {
         self.by_path
@@ -168,6 +178,42 @@ fn is_test_path(relative: &Path, root: Option<&Path>) -> bool {
                 _ => None,
             })
             .any(is_test_directory)
+}
+
+/// Whether the root or a directory on the way to `relative` (a file's path below `root`, or
+/// below the top of its package when there is no root) holds examples, demos, samples, tutorials, benchmarks or scripts: programs
+/// a user runs one at a time (`pyqtgraph/examples/scrollingPlots.py`, `ZEO/scripts/…`), not
+/// modules a library's users import. Directories above the root are not the project's.
+fn is_program_directory_path(relative: &Path, root: Option<&Path>) -> bool {
+    let is_program_directory = |name: &str| {
+        matches!(
+            name,
+            "examples"
+                | "example"
+                | "demo"
+                | "demos"
+                | "samples"
+                | "sample"
+                | "tutorial"
+                | "tutorials"
+                | "benchmarks"
+                | "benchmark"
+                | "scripts"
+                | "script"
+        )
+    };
+    root.and_then(Path::file_name)
+        .and_then(|name| name.to_str())
+        .is_some_and(is_program_directory)
+        || relative
+            .parent()
+            .into_iter()
+            .flat_map(Path::components)
+            .filter_map(|component| match component {
+                std::path::Component::Normal(name) => name.to_str(),
+                _ => None,
+            })
+            .any(is_program_directory)
 }
 
 /// Whether a path inside a package (relative to the directory above its top package) goes
@@ -217,11 +263,13 @@ fn module_names(
         (!parts.is_empty()).then(|| parts.join("."))
     };
     let mut is_test = false;
+    let mut in_program_directory = false;
     let mut names: Vec<String> = roots
         .iter()
         .filter_map(|root| {
             let relative = path.strip_prefix(root).ok()?;
             is_test |= is_test_path(relative, Some(root));
+            in_program_directory |= is_program_directory_path(relative, Some(root));
             Some(relative)
         })
         .filter_map(dotted)
@@ -244,6 +292,7 @@ fn module_names(
     {
         is_test |= is_test_path(relative, None);
         is_vendored = is_vendored_path(relative);
+        in_program_directory |= is_program_directory_path(relative, None);
         names.extend(dotted(relative));
     }
     names.sort_by_key(|name| std::cmp::Reverse(name.len()));
@@ -253,6 +302,7 @@ fn module_names(
         is_package,
         is_test,
         is_vendored,
+        in_program_directory,
     }
 }
 
@@ -278,6 +328,22 @@ mod tests {
         assert!(is_vendored_path(Path::new("pip/_vendor/rich/live.py")));
         assert!(!is_vendored_path(Path::new("shop/vendors.py")));
         assert!(!is_vendored_path(Path::new("vendor.py")));
+        assert!(is_program_directory_path(
+            Path::new("pyqtgraph/examples/relativity/relativity.py"),
+            None
+        ));
+        assert!(is_program_directory_path(
+            Path::new("demo.py"),
+            Some(Path::new("/src/scripts"))
+        ));
+        assert!(!is_program_directory_path(
+            Path::new("shop/examples.py"),
+            None
+        ));
+        assert!(!is_program_directory_path(
+            Path::new("shop/demo.py"),
+            Some(root)
+        ));
         // `test` above the root is not the project's.
         assert!(!is_test_path(Path::new("pkg/pools.py"), Some(root)));
         assert!(!is_test_path(Path::new("pkg/contest.py"), Some(root)));
