@@ -93,6 +93,10 @@ pub struct Diagnostic {
     /// The functions whose execution the finding is about (for thread reachability across
     /// modules); empty for module-level findings.
     pub functions: Vec<crate::semantic::FunctionId>,
+    /// The functions whose run the finding's race needs besides its own code (the mutations a
+    /// loop races with): when every one of them runs only while the project is imported,
+    /// nothing is left to race with.
+    pub racing_with: Vec<crate::semantic::FunctionId>,
     /// For a race, what it does when it happens: only a hazard becomes an error when another
     /// module's thread turns out to reach it.
     pub harm: Option<Harm>,
@@ -133,6 +137,7 @@ impl Diagnostic {
             help: None,
             fix: None,
             functions: Vec::new(),
+            racing_with: Vec::new(),
             harm: None,
             related: Vec::new(),
             group: None,
@@ -156,6 +161,13 @@ impl Diagnostic {
 
     pub fn with_functions(mut self, functions: Vec<crate::semantic::FunctionId>) -> Self {
         self.functions = functions;
+        self
+    }
+
+    pub fn with_racing_with(mut self, mut functions: Vec<crate::semantic::FunctionId>) -> Self {
+        functions.sort_unstable();
+        functions.dedup();
+        self.racing_with = functions;
         self
     }
 

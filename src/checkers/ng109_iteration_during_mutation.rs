@@ -46,18 +46,29 @@ pub fn check(context: &mut Context<'_, '_>, diagnostics: &mut Vec<Diagnostic>) {
                 continue;
             };
             let loop_locks = model.locks_held(iteration.function, &iteration.locks);
-            let racing = found.iter().find(|access| {
-                shifts_under_loop(iteration.container, access)
-                    && !model
-                        .access_locks(access)
-                        .iter()
-                        .any(|lock| loop_locks.contains(lock))
-            });
-            if let Some(mutation) = racing {
-                diagnostics.push(state_finding(context, iteration, shared, mutation, found));
+            let racing: Vec<&StateAccess<'_>> = found
+                .iter()
+                .copied()
+                .filter(|access| {
+                    shifts_under_loop(iteration.container, access)
+                        && !model
+                            .access_locks(access)
+                            .iter()
+                            .any(|lock| loop_locks.contains(lock))
+                })
+                .collect();
+            if let Some(mutation) = racing.first() {
+                let racing_with = racing.iter().map(|access| access.function).collect();
+                diagnostics.push(
+                    state_finding(context, iteration, shared, mutation, found)
+                        .with_racing_with(racing_with),
+                );
                 context.reported_iterations.insert(iteration.range);
             } else if let Some((append, clear)) = drained_then_cleared(context, iteration, found) {
-                diagnostics.push(drain_finding(context, iteration, shared, append, clear));
+                diagnostics.push(
+                    drain_finding(context, iteration, shared, append, clear)
+                        .with_racing_with(vec![append.function]),
+                );
                 context.reported_iterations.insert(iteration.range);
             }
         }

@@ -53,6 +53,24 @@ impl SetUpOnly {
         });
     }
 
+    /// Drops from a report (whose functions start at `offset`) the findings whose race needs
+    /// another function to run ([`Diagnostic::racing_with`]) when only this set-up runs every
+    /// one of them: a loop over a registry that other modules fill while they are imported
+    /// (`register_public_key_alg(...)` at the top of each algorithm's module) runs after the
+    /// registry is complete.
+    pub(super) fn drop_races_with_it(&self, report: &mut FileReport, offset: usize) {
+        if !self.reaches_other_code {
+            return;
+        }
+        report.messages.retain(|message| {
+            let racing_with = &message.diagnostic.racing_with;
+            racing_with.is_empty()
+                || !racing_with
+                    .iter()
+                    .all(|&function| self.marked.get(offset + function).copied().unwrap_or(false))
+        });
+    }
+
     /// The functions that run only at import: called from some module's top-level code
     /// (`at_import`, tests' module code excluded) and otherwise only by such functions, never
     /// referenced as a value nor called by a test's top-level code (`called_elsewhere`), nor

@@ -488,6 +488,7 @@ pub fn link(reports: &mut [FileReport], names: &ModuleNames, rules: &RuleSet) {
         let offset = offsets[module_index];
         let report = &mut reports[report_index];
         import_time.drop_findings(report, offset, main_thread::is_runtime_finding);
+        import_time.drop_races_with_it(report, offset);
         one_time.drop_findings(report, offset, main_thread::is_race_of_its_own);
         main_thread_setup.drop_findings(report, offset, main_thread::is_library_process_finding);
         if programs[module_index] {
