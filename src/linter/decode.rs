@@ -49,7 +49,7 @@ impl Encoding {
 pub enum Decoded {
     Text(String, Encoding),
     /// Not decodable: the lossy text (for the code frame) and the NG001 finding.
-    Undecodable(String, Diagnostic),
+    Undecodable(String, Box<Diagnostic>),
 }
 
 /// Decodes Python source as the interpreter would: UTF-16 with a BOM, the encoding a PEP 263
@@ -83,7 +83,7 @@ pub fn decode(bytes: Vec<u8>) -> Decoded {
                     encoding.name()
                 ),
             );
-            return Decoded::Undecodable(lossy, diagnostic);
+            return Decoded::Undecodable(lossy, Box::new(diagnostic));
         }
         Some(DeclaredEncoding::Unknown(name)) => {
             let lossy = String::from_utf8_lossy(&bytes).into_owned();
@@ -91,7 +91,7 @@ pub fn decode(bytes: Vec<u8>) -> Decoded {
                 0,
                 &format!("file declares the encoding `{name}`, which nogil-lint cannot decode"),
             );
-            return Decoded::Undecodable(lossy, diagnostic);
+            return Decoded::Undecodable(lossy, Box::new(diagnostic));
         }
         Some(DeclaredEncoding::Utf8) | None => {}
     }
@@ -113,7 +113,7 @@ pub fn decode(bytes: Vec<u8>) -> Decoded {
                     "file is not valid UTF-8 (invalid byte at line {line}, column {column}) and declares no other encoding"
                 ),
             );
-            Decoded::Undecodable(lossy, diagnostic)
+            Decoded::Undecodable(lossy, Box::new(diagnostic))
         }
     }
 }
@@ -131,7 +131,7 @@ fn decode_utf16(bytes: &[u8], word: fn([u8; 2]) -> u16, encoding: Encoding) -> D
                 0,
                 "file starts with a UTF-16 byte order mark but is not valid UTF-16",
             );
-            Decoded::Undecodable(lossy, diagnostic)
+            Decoded::Undecodable(lossy, Box::new(diagnostic))
         }
     }
 }

@@ -292,7 +292,7 @@ pub fn check_and_fix(
         }
         Decoded::Undecodable(lossy, diagnostic) => {
             let diagnostics = if settings.rules.contains(Rule::SyntaxError) {
-                vec![diagnostic]
+                vec![*diagnostic]
             } else {
                 Vec::new()
             };
