@@ -268,6 +268,10 @@ impl<'a> Builder<'a> {
                 let Some(key) = self.state_key_of(container) else {
                     return;
                 };
+                // Each thread's own entry (`cache[threading.get_ident()]`) is not shared.
+                if self.is_per_thread_key(slice) {
+                    return;
+                }
                 let container_text = self.text(container.range());
                 let item = self.text(slice.range()).to_string();
                 let rmw = augmented
@@ -361,6 +365,7 @@ impl<'a> Builder<'a> {
             if let Some(key) = self.state_key_of(container)
                 && self.state_value_kind(key)
                     == Some(ValueKind::Container(ContainerKind::DefaultDict))
+                && !self.is_per_thread_key(slice)
             {
                 let item = self.text(slice.range()).to_string();
                 self.push_access(

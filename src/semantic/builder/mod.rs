@@ -63,6 +63,7 @@ mod process_state;
 mod reads;
 mod stacks;
 mod syntax;
+mod thread_keys;
 mod threads;
 mod version_guards;
 mod visitor;
