@@ -161,6 +161,14 @@ impl<'a> Builder<'a> {
                         .is_some_and(|value| self.is_field_with_lock_default(value));
                     let class_var = is_class_var(annotation);
                     let factory = value.as_deref().and_then(|value| self.call_factory(value));
+                    // `uuids: dict = field(default_factory=dict)`: each instance gets its own
+                    // value from the factory; the class holds none.
+                    if let Some(per_instance) = value
+                        .as_deref()
+                        .and_then(|value| self.field_factory_kind(value))
+                    {
+                        self.note_instance_attribute(class, name.id.as_str(), per_instance);
+                    }
                     self.classes[class].attributes.push(ClassAttribute {
                         name: name.id.as_str(),
                         kind,
@@ -249,6 +257,40 @@ impl<'a> Builder<'a> {
             return self.call_factory(&default.value);
         }
         Some(qualified)
+    }
+
+    /// For a field declared with a factory (`field(default_factory=dict)`, `attr.ib(factory=
+    /// list)`, pydantic's `Field(default_factory=…)`), what each instance's value is: the
+    /// factory runs once per instance, so the value is the instance's own.
+    fn field_factory_kind(&self, value: &Expr) -> Option<ValueKind> {
+        let Expr::Call(call) = value else {
+            return None;
+        };
+        let qualified = self.qualified_name(&call.func)?;
+        if !matches!(
+            qualified.as_str(),
+            "dataclasses.field"
+                | "attr.ib"
+                | "attr.attrib"
+                | "attr.field"
+                | "attrs.field"
+                | "pydantic.Field"
+                | "pydantic.fields.Field"
+                | "sqlmodel.Field"
+        ) {
+            return None;
+        }
+        let factory = call.arguments.keywords.iter().find(|keyword| {
+            keyword
+                .arg
+                .as_ref()
+                .is_some_and(|arg| matches!(arg.as_str(), "default_factory" | "factory"))
+        })?;
+        let kind = self
+            .qualified_name(&factory.value)
+            .and_then(|qualified| crate::semantic::values::classify_factory(&qualified))
+            .unwrap_or(ValueKind::Other);
+        Some(kind)
     }
 
     /// `field(default=threading.Lock())`: one lock for every instance.
