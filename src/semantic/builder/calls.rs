@@ -13,6 +13,7 @@ impl<'a> Builder<'a> {
         // `Cls(…)` runs `Cls.__init__`: what calls it calls the constructor (so a class made
         // only at import, or only by a metaclass, is constructed only at import).
         if let Expr::Name(name) = callee
+            && self.callable_names.may_contain(name.id.as_str())
             && !self.function_names.contains(name.id.as_str())
             && self.module_class(name.id.as_str()).is_some()
             && !(self.current_function().is_some() && self.is_enclosing_local(name.id.as_str()))

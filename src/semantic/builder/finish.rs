@@ -341,7 +341,8 @@ impl<'a> Builder<'a> {
     fn resolve_external_calls(&self) -> Vec<(Option<FunctionId>, String)> {
         // One qualified name per distinct (caller, callee text); the result is sorted below,
         // so a set (not a sort of the texts) finds the distinct ones.
-        let mut seen: HashSet<(Option<FunctionId>, &str)> = HashSet::default();
+        let mut seen: HashSet<(Option<FunctionId>, &str)> =
+            HashSet::with_capacity_and_hasher(self.external_call_refs.len(), Default::default());
         let mut external_calls: Vec<(Option<FunctionId>, String)> = self
             .external_call_refs
             .iter()

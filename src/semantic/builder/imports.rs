@@ -100,6 +100,9 @@ impl<'a> Builder<'a> {
                     if matches!(qualified.as_str(), "os.environ" | "os.environb") {
                         self.environ_aliases.push(local);
                     }
+                    if matches!(alias.name.as_str(), "Pool" | "ProcessPoolExecutor") {
+                        self.imports_pool_class = true;
+                    }
                     self.imports.insert(local, qualified);
                 }
             }

@@ -346,6 +346,9 @@ struct Builder<'a> {
     pending_submissions: Vec<PendingSubmission<'a>>,
     /// Names bound to `multiprocessing.get_context(…)`.
     context_names: HashSet<String>,
+    /// Whether some `from … import Pool` or `… import ProcessPoolExecutor` binds a pool class
+    /// by name in this module: only then can a call of a bare name create a process pool.
+    imports_pool_class: bool,
     /// What each function returns (its `return` values), judged only for the functions a
     /// write's value comes from.
     return_values: HashMap<FunctionId, Vec<&'a Expr>>,
@@ -469,6 +472,7 @@ impl<'a> Builder<'a> {
             pending_pools: Vec::new(),
             pending_submissions: Vec::new(),
             context_names: HashSet::default(),
+            imports_pool_class: false,
             partial_bindings: HashMap::default(),
             local_values: HashMap::default(),
             return_values: HashMap::default(),

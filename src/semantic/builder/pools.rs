@@ -18,6 +18,10 @@ impl<'a> Builder<'a> {
             let Expr::Name(name) = &*call.func else {
                 return None;
             };
+            // Most modules import no pool class by name: every bare call is skipped unlooked.
+            if !self.imports_pool_class {
+                return None;
+            }
             let imported = self.imports.get(name.id.as_str())?;
             if !matches!(last_segment(imported), "Pool" | "ProcessPoolExecutor") {
                 return None;
