@@ -1,5 +1,5 @@
 //! Code that runs in the child of `pid = os.fork()`: the body of `if pid == 0:`, or the rest
-//! of the suite after `if pid != 0: … return`. Only the forking thread exists in the child, so
+//! of the suite after `if pid != 0: … return` (or `if os.fork(): return`). Only the forking thread exists in the child, so
 //! what it does to the state it inherited races with nothing.
 
 use ruff_python_ast::{self as ast, Expr, Stmt, UnaryOp};
@@ -138,9 +138,16 @@ impl<'a> Builder<'a> {
 
     fn fork_test(&self, test: &Expr) -> Option<ForkTest> {
         let function = self.current_function()?;
-        let is_result = |expr: &Expr| {
-            matches!(expr, Expr::Name(name)
-                if self.fork_results.contains(&(function, name.id.as_str())))
+        // `pid` bound to `os.fork()` earlier, or the call itself (`if os.fork(): return`, the
+        // daemon's double fork).
+        let is_result = |expr: &Expr| match expr {
+            Expr::Name(name) => self.fork_results.contains(&(function, name.id.as_str())),
+            Expr::Call(call) => {
+                call.arguments.is_empty()
+                    && self.callee_ends_with(call, "fork")
+                    && self.qualified_name(&call.func).as_deref() == Some("os.fork")
+            }
+            _ => false,
         };
         let is_zero = |expr: &Expr| {
             matches!(expr, Expr::NumberLiteral(ast::ExprNumberLiteral {
@@ -148,7 +155,7 @@ impl<'a> Builder<'a> {
             }) if value.as_u8() == Some(0))
         };
         match test {
-            Expr::Name(_) if is_result(test) => Some(ForkTest::ParentInBody),
+            Expr::Name(_) | Expr::Call(_) if is_result(test) => Some(ForkTest::ParentInBody),
             Expr::UnaryOp(ast::ExprUnaryOp {
                 op: UnaryOp::Not,
                 operand,
