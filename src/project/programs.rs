@@ -37,7 +37,14 @@ pub(super) fn stand_alone_programs(
     if !candidates.contains(&true) {
         return candidates;
     }
-    let imported = imported_names(linker);
+    let candidate_names: FxHashSet<&str> = linker
+        .modules
+        .iter()
+        .zip(&candidates)
+        .filter(|(_, candidate)| **candidate)
+        .flat_map(|(module, _)| module.names.iter().map(String::as_str))
+        .collect();
+    let imported = imported_candidates(linker, &candidate_names);
     linker
         .modules
         .iter()
@@ -52,11 +59,14 @@ pub(super) fn stand_alone_programs(
         .collect()
 }
 
-/// Every module name some module of the project imports, with the packages above it (importing
-/// `pkg.examples.demo` imports `pkg` and `pkg.examples` too). A name imported from a module
-/// (`from pkg.examples import demo`) counts as well: it may be a submodule.
-fn imported_names(linker: &Linker<'_>) -> FxHashSet<String> {
-    let mut imported: FxHashSet<String> = FxHashSet::default();
+/// Which of `candidates` (module names) some module of the project imports, itself or a
+/// module below it (importing `pkg.examples.demo` imports `pkg.examples` too). A name imported
+/// from a module (`from pkg.examples import demo`) counts as well: it may be a submodule.
+fn imported_candidates<'n>(
+    linker: &Linker<'_>,
+    candidates: &FxHashSet<&'n str>,
+) -> FxHashSet<&'n str> {
+    let mut imported: FxHashSet<&'n str> = FxHashSet::default();
     for (index, module) in linker.modules.iter().enumerate() {
         let written = module
             .facts
@@ -64,18 +74,26 @@ fn imported_names(linker: &Linker<'_>) -> FxHashSet<String> {
             .values()
             .chain(&module.facts.imported_modules);
         for qualified in written {
-            let Some(absolute) = linker.absolute(index, qualified) else {
-                continue;
-            };
-            let mut prefix_end = absolute.len();
-            loop {
-                // Each prefix once: when it is there, its own prefixes are too.
-                if !imported.insert(absolute[..prefix_end].to_string()) {
-                    break;
+            // Most imports are absolute: they are their own absolute name.
+            let relative;
+            let absolute = if qualified.starts_with('.') {
+                match linker.absolute(index, qualified) {
+                    Some(name) => {
+                        relative = name;
+                        relative.as_str()
+                    }
+                    None => continue,
                 }
-                match absolute[..prefix_end].rfind('.') {
-                    Some(dot) => prefix_end = dot,
-                    None => break,
+            } else {
+                qualified.as_str()
+            };
+            let prefixes = absolute
+                .match_indices('.')
+                .map(|(dot, _)| &absolute[..dot])
+                .chain(std::iter::once(absolute));
+            for prefix in prefixes {
+                if let Some(&name) = candidates.get(prefix) {
+                    imported.insert(name);
                 }
             }
         }

@@ -591,28 +591,35 @@ impl<'a> Builder<'a> {
         self.current_stmt_simple = saved_simple;
     }
 
+    /// What a call tells each recorder. Kept out of line: the recorders' locals would
+    /// otherwise enlarge the frame of every expression's visit, most of which are no call.
+    #[inline(never)]
+    fn record_call_facts(&mut self, call: &'a ast::ExprCall) {
+        // Resolved at most once for the recorders below (and reset before the arguments,
+        // whose calls resolve their own).
+        *self.current_callee.borrow_mut() = Some((call.func.range(), None));
+        self.record_call(&call.func);
+        self.note_enclosing_parameter_call(&call.func);
+        self.record_mutating_call(call);
+        self.record_consuming_call(call);
+        self.record_thread_entry(call);
+        self.record_process_main(call);
+        self.record_process_global_call(call);
+        self.record_gil_api_call(call);
+        self.record_process_pool(call);
+        self.record_pool_handoff(call);
+        self.record_per_process_call(call);
+        self.record_dynamic_import(call);
+        self.record_lone_handler(call);
+        self.record_stack_call(call);
+        self.record_iterator_advance(call);
+        *self.current_callee.borrow_mut() = None;
+    }
+
     fn visit_expr_here(&mut self, expr: &'a Expr) {
         match expr {
             Expr::Call(call) => {
-                // Resolved at most once for the recorders below (and reset before the
-                // arguments, whose calls resolve their own).
-                *self.current_callee.borrow_mut() = Some((call.func.range(), None));
-                self.record_call(&call.func);
-                self.note_enclosing_parameter_call(&call.func);
-                self.record_mutating_call(call);
-                self.record_consuming_call(call);
-                self.record_thread_entry(call);
-                self.record_process_main(call);
-                self.record_process_global_call(call);
-                self.record_gil_api_call(call);
-                self.record_process_pool(call);
-                self.record_pool_handoff(call);
-                self.record_per_process_call(call);
-                self.record_dynamic_import(call);
-                self.record_lone_handler(call);
-                self.record_stack_call(call);
-                self.record_iterator_advance(call);
-                *self.current_callee.borrow_mut() = None;
+                self.record_call_facts(call);
                 self.callee_depth += 1;
                 self.visit_expr(&call.func);
                 self.callee_depth -= 1;
