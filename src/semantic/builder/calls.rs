@@ -139,6 +139,34 @@ impl<'a> Builder<'a> {
         }
     }
 
+    /// The overrides of `method` (a method of this module) in the module's subclasses of its
+    /// class: `self.redoc()` in a base's method runs the subclass's `redoc` on a subclass
+    /// instance, so each override is called there too.
+    pub(super) fn overrides_of(&self, method: FunctionId) -> Vec<FunctionId> {
+        let Some(class) = self.functions[method].class else {
+            return Vec::new();
+        };
+        let name = self.functions[method].name;
+        let mut overrides = Vec::new();
+        for (id, candidate) in self.classes.iter().enumerate() {
+            if id == class || candidate.bases.is_empty() {
+                continue;
+            }
+            let derives = self
+                .along_bases(id, |ancestor| (ancestor == class).then_some(()))
+                .is_some();
+            if derives
+                && let Some(&own) = candidate
+                    .methods
+                    .iter()
+                    .find(|&&own| self.functions[own].name == name)
+            {
+                overrides.push(own);
+            }
+        }
+        overrides
+    }
+
     /// A method looked up on the class object itself (`cls.name`, `Cls.name`): the class's
     /// own methods and its bases', then its metaclass's (the class is the metaclass's instance,
     /// so `cls._reset()` in a classmethod runs `Meta._reset`).

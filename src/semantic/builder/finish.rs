@@ -364,10 +364,29 @@ impl<'a> Builder<'a> {
     /// The call graph: each call of one of this module's functions, with the locks held at it.
     fn resolve_call_sites(&self) -> Vec<CallSite> {
         let mut call_sites: Vec<CallSite> = Vec::new();
+        // Only a module with subclasses of its own classes has overrides to dispatch to.
+        let has_subclasses = self.classes.iter().any(|class| {
+            class
+                .bases
+                .iter()
+                .any(|base| self.class_index.contains_key(base.as_str()))
+        });
         for pending in &self.pending_calls {
-            let callees = self
-                .resolve(&pending.reference)
+            let resolved = self.resolve(&pending.reference);
+            // `self.m()` / `cls.m()` dispatches on the receiver's class: a subclass's `m`.
+            let dispatched = match (resolved, pending.reference.expr) {
+                (Some(method), ruff_python_ast::Expr::Attribute(attribute))
+                    if has_subclasses
+                        && matches!(&*attribute.value, ruff_python_ast::Expr::Name(base)
+                            if matches!(base.id.as_str(), "self" | "cls")) =>
+                {
+                    self.overrides_of(method)
+                }
+                _ => Vec::new(),
+            };
+            let callees = resolved
                 .into_iter()
+                .chain(dispatched)
                 .chain(self.resolve_allocator(&pending.reference));
             for callee in callees {
                 call_sites.push(CallSite {
