@@ -139,32 +139,48 @@ impl<'a> Builder<'a> {
         }
     }
 
-    /// The overrides of `method` (a method of this module) in the module's subclasses of its
-    /// class: `self.redoc()` in a base's method runs the subclass's `redoc` on a subclass
-    /// instance, so each override is called there too.
-    pub(super) fn overrides_of(&self, method: FunctionId) -> Vec<FunctionId> {
+    /// For each class of the module, its subclasses in the module (direct or further down),
+    /// found by walking each class's chain of bases once.
+    pub(super) fn module_subclasses(&self) -> Vec<Vec<ClassId>> {
+        let mut subclasses: Vec<Vec<ClassId>> = vec![Vec::new(); self.classes.len()];
+        for id in 0..self.classes.len() {
+            let ancestors = std::cell::RefCell::new(Vec::new());
+            self.along_bases(id, |ancestor| {
+                let mut ancestors = ancestors.borrow_mut();
+                if ancestor != id && !ancestors.contains(&ancestor) {
+                    ancestors.push(ancestor);
+                }
+                None::<()>
+            });
+            for ancestor in ancestors.into_inner() {
+                subclasses[ancestor].push(id);
+            }
+        }
+        subclasses
+    }
+
+    /// The overrides of `method` (a method of this module) in `subclasses` of its class (see
+    /// [`Builder::module_subclasses`]): `self.redoc()` in a base's method runs the subclass's
+    /// `redoc` on a subclass instance, so each override is called there too.
+    pub(super) fn overrides_of(
+        &self,
+        method: FunctionId,
+        subclasses: &[Vec<ClassId>],
+    ) -> Vec<FunctionId> {
         let Some(class) = self.functions[method].class else {
             return Vec::new();
         };
         let name = self.functions[method].name;
-        let mut overrides = Vec::new();
-        for (id, candidate) in self.classes.iter().enumerate() {
-            if id == class || candidate.bases.is_empty() {
-                continue;
-            }
-            let derives = self
-                .along_bases(id, |ancestor| (ancestor == class).then_some(()))
-                .is_some();
-            if derives
-                && let Some(&own) = candidate
+        subclasses[class]
+            .iter()
+            .filter_map(|&subclass| {
+                self.classes[subclass]
                     .methods
                     .iter()
-                    .find(|&&own| self.functions[own].name == name)
-            {
-                overrides.push(own);
-            }
-        }
-        overrides
+                    .copied()
+                    .find(|&own| self.functions[own].name == name)
+            })
+            .collect()
     }
 
     /// A method looked up on the class object itself (`cls.name`, `Cls.name`): the class's

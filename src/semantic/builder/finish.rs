@@ -364,13 +364,20 @@ impl<'a> Builder<'a> {
     /// The call graph: each call of one of this module's functions, with the locks held at it.
     fn resolve_call_sites(&self) -> Vec<CallSite> {
         let mut call_sites: Vec<CallSite> = Vec::new();
-        // Only a module with subclasses of its own classes has overrides to dispatch to.
+        // Only a module with subclasses of its own classes has overrides to dispatch to; each
+        // method's overrides are looked up once.
         let has_subclasses = self.classes.iter().any(|class| {
             class
                 .bases
                 .iter()
                 .any(|base| self.class_index.contains_key(base.as_str()))
         });
+        let subclasses = if has_subclasses {
+            self.module_subclasses()
+        } else {
+            Vec::new()
+        };
+        let mut overrides: HashMap<FunctionId, Vec<FunctionId>> = HashMap::default();
         for pending in &self.pending_calls {
             let resolved = self.resolve(&pending.reference);
             // `self.m()` / `cls.m()` dispatches on the receiver's class: a subclass's `m`.
@@ -380,7 +387,10 @@ impl<'a> Builder<'a> {
                         && matches!(&*attribute.value, ruff_python_ast::Expr::Name(base)
                             if matches!(base.id.as_str(), "self" | "cls")) =>
                 {
-                    self.overrides_of(method)
+                    overrides
+                        .entry(method)
+                        .or_insert_with(|| self.overrides_of(method, &subclasses))
+                        .clone()
                 }
                 _ => Vec::new(),
             };
