@@ -180,10 +180,23 @@ fn is_test_path(relative: &Path, root: Option<&Path>) -> bool {
             .any(is_test_directory)
 }
 
+/// The names of the directories on the way to `relative`, top first.
+fn directory_names(relative: &Path) -> impl Iterator<Item = &str> {
+    relative
+        .parent()
+        .into_iter()
+        .flat_map(Path::components)
+        .filter_map(|component| match component {
+            std::path::Component::Normal(name) => name.to_str(),
+            _ => None,
+        })
+}
+
 /// Whether the root or a directory on the way to `relative` (a file's path below `root`, or
-/// below the top of its package when there is no root) holds examples, demos, samples, tutorials, benchmarks or scripts: programs
-/// a user runs one at a time (`pyqtgraph/examples/scrollingPlots.py`, `ZEO/scripts/…`), not
-/// modules a library's users import. Directories above the root are not the project's.
+/// below the top of its package when there is no root) holds examples, demos, samples,
+/// tutorials, benchmarks or scripts: programs a user runs one at a time
+/// (`pyqtgraph/examples/scrollingPlots.py`, `ZEO/scripts/…`), not modules a library's users
+/// import. Directories above the root are not the project's.
 fn is_program_directory_path(relative: &Path, root: Option<&Path>) -> bool {
     let is_program_directory = |name: &str| {
         matches!(
@@ -205,15 +218,7 @@ fn is_program_directory_path(relative: &Path, root: Option<&Path>) -> bool {
     root.and_then(Path::file_name)
         .and_then(|name| name.to_str())
         .is_some_and(is_program_directory)
-        || relative
-            .parent()
-            .into_iter()
-            .flat_map(Path::components)
-            .filter_map(|component| match component {
-                std::path::Component::Normal(name) => name.to_str(),
-                _ => None,
-            })
-            .any(is_program_directory)
+        || directory_names(relative).any(is_program_directory)
 }
 
 /// Whether a path inside a package (relative to the directory above its top package) goes
@@ -221,20 +226,12 @@ fn is_program_directory_path(relative: &Path, root: Option<&Path>) -> bool {
 /// `_vendored`, `third_party`, `_third_party`, `externals` or `_externals`. Their races are
 /// reported to, and fixed by, the project they come from.
 fn is_vendored_path(relative: &Path) -> bool {
-    relative
-        .parent()
-        .into_iter()
-        .flat_map(Path::components)
-        .filter_map(|component| match component {
-            std::path::Component::Normal(name) => name.to_str(),
-            _ => None,
-        })
-        .any(|name| {
-            matches!(
-                name.trim_start_matches('_'),
-                "vendor" | "vendored" | "third_party" | "externals"
-            )
-        })
+    directory_names(relative).any(|name| {
+        matches!(
+            name.trim_start_matches('_'),
+            "vendor" | "vendored" | "third_party" | "externals"
+        )
+    })
 }
 
 /// The dotted names a file (its resolved path) can be imported as, whether it is a package
