@@ -48,12 +48,22 @@ pub fn check(context: &Context<'_, '_>, diagnostics: &mut Vec<Diagnostic>) {
                     && !model.is_main_thread_setup(function)
                     && !crate::data::is_main_thread_only(&use_.name) =>
             {
-                Some(library_diagnostic(
-                    &code,
-                    &use_.name,
-                    &use_.reason,
-                    use_.range,
-                ))
+                let mut found = library_diagnostic(&code, &use_.name, &use_.reason, use_.range);
+                // A module's set-up step (`setup_distributed_env`, `configure_from_env`,
+                // `prepare`) changes the process's settings as configuration, once, before the work
+                // starts: what the advice asks for. It stays in the inventory as information.
+                let definition = model.function(function);
+                let name = definition.name;
+                // A module's own function: a method named `configure` is an object's API,
+                // which its users may call whenever they like.
+                let module_function = definition.class.is_none() && definition.parent.is_none();
+                if module_function && names_setup_step(name) {
+                    found.severity = Severity::Info;
+                    found.message.push_str(&format!(
+                        " (`{name}` is named as a set-up step, which runs once before the work starts)"
+                    ));
+                }
+                Some(found)
             }
             _ => None,
         };
@@ -100,6 +110,24 @@ fn library_diagnostic(code: &str, name: &str, reason: &str, range: TextRange) ->
     .with_harm(Harm::Uncertain)
     .with_label("process-wide")
     .with_help(crate::data::process_global_advice(name).unwrap_or(HELP))
+}
+
+/// Whether a function's name says it is a set-up step: a word of it (snake case, or the start
+/// of a camel-case name) is `setup`, `set_up`, `configure`, `prepare`, `bootstrap` or
+/// `initialize`. `init` alone is not one: `__init__` builds every object.
+fn names_setup_step(name: &str) -> bool {
+    const STEPS: [&str; 6] = [
+        "setup",
+        "configure",
+        "prepare",
+        "bootstrap",
+        "initialize",
+        "initialise",
+    ];
+    let lower = name.trim_matches('_').to_ascii_lowercase();
+    lower.starts_with("set_up")
+        || STEPS.iter().any(|step| lower.starts_with(step))
+        || lower.split('_').any(|word| STEPS.contains(&word))
 }
 
 const HELP: &str = "do this once in the main thread before starting threads, or pass the setting explicitly (`cwd=`, `env=`, a `random.Random` instance)";
