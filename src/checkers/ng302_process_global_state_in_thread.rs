@@ -50,12 +50,12 @@ pub fn check(context: &Context<'_, '_>, diagnostics: &mut Vec<Diagnostic>) {
             {
                 let mut found = library_diagnostic(&code, &use_.name, &use_.reason, use_.range);
                 // A module's set-up step (`setup_distributed_env`, `configure_from_env`,
-                // `prepare`) changes the process's settings as configuration, once, before the work
-                // starts: what the advice asks for. It stays in the inventory as information.
+                // `prepare`) changes the process's settings as configuration, once, before the
+                // work starts: what the advice asks for. It stays in the inventory as
+                // information. Not a method: one named `configure` is an object's API, which
+                // its users may call whenever they like.
                 let definition = model.function(function);
                 let name = definition.name;
-                // A module's own function: a method named `configure` is an object's API,
-                // which its users may call whenever they like.
                 let module_function = definition.class.is_none() && definition.parent.is_none();
                 if module_function && names_setup_step(name) {
                     found.severity = Severity::Info;
@@ -112,9 +112,9 @@ fn library_diagnostic(code: &str, name: &str, reason: &str, range: TextRange) ->
     .with_help(crate::data::process_global_advice(name).unwrap_or(HELP))
 }
 
-/// Whether a function's name says it is a set-up step: a word of it (snake case, or the start
-/// of a camel-case name) is `setup`, `set_up`, `configure`, `prepare`, `bootstrap` or
-/// `initialize`. `init` alone is not one: `__init__` builds every object.
+/// Whether a function's name says it is a set-up step: it starts with `set_up`, or a word of it
+/// (snake case, or the start of a camel-case name) is `setup`, `configure`, `prepare`,
+/// `bootstrap` or `initialize`. `init` alone is not one: `__init__` builds every object.
 fn names_setup_step(name: &str) -> bool {
     const STEPS: [&str; 6] = [
         "setup",

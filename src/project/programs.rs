@@ -1,15 +1,14 @@
 //! Stand-alone programs: a module in a directory of examples, demos or scripts that runs as a
 //! program (it has an `if __name__ == "__main__":` block), that no module of the project
 //! imports and that starts no thread runs as its own single-threaded process (`python
-//! examples/scrollingPlots.py`). A module there without that block is left alone: it may be a
-//! plugin the project loads by name (`ntlmrelayx/attacks/ldapattack.py`). Its module state has one thread: what would race in
-//! a library is that program's own business, shown as information only.
+//! examples/scrollingPlots.py`). Its module state has one thread: what would race in a library
+//! is that program's own business, shown as information only. A module there without that
+//! block is left alone: it may be a plugin the project loads by name
+//! (`ntlmrelayx/attacks/ldapattack.py`).
 
 use rustc_hash::FxHashSet;
 
 use super::Linker;
-use crate::diagnostic::Severity;
-use crate::registry::Rule;
 use crate::report::FileReport;
 
 /// For each module of the linker, whether it is a stand-alone program.
@@ -106,17 +105,8 @@ fn imported_candidates<'n>(
 pub(super) fn lower_program_findings(report: &mut FileReport) {
     for message in &mut report.messages {
         let diagnostic = &mut message.diagnostic;
-        let keeps_severity = matches!(
-            diagnostic.rule,
-            Rule::SyntaxError
-                | Rule::UnusedNoqa
-                | Rule::ExtensionWithoutFreeThreading
-                | Rule::PinnedBelowFreeThreading
-                | Rule::ExtensionEnablesGil
-                | Rule::InstalledExtensionEnablesGil
-        );
-        if !keeps_severity {
-            diagnostic.severity = Severity::Info;
+        if !diagnostic.rule.code().starts_with("NG2") {
+            crate::checkers::lower_to_information(std::slice::from_mut(diagnostic));
         }
     }
 }

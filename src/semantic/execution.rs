@@ -9,9 +9,9 @@ pub enum ModuleRole {
     /// Importable code: its public functions may be called from any thread of its users.
     #[default]
     Library,
-    /// A test module (`test_*.py`, `*_test.py`, `testing.py`, `conftest.py`, or under the project's `tests/`,
-    /// `test/` or `testing/`): its functions run on the test runner's thread unless the test
-    /// starts threads itself.
+    /// A test module (`test_*.py`, `*_test.py`, `testing.py`, `conftest.py`, or under the
+    /// project's `tests/`, `test/` or `testing/`): its functions run on the test runner's thread
+    /// unless the test starts threads itself.
     Test,
     /// Code for a platform whose Python runs no threads in parallel (a module, or a module of a
     /// package, named `emscripten`, `pyodide` or `wasi`): nothing in it can race.

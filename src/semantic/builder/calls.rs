@@ -144,15 +144,14 @@ impl<'a> Builder<'a> {
     pub(super) fn module_subclasses(&self) -> Vec<Vec<ClassId>> {
         let mut subclasses: Vec<Vec<ClassId>> = vec![Vec::new(); self.classes.len()];
         for id in 0..self.classes.len() {
-            let ancestors = std::cell::RefCell::new(Vec::new());
+            let mut ancestors: Vec<ClassId> = Vec::new();
             self.along_bases(id, |ancestor| {
-                let mut ancestors = ancestors.borrow_mut();
                 if ancestor != id && !ancestors.contains(&ancestor) {
                     ancestors.push(ancestor);
                 }
                 None::<()>
             });
-            for ancestor in ancestors.into_inner() {
+            for ancestor in ancestors {
                 subclasses[ancestor].push(id);
             }
         }
@@ -211,7 +210,11 @@ impl<'a> Builder<'a> {
 
     /// The first answer `find` gives for the class or one of its bases of this module, walking
     /// up the first such base of each (at most 16 levels, so a cycle of names ends).
-    fn along_bases<T>(&self, class: ClassId, find: impl Fn(ClassId) -> Option<T>) -> Option<T> {
+    fn along_bases<T>(
+        &self,
+        class: ClassId,
+        mut find: impl FnMut(ClassId) -> Option<T>,
+    ) -> Option<T> {
         let mut current = Some(class);
         let mut depth = 0;
         while let Some(id) = current {

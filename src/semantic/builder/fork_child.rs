@@ -1,6 +1,6 @@
 //! Code that runs in the child of `pid = os.fork()`: the body of `if pid == 0:`, or the rest
-//! of the suite after `if pid != 0: … return` (or `if os.fork(): return`). Only the forking thread exists in the child, so
-//! what it does to the state it inherited races with nothing.
+//! of the suite after `if pid != 0: … return` (or `if os.fork(): return`). Only the forking
+//! thread exists in the child, so what it does to the state it inherited races with nothing.
 
 use ruff_python_ast::{self as ast, Expr, Stmt, UnaryOp};
 use ruff_text_size::TextRange;
@@ -87,8 +87,7 @@ impl<'a> Builder<'a> {
     pub(super) fn record_fork_result(&mut self, target: &'a Expr, value: &'a Expr) {
         if let (Expr::Name(name), Expr::Call(call), Some(function)) =
             (target, value, self.current_function())
-            && self.callee_ends_with(call, "fork")
-            && self.qualified_name(&call.func).as_deref() == Some("os.fork")
+            && self.is_fork_call(call)
         {
             self.fork_results.insert((function, name.id.as_str()));
         }
@@ -136,17 +135,19 @@ impl<'a> Builder<'a> {
         }
     }
 
+    /// `os.fork()` (the name filter first: most calls are not named `fork`).
+    fn is_fork_call(&self, call: &ast::ExprCall) -> bool {
+        self.callee_ends_with(call, "fork")
+            && self.qualified_name(&call.func).as_deref() == Some("os.fork")
+    }
+
     fn fork_test(&self, test: &Expr) -> Option<ForkTest> {
         let function = self.current_function()?;
         // `pid` bound to `os.fork()` earlier, or the call itself (`if os.fork(): return`, the
         // daemon's double fork).
         let is_result = |expr: &Expr| match expr {
             Expr::Name(name) => self.fork_results.contains(&(function, name.id.as_str())),
-            Expr::Call(call) => {
-                call.arguments.is_empty()
-                    && self.callee_ends_with(call, "fork")
-                    && self.qualified_name(&call.func).as_deref() == Some("os.fork")
-            }
+            Expr::Call(call) => call.arguments.is_empty() && self.is_fork_call(call),
             _ => false,
         };
         let is_zero = |expr: &Expr| {
